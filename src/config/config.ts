@@ -1,0 +1,148 @@
+/**
+ * The one place that reads `process.env`. Every setting is parsed and checked here;
+ * a bad value stops start-up with a single message that names every bad variable.
+ */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** PostgreSQL connection string; `undefined` means "start an embedded PostgreSQL". */
+  readonly databaseUrl: string | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly mongodbUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly exportDir: string;
+  readonly jwtSecret: string;
+  readonly jwtTtlSeconds: number;
+  readonly publicUrl: string;
+  /** Floor under a device's reopen limit before a finished trip is exported. */
+  readonly exportMinDelaySeconds: number;
+  readonly exportGzipLevel: number;
+  readonly exportMaxAttempts: number;
+  readonly webhookAllowPrivateNetworks: boolean;
+  /** Delays between webhook/e-mail attempts, in seconds. */
+  readonly deliveryRetrySeconds: readonly number[];
+  readonly downloadUrlTtlSeconds: number;
+  /** Hour (UTC, 0-23) at which uncleared results are announced again. */
+  readonly reannounceHourUtc: number;
+  readonly retentionDays: number | undefined;
+  readonly logLevel: LogLevel;
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly uploadMaxBytes: number;
+  readonly uploadMaxRecords: number;
+  readonly graphqlMaxDepth: number;
+  readonly graphqlMaxCost: number;
+  readonly graphqlBodyLimitBytes: number;
+  /** Poll interval of the job runner in milliseconds. */
+  readonly jobPollMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const DEV_JWT_SECRET = 'dev-only-secret-change-me-please-0123456789';
+
+/** Parses `env` into a frozen {@link Config}; throws {@link ConfigError} listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: string, protocols: readonly string[]): string | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
+      }
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+    }
+    return raw;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
+  const port = int('PORT', 4000, 0, 65535);
+  const host = read('HOST') ?? '127.0.0.1';
+  const jwtSecret = read('JWT_SECRET') ?? DEV_JWT_SECRET;
+  if (jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
+
+  const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  let deliveryRetrySeconds: number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+  const retryRaw = read('DELIVERY_RETRY_SECONDS');
+  if (retryRaw !== undefined) {
+    const parts = retryRaw.split(',').map((p) => Number(p.trim()));
+    if (parts.some((p) => !Number.isFinite(p) || p < 0)) {
+      problems.push('DELIVERY_RETRY_SECONDS must be a comma-separated list of non-negative numbers');
+    } else deliveryRetrySeconds = parts;
+  }
+
+  const retentionRaw = read('RETENTION_DAYS');
+  const retentionDays = retentionRaw === undefined ? undefined : int('RETENTION_DAYS', 0, 1, 36500);
+
+  const publicUrl = url('PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`;
+
+  const config: Config = {
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    port,
+    host,
+    mongodbUrl: url('MONGODB_URL', ['mongodb:', 'mongodb+srv:']),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: read('MAIL_FROM') ?? 'trip-export <no-reply@trip-export.local>',
+    exportDir: read('EXPORT_DIR') ?? '.data/exports',
+    jwtSecret,
+    jwtTtlSeconds: int('JWT_TTL_SECONDS', 3600, 60, 86400),
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    exportMinDelaySeconds: int('EXPORT_MIN_DELAY_SECONDS', 600, 0, 86400),
+    exportGzipLevel: int('EXPORT_GZIP_LEVEL', 6, 1, 9),
+    exportMaxAttempts: int('EXPORT_MAX_ATTEMPTS', 4, 1, 20),
+    webhookAllowPrivateNetworks: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+    deliveryRetrySeconds,
+    downloadUrlTtlSeconds: int('DOWNLOAD_URL_TTL_SECONDS', 86400, 60, 30 * 86400),
+    reannounceHourUtc: int('REANNOUNCE_HOUR_UTC', 3, 0, 23),
+    retentionDays,
+    logLevel,
+    dataDir: read('DATA_DIR') ?? '.data',
+    embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    uploadMaxBytes: int('UPLOAD_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    uploadMaxRecords: int('UPLOAD_MAX_RECORDS', 10000, 1, 1_000_000),
+    graphqlMaxDepth: int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
+    graphqlMaxCost: int('GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
+    graphqlBodyLimitBytes: int('GRAPHQL_BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
+    jobPollMs: int('JOB_POLL_MS', 1000, 50, 60000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...config, deliveryRetrySeconds: Object.freeze([...config.deliveryRetrySeconds]) });
+}

@@ -1,0 +1,55 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import type { Config } from '../config/config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { ormOptions } from './mikro-orm.config.js';
+
+/** The ORM for ordinary rows and a plain `pg` pool for bulk COPY traffic. */
+export interface Database {
+  readonly url: string;
+  readonly orm: MikroORM;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(url: string, poolSize = 10): Promise<Database> {
+  const orm = await MikroORM.init(ormOptions(url));
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC' });
+  // An idle client losing its server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return {
+    url,
+    orm,
+    pool,
+    async close() {
+      await pool.end();
+      await orm.close(true);
+    },
+  };
+}
+
+/** Applies every pending migration. Safe to run concurrently: PostgreSQL serialises it. */
+export async function migrate(db: Pick<Database, 'orm' | 'url'>): Promise<string[]> {
+  // Two instances starting together must not both run the same migration: hold a session
+  // lock on a connection of our own while the ORM migrates.
+  const lock = new pg.Client({ connectionString: db.url });
+  lock.on('error', () => undefined);
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock(727274)');
+    const done = await db.orm.getMigrator().up();
+    return done.map((m) => m.name);
+  } finally {
+    await lock.end();
+  }
+}
+
+/**
+ * Resolves the database to use: `DATABASE_URL`, or an embedded PostgreSQL under the
+ * data folder when it is unset.
+ */
+export async function resolveDatabaseUrl(config: Config): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  if (config.databaseUrl) return { url: config.databaseUrl };
+  const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
+  return { url: embedded.url, embedded };
+}

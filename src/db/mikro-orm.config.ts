@@ -1,0 +1,41 @@
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { fileURLToPath } from 'node:url';
+import { ENTITIES } from './entities.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * Tables that are not ORM entities: bulk data written with COPY (records and their
+ * partitions, ingest batches) and the job runner's own table. The schema diff leaves them alone.
+ */
+export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs'];
+
+export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}): Options {
+  return defineConfig({
+    clientUrl: databaseUrl,
+    entities: ENTITIES,
+    discovery: { requireEntitiesArray: true },
+    extensions: [Migrator],
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    debug: false,
+    // Migration progress and discovery chatter would pollute CLI output (the admin CLI prints JSON).
+    logger: () => undefined,
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: `${PROJECT_ROOT}dist/migrations`,
+      pathTs: `${PROJECT_ROOT}migrations`,
+      glob: '!(*.d).js',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+    },
+    schemaGenerator: { skipTables: UNMANAGED_TABLES },
+    pool: { min: 0, max: 10 },
+    ...overrides,
+  });
+}
+
+export { PROJECT_ROOT };

@@ -1,0 +1,40 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { ApiToken } from './api-token.entity.js';
+import { Customer } from './customer.entity.js';
+import { User } from './user.entity.js';
+import { CreateApiTokenPayload, Me } from './account.types.js';
+
+@Resolver()
+export class AccountResolver {
+  @Authorized()
+  @Query(() => Me)
+  async me(@Ctx() ctx: GraphQLContext): Promise<Me> {
+    const principal = principalOf(ctx);
+    const user = await ctx.em.findOneOrFail(User, { id: principal.userId, customer: principal.customerId });
+    const customer = await ctx.em.findOneOrFail(Customer, { id: principal.customerId });
+    return { userId: user.id, email: user.email, customer, authenticatedVia: principal.via };
+  }
+
+  @Authorized()
+  @Query(() => [ApiToken], { description: 'Active (not revoked) API tokens of the customer.' })
+  apiTokens(@Ctx() ctx: GraphQLContext): Promise<ApiToken[]> {
+    return ctx.services.auth.listApiTokens(ctx.em, principalOf(ctx));
+  }
+
+  @Authorized()
+  @Mutation(() => CreateApiTokenPayload)
+  createApiToken(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('name', () => String) name: string,
+    @Arg('expiresAt', () => String, { nullable: true }) expiresAt?: string,
+  ): Promise<CreateApiTokenPayload> {
+    return ctx.services.auth.createApiToken(ctx.em, principalOf(ctx), name, expiresAt);
+  }
+
+  @Authorized()
+  @Mutation(() => ApiToken)
+  revokeApiToken(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ApiToken> {
+    return ctx.services.auth.revokeApiToken(ctx.em, principalOf(ctx), id);
+  }
+}

@@ -1,0 +1,161 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../../config/config.js';
+import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
+import { isUuid } from '../../lib/ids.js';
+import { hashPassword, newToken, sha256Hex, verifyPassword } from '../../lib/secrets.js';
+import { canonicalIso, nowIso } from '../../lib/time.js';
+import { ApiToken } from './api-token.entity.js';
+import { Customer } from './customer.entity.js';
+import type { Principal } from './principal.js';
+import { User } from './user.entity.js';
+
+const JWT_ISSUER = 'trip-export';
+const JWT_AUDIENCE = 'trip-export-api';
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** last_used_at is refreshed at most this often, so reads do not turn into writes. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface NewApiToken {
+  readonly apiToken: ApiToken;
+  /** The secret itself; shown once, never stored. */
+  readonly token: string;
+}
+
+export class AuthService {
+  private readonly key: Uint8Array;
+
+  constructor(private readonly config: Config) {
+    this.key = new TextEncoder().encode(config.jwtSecret);
+  }
+
+  /** Creates a customer with its first user and API token (the admin CLI's `create-customer`). */
+  async createCustomer(
+    em: EntityManager,
+    input: { name: string; email: string; password: string },
+  ): Promise<{ customer: Customer; user: User } & NewApiToken> {
+    const email = input.email.trim().toLowerCase();
+    if (!input.name.trim()) throw invalidInput('name must not be empty');
+    if (!EMAIL_RE.test(email)) throw invalidInput(`"${input.email}" is not an e-mail address`);
+    if (input.password.length < 6) throw invalidInput('password must be at least 6 characters');
+    if (await em.count(User, { email })) {
+      throw new AppError('CONFLICT', `a user with e-mail ${email} already exists`);
+    }
+    const passwordHash = await hashPassword(input.password);
+    return em.transactional(async (tx) => {
+      const customer = tx.create(Customer, { name: input.name.trim() });
+      const user = tx.create(User, { customer, email, passwordHash });
+      const created = this.newApiToken(tx, { customerId: customer.id, userId: user.id }, 'initial', null);
+      await tx.flush();
+      return { customer, user, ...created };
+    });
+  }
+
+  async login(em: EntityManager, email: string, password: string): Promise<string> {
+    const user = await em.findOne(User, { email: email.trim().toLowerCase() });
+    // Verify even for unknown users so timing does not reveal which e-mails exist.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) throw unauthenticated('Invalid e-mail or password');
+    return new SignJWT({ cid: user.customer.id })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user.id)
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${this.config.jwtTtlSeconds}s`)
+      .sign(this.key);
+  }
+
+  /**
+   * Resolves an `Authorization` header (`APIToken <t>` or `Bearer <jwt>`) to a principal.
+   * Throws UNAUTHENTICATED for anything missing, malformed, expired or revoked.
+   */
+  async authenticate(em: EntityManager, header: string | undefined): Promise<Principal> {
+    if (!header) throw unauthenticated();
+    const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
+    const kind = scheme.toLowerCase();
+    if (kind === 'apitoken' || (kind === 'bearer' && value.startsWith('tex_'))) return this.fromApiToken(em, value);
+    if (kind === 'bearer') return this.fromJwt(value);
+    throw unauthenticated('Unsupported authorization scheme; use "APIToken <token>" or "Bearer <jwt>"');
+  }
+
+  private async fromJwt(jwt: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(jwt, this.key, {
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+        algorithms: ['HS256'],
+      });
+      if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string') throw new Error('claims');
+      return { customerId: payload.cid, userId: payload.sub, via: 'jwt' };
+    } catch {
+      throw unauthenticated('Invalid or expired token');
+    }
+  }
+
+  private async fromApiToken(em: EntityManager, token: string): Promise<Principal> {
+    const row = token ? await em.findOne(ApiToken, { tokenHash: sha256Hex(token) }) : null;
+    const now = Date.now();
+    if (!row || row.revokedAt || (row.expiresAt && Date.parse(row.expiresAt) <= now)) {
+      throw unauthenticated('Invalid, expired or revoked API token');
+    }
+    if (!row.lastUsedAt || now - Date.parse(row.lastUsedAt) > LAST_USED_RESOLUTION_MS) {
+      await em.nativeUpdate(ApiToken, { id: row.id }, { lastUsedAt: nowIso() });
+    }
+    return { customerId: row.customer.id, userId: row.user.id, via: 'api_token', tokenId: row.id };
+  }
+
+  async createApiToken(
+    em: EntityManager,
+    principal: Principal,
+    name: string,
+    expiresAt: string | null | undefined,
+  ): Promise<NewApiToken> {
+    if (!name.trim()) throw invalidInput('name must not be empty');
+    let expires: string | null = null;
+    if (expiresAt) {
+      expires = canonicalIso(expiresAt) ?? null;
+      if (!expires) throw invalidInput('expires_at must be an ISO-8601 time');
+      if (Date.parse(expires) <= Date.now()) throw invalidInput('expires_at must be in the future');
+    }
+    const created = this.newApiToken(em, principal, name.trim(), expires);
+    await em.flush();
+    return created;
+  }
+
+  listApiTokens(em: EntityManager, principal: Principal): Promise<ApiToken[]> {
+    return em.find(
+      ApiToken,
+      { customer: principal.customerId, revokedAt: null },
+      { orderBy: { createdAt: 'desc', id: 'asc' } },
+    );
+  }
+
+  async revokeApiToken(em: EntityManager, principal: Principal, id: string): Promise<ApiToken> {
+    const row = isUuid(id) ? await em.findOne(ApiToken, { id, customer: principal.customerId, revokedAt: null }) : null;
+    if (!row) throw notFound('API token');
+    row.revokedAt = nowIso();
+    await em.flush();
+    return row;
+  }
+
+  private newApiToken(
+    em: EntityManager,
+    principal: Pick<Principal, 'customerId' | 'userId'>,
+    name: string,
+    expiresAt: string | null,
+  ): NewApiToken {
+    const token = newToken('tex');
+    const apiToken = em.create(ApiToken, {
+      customer: principal.customerId,
+      user: principal.userId,
+      name,
+      prefix: token.slice(0, 10),
+      tokenHash: sha256Hex(token),
+      expiresAt,
+    });
+    return { apiToken, token };
+  }
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

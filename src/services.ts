@@ -1,0 +1,25 @@
+import type { Config } from './config/config.js';
+import type { Database } from './db/database.js';
+import { DomainEvents } from './lib/domain-events.js';
+import { AuthService } from './modules/accounts/auth.service.js';
+import { DeviceService } from './modules/devices/device.service.js';
+
+/** Every service, built once per process and handed to the edges. */
+export interface Services {
+  readonly config: Config;
+  readonly db: Database;
+  readonly events: DomainEvents;
+  readonly auth: AuthService;
+  readonly devices: DeviceService;
+}
+
+export function createServices(config: Config, db: Database): Services {
+  const events = new DomainEvents();
+  return {
+    config,
+    db,
+    events,
+    auth: new AuthService(config),
+    devices: new DeviceService(),
+  };
+}

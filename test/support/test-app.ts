@@ -1,0 +1,42 @@
+import { buildApp, type App, type Role } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createTestDatabase, type TestDatabase } from './test-db.js';
+
+export interface TestApp {
+  readonly baseUrl: string;
+  readonly app: App;
+  readonly config: Config;
+  readonly db: TestDatabase;
+  close(): Promise<void>;
+}
+
+/**
+ * The real service on a random loopback port, on a database of its own. `env` overrides
+ * configuration exactly as the environment would.
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: { role?: Role; db?: TestDatabase } = {}): Promise<TestApp> {
+  const db = options.db ?? (await createTestDatabase());
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    EXPORT_MIN_DELAY_SECONDS: '1',
+    JOB_POLL_MS: '100',
+    DATABASE_URL: db.url,
+    ...env,
+  });
+  const app = await buildApp(config, db, { role: options.role });
+  const baseUrl = await app.listen();
+  return {
+    baseUrl,
+    app,
+    config,
+    db,
+    async close() {
+      await app.close();
+      if (!options.db) await db.drop();
+    },
+  };
+}
