@@ -4,6 +4,7 @@ import { Customer } from '../modules/accounts/customer.entity.js';
 import { User } from '../modules/accounts/user.entity.js';
 import { Device } from '../modules/devices/device.entity.js';
 import { Template } from '../modules/devices/template.entity.js';
+import { Signal } from '../modules/signals/signal.entity.js';
 import { Trip } from '../modules/trips/trip.entity.js';
 
-export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip];
+export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal];

@@ -1,0 +1,55 @@
+import { Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
+import { UuidEntity } from '../../db/base.entity.js';
+import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
+import { Customer } from '../accounts/customer.entity.js';
+
+export type SignalName = 'trip_export_finished';
+/** `finished`: an export just succeeded; `reannounce`: the daily reminder for an uncleared result. */
+export type SignalReason = 'finished' | 'reannounce';
+
+/** The payload every announcement channel renders from. Field names are the webhook's. */
+export interface TripExportFinishedPayload {
+  readonly task: { readonly id: number; readonly state: string; readonly created_at: string };
+  readonly trip: Record<string, unknown>;
+  readonly device: { readonly id: string; readonly unit_id: string; readonly vehicle_id: number; readonly name: string };
+  readonly result: {
+    readonly bytes: number;
+    readonly sha256: string;
+    readonly records: number;
+    readonly first_ts: string | null;
+    readonly last_ts: string | null;
+  };
+}
+
+/**
+ * The outbox: a signal is written in the same transaction as the change it announces
+ * (an export turning SUCCESS), then fanned out to subscribers, webhooks and e-mail.
+ */
+@Entity({ tableName: 'signals' })
+@Index({ properties: ['fannedOutAt', 'createdAt'] })
+export class Signal extends UuidEntity {
+  @ManyToOne(() => Customer, { ref: true, deleteRule: 'cascade' })
+  customer!: Ref<Customer>;
+
+  @Property({ type: 'text' })
+  name!: SignalName;
+
+  @Property({ type: 'text' })
+  reason!: SignalReason;
+
+  @Property({ type: 'uuid' })
+  deviceId!: string;
+
+  @Property({ type: 'uuid' })
+  tripId!: string;
+
+  @Property({ type: 'bigint' })
+  taskId!: string;
+
+  @Property({ type: 'jsonb' })
+  payload!: TripExportFinishedPayload;
+
+  /** Set once deliveries have been created for every matching trigger. */
+  @Property({ type: IsoTimestampType, nullable: true })
+  fannedOutAt?: Opt<string> | null;
+}
