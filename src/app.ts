@@ -6,6 +6,8 @@ import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { authRoutes } from './rest/auth.route.js';
 import { registerErrorHandling } from './rest/http.js';
+import { storageRoutes } from './rest/storage.route.js';
+import { tripRoutes } from './rest/trips.route.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -38,6 +40,8 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {
     await http.register(authRoutes(services));
+    await http.register(storageRoutes(services));
+    await http.register(tripRoutes(services));
     const schema = await buildAppSchema();
     await mountGraphQLHttp(http, schema, services);
     ws = mountGraphQLWs(http, schema, services);

@@ -3,6 +3,9 @@ import type { Database } from './db/database.js';
 import { DomainEvents } from './lib/domain-events.js';
 import { AuthService } from './modules/accounts/auth.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
+import { IngestService } from './modules/ingest/ingest.service.js';
+import { TripDetectionService } from './modules/trips/trip-detection.service.js';
+import { TripService } from './modules/trips/trip.service.js';
 
 /** Every service, built once per process and handed to the edges. */
 export interface Services {
@@ -11,6 +14,8 @@ export interface Services {
   readonly events: DomainEvents;
   readonly auth: AuthService;
   readonly devices: DeviceService;
+  readonly trips: TripService;
+  readonly ingest: IngestService;
 }
 
 export function createServices(config: Config, db: Database): Services {
@@ -21,5 +26,7 @@ export function createServices(config: Config, db: Database): Services {
     events,
     auth: new AuthService(config),
     devices: new DeviceService(),
+    trips: new TripService(),
+    ingest: new IngestService(db, new TripDetectionService(events)),
   };
 }
