@@ -1,6 +1,10 @@
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { DomainEvents } from './lib/domain-events.js';
+import type { Logger } from 'pino';
+import { Metrics } from './lib/metrics.js';
+import { Readiness } from './lib/readiness.js';
+import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
@@ -12,21 +16,34 @@ export interface Services {
   readonly config: Config;
   readonly db: Database;
   readonly events: DomainEvents;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly readiness: Readiness;
   readonly auth: AuthService;
   readonly devices: DeviceService;
   readonly trips: TripService;
   readonly ingest: IngestService;
 }
 
-export function createServices(config: Config, db: Database): Services {
+export function createServices(config: Config, db: Database, log: Logger): Services {
   const events = new DomainEvents();
+  const metrics = new Metrics();
+  const readiness = new Readiness();
+  readiness.add('postgres', async () => {
+    await db.pool.query('SELECT 1');
+  });
+  const { redisUrl } = config;
+  if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
   return {
     config,
     db,
     events,
+    log,
+    metrics,
+    readiness,
     auth: new AuthService(config),
     devices: new DeviceService(),
     trips: new TripService(),
-    ingest: new IngestService(db, new TripDetectionService(events)),
+    ingest: new IngestService(db, new TripDetectionService(events), metrics, config),
   };
 }

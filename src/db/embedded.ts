@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import pg from 'pg';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -13,8 +14,14 @@ export interface EmbeddedDatabase {
  * unprivileged `postgres` user to own the cluster.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedDatabase> {
-  const EmbeddedPostgres = await loadWithoutSignalHooks();
   const databaseDir = path.resolve(dataDir, 'pg');
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/trip_export`;
+  // Another process (the server, while an operator runs `npm run admin`) already runs this
+  // cluster: use it, and leave stopping it to its owner.
+  if (existsSync(path.join(databaseDir, 'postmaster.pid')) && (await answers(url))) {
+    return { url, stop: async () => undefined };
+  }
+  const EmbeddedPostgres = await loadWithoutSignalHooks();
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -37,10 +44,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   } finally {
     await client.end();
   }
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/trip_export`,
-    stop: () => pg.stop(),
-  };
+  return { url, stop: () => pg.stop() };
 }
 
 const HOOKED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
@@ -64,4 +68,18 @@ async function loadWithoutSignalHooks() {
     if (!beforeMessage.has(listener)) process.removeListener('message', listener);
   }
   return EmbeddedPostgres;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

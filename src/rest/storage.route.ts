@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { decodeBody, parseRecords } from '../modules/ingest/record-parser.js';
 import type { Services } from '../services.js';
 
 /**
@@ -16,9 +15,7 @@ export function storageRoutes(services: Services) {
     app.post('/logbook/storage/', { bodyLimit: config.uploadMaxBytes }, async (request) => {
       const device = await services.devices.authenticateDevice(request.em, request.headers.authorization, header(request.headers['unit-id']));
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const text = decodeBody(raw, header(request.headers['content-encoding']), config.uploadMaxBytes * 8);
-      const records = parseRecords(text, config.uploadMaxRecords);
-      return services.ingest.ingest(device, records, text);
+      return services.ingest.upload(device, raw, header(request.headers['content-encoding']));
     });
   };
 }

@@ -2,12 +2,15 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import type { Config } from '../../config/config.js';
 import type { Database } from '../../db/database.js';
+import { AppError } from '../../lib/errors.js';
+import type { Metrics } from '../../lib/metrics.js';
 import { sha256Hex } from '../../lib/secrets.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
-import type { ParsedRecord } from './record-parser.js';
+import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
 
 export interface UploadingDevice {
   readonly id: string;
@@ -52,7 +55,27 @@ export class IngestService {
   constructor(
     private readonly db: Database,
     private readonly detection: TripDetectionService,
+    private readonly metrics: Metrics,
+    private readonly config: Pick<Config, 'uploadMaxBytes' | 'uploadMaxRecords'>,
   ) {}
+
+  /** A raw upload body as the device sent it (JSON array or JSON Lines, maybe gzip). */
+  async upload(device: UploadingDevice, raw: Buffer, contentEncoding: string | undefined): Promise<IngestResult> {
+    let result: IngestResult;
+    try {
+      // Decompressed size is bounded too: a small gzip body must not expand without limit.
+      const text = decodeBody(raw, contentEncoding, this.config.uploadMaxBytes * 8);
+      result = await this.ingest(device, parseRecords(text, this.config.uploadMaxRecords), text);
+    } catch (error) {
+      if (error instanceof AppError) this.metrics.uploadBatches.inc({ outcome: 'rejected' });
+      throw error;
+    }
+    this.metrics.uploadBatches.inc({ outcome: result.duplicate ? 'duplicate' : 'stored' });
+    this.metrics.recordsIngested.inc(result.stored);
+    this.metrics.tripsStarted.inc(result.trips.started);
+    this.metrics.tripsEnded.inc(result.trips.ended);
+    return result;
+  }
 
   async ingest(device: UploadingDevice, records: readonly ParsedRecord[], batchText: string): Promise<IngestResult> {
     const batchHash = sha256Hex(batchText);
