@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { nowIso, secondsBetween } from '../lib/time.js';
+import { secondsBetween } from '../lib/time.js';
 import { DeliveryChannel, Delivery } from '../modules/deliveries/delivery.entity.js';
 import { Signal } from '../modules/signals/signal.entity.js';
 import { Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
@@ -31,6 +31,11 @@ function channelsOf(trigger: Trigger): DeliveryChannel[] {
  * once. Matching triggers are locked (in id order, so two fan-outs cannot deadlock) so that
  * their minimum interval holds across instances too.
  */
+async function databaseNow(tx: EntityManager): Promise<string> {
+  const [row] = await tx.execute<{ now: string }[]>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`);
+  return row.now;
+}
+
 export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanOutResult> {
   return em.transactional(async (tx) => {
     const signals = await tx.find(
@@ -40,7 +45,6 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
     );
     let deliveries = 0;
     for (const signal of signals) {
-      const now = nowIso();
       const triggers = await tx.find(
         Trigger,
         {
@@ -52,6 +56,9 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
         },
         { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
       );
+      // Read the time only now that the triggers are ours: a fan-out we waited for may just
+      // have fired them. The database clock is the one every instance shares.
+      const now = await databaseNow(tx);
       const firing = triggers.filter((t) => !t.lastTriggeredAt || secondsBetween(t.lastTriggeredAt, now) >= t.minIntervalSeconds);
       const rows = firing.flatMap((trigger) =>
         channelsOf(trigger).map((channel) => ({

@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { conflict, invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
-import { nowIso } from '../../lib/time.js';
 import { WORK_CHANNEL } from '../../notify/fan-out.js';
 import type { Principal } from '../accounts/principal.js';
 import { Trigger } from '../triggers/trigger.entity.js';
@@ -61,13 +60,15 @@ export class DeliveryService {
     const trigger = await this.triggerOf(em, delivery);
     if (!trigger.enabled) throw conflict('the trigger is disabled; enable it before redelivering');
     const queued = await em.transactional(async (tx) => {
-      const changed = await tx.nativeUpdate(
-        Delivery,
-        { id: delivery.id, state: { $in: [DeliveryState.DELIVERED, DeliveryState.FAILED] } },
-        { state: DeliveryState.PENDING, attemptsInRun: 0, nextAttemptAt: nowIso(), lastError: null },
+      // Due by the database clock, the one the dispatchers compare against.
+      const { affectedRows } = await tx.execute<{ affectedRows: number }>(
+        `update deliveries set state = 'pending', attempts_in_run = 0, next_attempt_at = now(), last_error = null
+          where id = ? and state in ('delivered', 'failed')`,
+        [delivery.id],
+        'run',
       );
-      if (changed > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
-      return changed > 0;
+      if (affectedRows > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
+      return affectedRows > 0;
     });
     if (!queued) throw conflict(`the delivery is ${delivery.state.toUpperCase()}; only DELIVERED or FAILED ones can be sent again`);
     return em.refreshOrFail(delivery);
