@@ -21,6 +21,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     authOptional: true,
     // Plain SMTP on loopback: no certificate to trust in the test.
     disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
     logger: false,
     onData(stream, _session, callback) {
       simpleParser(stream)
