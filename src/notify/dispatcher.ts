@@ -59,19 +59,30 @@ export class Dispatcher {
   }
 
   private async loop(): Promise<void> {
+    const { config, db } = this.deps;
     while (!this.stopped) {
       this.nudged = false;
-      let waitMs = this.deps.config.jobPollMs;
-      try {
-        const fannedOut = await this.fanOut();
-        const claimed = await this.claimAndSend();
-        if (fannedOut || claimed) continue;
-        const untilDue = await msUntilNextDue(this.deps.db.orm.em.fork());
-        if (untilDue !== undefined) waitMs = Math.min(waitMs, untilDue + 5);
-      } catch (error) {
-        this.deps.log.error({ err: error }, 'announcement dispatcher step failed; retrying');
+      // Each step on its own: a signal that cannot be fanned out must not stop sending.
+      const fannedOut = await this.step('fan-out', () => this.fanOut());
+      const claimed = await this.step('claim', () => this.claimAndSend());
+      if (fannedOut || claimed) continue;
+      let waitMs = config.jobPollMs;
+      // With every slot busy, a finishing send wakes the loop; polling meanwhile would only
+      // find the same due rows again and again.
+      if (this.inFlight.size < config.deliveryConcurrency) {
+        const untilDue = await this.step('schedule', () => msUntilNextDue(db.orm.em.fork()));
+        if (typeof untilDue === 'number') waitMs = Math.min(waitMs, untilDue + 5);
       }
       await this.sleep(waitMs);
+    }
+  }
+
+  private async step<T>(name: string, run: () => Promise<T>): Promise<T | false> {
+    try {
+      return await run();
+    } catch (error) {
+      this.deps.log.error({ err: error }, `announcement dispatcher: ${name} failed; retrying`);
+      return false;
     }
   }
 

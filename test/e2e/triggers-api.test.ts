@@ -173,6 +173,10 @@ describe('triggers over GraphQL and REST', () => {
     await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
     const delivery = await waitForDelivery(t.baseUrl, acme.customer.apiToken, id, ['DELIVERED']);
     const them = globex.customer.apiToken;
+    const mine = await gql<{ deliveries: { id: string }[] }>(t.baseUrl, 'query($t: ID!) { deliveries(taskId: $t, state: DELIVERED) { id } }', { t: delivery.taskId }, acme.customer.apiToken);
+    assert.deepEqual(mine.data?.deliveries.map((d) => d.id), [delivery.id]);
+    const none = await gql<{ deliveries: unknown[] }>(t.baseUrl, 'query($t: ID!) { deliveries(taskId: $t, state: FAILED) { id } }', { t: delivery.taskId }, acme.customer.apiToken);
+    assert.deepEqual(none.data?.deliveries, []);
 
     const graphql: [string, Record<string, unknown>][] = [
       ['query($id: ID!) { trigger(id: $id) { id } }', { id }],
