@@ -6,12 +6,14 @@ import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { createLogger } from './lib/logger.js';
+import { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
 import { healthRoutes } from './rest/health.route.js';
 import { registerOpenApi } from './rest/openapi.js';
 import { registerErrorHandling } from './rest/http.js';
 import { storageRoutes } from './rest/storage.route.js';
 import { tripRoutes } from './rest/trips.route.js';
+import { triggerRoutes } from './rest/triggers.route.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -19,13 +21,17 @@ export type Role = 'all' | 'api' | 'worker';
 export interface App {
   readonly http: FastifyInstance;
   readonly services: Services;
+  /** graphql-ws on /graphql (roles `all` and `api`). */
+  readonly ws: GraphQLWsServer | undefined;
+  /** The announcement dispatcher (roles `all` and `worker`). */
+  readonly dispatcher: Dispatcher | undefined;
   /** Starts listening on `config.host:config.port`; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting work, closes sockets, then lets the caller close the database. */
   close(): Promise<void>;
 }
 
-/** Wiring only: services, REST routes, Apollo, graphql-ws. */
+/** Wiring only: services, REST routes, Apollo, graphql-ws, the announcement dispatcher. */
 export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
   const log = createLogger(config);
@@ -58,14 +64,23 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     await http.register(authRoutes(services));
     await http.register(storageRoutes(services));
     await http.register(tripRoutes(services));
-    const schema = await buildAppSchema();
+    await http.register(triggerRoutes(services));
+    const schema = await buildAppSchema(services.notify.pubSub.pubSub);
     await mountGraphQLHttp(http, schema, services);
-    ws = mountGraphQLWs(http, schema, services);
+    ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);
+  }
+
+  let dispatcher: Dispatcher | undefined;
+  if (role !== 'api') {
+    dispatcher = new Dispatcher({ config, db, channels: services.notify.channels, pubSub: services.notify.pubSub.pubSub, log: http.log });
+    dispatcher.start();
   }
 
   return {
     http,
     services,
+    ws,
+    dispatcher,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
@@ -75,6 +90,9 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     async close() {
       await ws?.close();
       await http.close();
+      await dispatcher?.stop();
+      await services.notify.pubSub.close();
+      services.notify.channels.close();
     },
   };
 }

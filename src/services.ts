@@ -6,10 +6,16 @@ import { Metrics } from './lib/metrics.js';
 import { Readiness } from './lib/readiness.js';
 import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
+import { DeliveryService } from './modules/deliveries/delivery.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
 import { TripDetectionService } from './modules/trips/trip-detection.service.js';
 import { TripService } from './modules/trips/trip.service.js';
+import { AnnouncementService } from './modules/signals/announcement.service.js';
+import { TriggerService } from './modules/triggers/trigger.service.js';
+import { DeliveryChannels } from './notify/delivery-channels.js';
+import { createAnnouncementPubSub, type PubSubHandle } from './notify/pub-sub.js';
+import { WebhookSecrets } from './notify/webhook-secrets.js';
 
 /** Every service, built once per process and handed to the edges. */
 export interface Services {
@@ -23,6 +29,11 @@ export interface Services {
   readonly devices: DeviceService;
   readonly trips: TripService;
   readonly ingest: IngestService;
+  readonly triggers: TriggerService;
+  readonly deliveries: DeliveryService;
+  readonly announcements: AnnouncementService;
+  /** Outside systems of the announcements (Redis pub/sub, SMTP, webhooks); closed by App.close. */
+  readonly notify: { readonly pubSub: PubSubHandle; readonly channels: DeliveryChannels };
 }
 
 export function createServices(config: Config, db: Database, log: Logger): Services {
@@ -34,6 +45,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   });
   const { redisUrl } = config;
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
+  const pubSub = createAnnouncementPubSub(config.redisUrl);
+  const secrets = new WebhookSecrets(config.jwtSecret);
+  const channels = new DeliveryChannels(config, secrets);
   return {
     config,
     db,
@@ -45,5 +59,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     devices: new DeviceService(),
     trips: new TripService(),
     ingest: new IngestService(db, new TripDetectionService(events), metrics, config),
+    triggers: new TriggerService(config, secrets, channels),
+    deliveries: new DeliveryService(),
+    announcements: new AnnouncementService(config, pubSub.pubSub),
+    notify: { pubSub, channels },
   };
 }
