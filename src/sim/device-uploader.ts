@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { ApiError, call, failure } from './api-client.js';
+import { call, failure } from './api-client.js';
 import type { SimRecord } from './fleet-data.js';
 import { type RetryHooks, type RetryPolicy, retrying } from './retry.js';
 
@@ -19,7 +19,7 @@ export interface UploadAnswer {
 /** A batch as the device sends it: a gzipped JSON array, the same bytes on every retry. */
 export const encodeBatch = (records: readonly SimRecord[]): Buffer => gzipSync(JSON.stringify(records));
 
-/** One attempt at `POST /logbook/storage/`; anything but 2xx throws an {@link ApiError}. */
+/** One attempt at `POST /logbook/storage/`; anything but 2xx throws an `ApiError`. */
 export async function sendBatch(baseUrl: string, device: DeviceCredentials, body: Buffer): Promise<UploadAnswer> {
   const response = await call(`${baseUrl}/logbook/storage/`, {
     method: 'POST',
@@ -49,5 +49,3 @@ export async function uploadBatch(
   const body = encodeBatch(records);
   return retrying(() => sendBatch(baseUrl, device, body), policy, onRetry ? { onRetry } : {});
 }
-
-export const isApiError = (error: unknown): error is ApiError => error instanceof ApiError;

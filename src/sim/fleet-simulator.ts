@@ -37,6 +37,8 @@ export interface SimulationOptions {
 export interface SimulationStats {
   /** Records in batches the service acknowledged with 2xx. */
   records: number;
+  /** Records the service said it stored (a duplicate batch stores none). */
+  stored: number;
   batches: number;
   /** Acknowledged batches the service had already stored (a retry after a lost answer). */
   duplicates: number;
@@ -56,7 +58,7 @@ const MAX_LATENESS = 3;
 
 export async function simulateFleet(options: SimulationOptions, onProgress?: (stats: SimulationStats) => void): Promise<SimulationStats> {
   const started = Date.now();
-  const stats: SimulationStats = { records: 0, batches: 0, duplicates: 0, retries: 0, lateBatches: 0, failedBatches: 0, failedRecords: 0, tripsStarted: 0, tripsEnded: 0, elapsedMs: 0, progress: 0 };
+  const stats: SimulationStats = { records: 0, stored: 0, batches: 0, duplicates: 0, retries: 0, lateBatches: 0, failedBatches: 0, failedRecords: 0, tripsStarted: 0, tripsEnded: 0, elapsedMs: 0, progress: 0 };
   const limiter = new Limiter(options.parallel);
   const root = createRandom(options.seed);
   const totalMicros = options.minutes * 60e6;
@@ -77,6 +79,7 @@ export async function simulateFleet(options: SimulationOptions, onProgress?: (st
         }),
       );
       stats.records += batch.records.length;
+      stats.stored += answer.stored;
       stats.batches += 1;
       if (answer.duplicate) stats.duplicates += 1;
       stats.tripsStarted += answer.trips.started;
