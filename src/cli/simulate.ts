@@ -17,7 +17,7 @@ import { ProgressBar } from './progress-bar.js';
 const OPTIONS = {
   devices: { kind: 'number', default: 3, min: 1, max: 10_000, integer: true, description: 'simulated devices' },
   hz: { kind: 'number', default: 10, min: 0.1, max: 1000, description: 'records per second each device logs while driving' },
-  minutes: { kind: 'number', default: 10, min: 0.5, max: 7 * 24 * 60, description: 'device time each device covers (drives and parked gaps)' },
+  minutes: { kind: 'number', default: 10, min: 0.25, max: 7 * 24 * 60, description: 'device time each device covers (drives and parked gaps)' },
   url: { kind: 'string', env: 'SIMULATE_URL', default: 'http://127.0.0.1:4000', description: 'the service' },
   token: { kind: 'string', env: 'SIMULATE_TOKEN', description: 'API token of the customer that owns the devices (else one is created; local service only)' },
   realtime: { kind: 'flag', description: 'pace uploads to the wall clock instead of fast-forwarding' },

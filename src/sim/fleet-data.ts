@@ -156,7 +156,7 @@ export function* deviceRecords(options: DeviceDayOptions): Generator<TimedRecord
   let at = options.startMicros;
   let position = options.home;
   let n = 0;
-  while (end - at >= 30e6) {
+  while (end - at >= 15e6) {
     const seconds = Math.min(random.between(...TRIP_SECONDS), (end - at) / 1e6);
     // 90 km/h for the whole time is more road than any drive uses.
     const route = randomRoute(random.fork(), position, 25 * seconds + 500, `drive ${++n}`);
