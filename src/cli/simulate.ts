@@ -89,7 +89,9 @@ async function main(): Promise<number> {
   const retry: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 10_000, giveUpAfterMs: o['give-up'] * 1000 };
   const client = new ApiClient(url, await customerToken(url, o.token));
   const fleet = await createFleet(client, o.devices, o['auto-export'], retry);
-  console.log(`${fleet.devices.length} devices ready; uploading ${o.realtime ? 'in real time' : 'fast-forward'} to ${url}`);
+  // Printed so that a run can be replayed with --seed.
+  const seed = o.seed || randomInt(1, 2 ** 31);
+  console.log(`${fleet.devices.length} devices ready; uploading ${o.realtime ? 'in real time' : 'fast-forward'} to ${url} (seed ${seed})`);
 
   const bar = new ProgressBar('simulating');
   let toldRetry = false;
@@ -104,7 +106,7 @@ async function main(): Promise<number> {
       intervalSeconds: o.interval,
       maxBatch: o.batch,
       parallel: o.parallel,
-      seed: o.seed || randomInt(1, 2 ** 31),
+      seed,
       retry,
       onRetry: (device, error) => {
         if (toldRetry) return;
