@@ -8,6 +8,7 @@ import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { createLogger } from './lib/logger.js';
 import { authRoutes } from './rest/auth.route.js';
 import { healthRoutes } from './rest/health.route.js';
+import { registerOpenApi } from './rest/openapi.js';
 import { registerErrorHandling } from './rest/http.js';
 import { storageRoutes } from './rest/storage.route.js';
 import { tripRoutes } from './rest/trips.route.js';
@@ -50,6 +51,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
   });
   registerErrorHandling(http);
 
+  await registerOpenApi(http, config.publicUrl);
   await http.register(healthRoutes(services));
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {

@@ -3,6 +3,7 @@ import { invalidInput } from '../lib/errors.js';
 import { tripJson } from '../modules/trips/trip.serializer.js';
 import type { Services } from '../services.js';
 import { requireUser } from './http.js';
+import { authErrors, bearerSecurity, errorSchema, tripPageSchema } from './schemas.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -25,7 +26,27 @@ function pageLink(request: FastifyRequest, publicUrl: string, limit: number, off
 /** `GET /logbook/trips/?device=ID`: newest first, `{count, next, previous, results}`. */
 export function tripRoutes(services: Services) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Querystring: { device?: string; limit?: string; offset?: string; from?: string; to?: string } }>('/logbook/trips/', async (request) => {
+    app.get<{ Querystring: { device?: string; limit?: string; offset?: string; from?: string; to?: string } }>(
+      '/logbook/trips/',
+      {
+        schema: {
+          tags: ['logbook'],
+          summary: 'Trips of a device, or of the whole customer, newest first',
+          security: bearerSecurity,
+          querystring: {
+            type: 'object',
+            properties: {
+              device: { type: 'string', description: 'Device id; omit for every device of the customer' },
+              limit: { type: 'string', description: `Page size (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})` },
+              offset: { type: 'string' },
+              from: { type: 'string', description: 'Only trips still going at or after this ISO time' },
+              to: { type: 'string', description: 'Only trips started at or before this ISO time' },
+            },
+          },
+          response: { 200: tripPageSchema, 400: errorSchema, ...authErrors },
+        },
+      },
+      async (request) => {
       const principal = await requireUser(services, request);
       const { device, from, to } = request.query;
       const limit = Math.max(1, intParam(request.query.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT));
@@ -38,6 +59,7 @@ export function tripRoutes(services: Services) {
         previous: offset > 0 ? pageLink(request, base, limit, Math.max(0, offset - limit)) : null,
         results: rows.map(tripJson),
       };
-    });
+      },
+    );
   };
 }
