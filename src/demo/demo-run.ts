@@ -70,6 +70,10 @@ export async function runDemo(options: DemoOptions, print: (line: string) => voi
   const baseUrl = options.url.replace(/\/+$/, '');
   let service: LocalService | undefined;
   let watch: ExportWatch | undefined;
+  // Ctrl-C or a SIGTERM must not leave the service the demo started (and its PostgreSQL) behind.
+  const interrupted = () => void (service?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     service = await step('finding the service', () => findOrStartService(baseUrl, print));
     const ownService = service !== undefined;
@@ -126,6 +130,8 @@ export async function runDemo(options: DemoOptions, print: (line: string) => voi
       }),
     );
   } finally {
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
     await watch?.close();
     if (service) {
       print('Stopping the service the demo started…');
