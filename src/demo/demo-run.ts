@@ -110,7 +110,13 @@ export async function runDemo(options: DemoOptions, print: (line: string) => voi
       await mkdir(options.outDir, { recursive: true });
       await writeFile(file, bytes);
     });
-    const announcement = watch ? await step('waiting for the announcement', () => withTimeout(watch!.first, ANNOUNCEMENT_TIMEOUT_MS, 'no tripExportFinished event arrived')) : undefined;
+    const announcement = watch
+      ? await step('waiting for the announcement', async () => {
+          const event = await withTimeout(watch!.first, ANNOUNCEMENT_TIMEOUT_MS, 'no tripExportFinished event arrived');
+          if (subscription?.includes('trip {') && !JSON.stringify(event).includes(trip.id)) throw new Error(`the event names another trip: ${JSON.stringify(event)}`);
+          return event;
+        })
+      : undefined;
 
     print(
       demoReport({

@@ -37,24 +37,25 @@ const INTROSPECTION = `{ __schema {
 const named = (type: TypeRef): TypeRef => (type.ofType ? named(type.ofType) : type);
 
 /**
- * The subscription's document for one device, selecting every plain field of the payload and
- * of the objects it holds (`{ task { id state } trip { id ... } }`); `undefined` when the
- * service has no `tripExportFinished` subscription.
+ * The subscription's document for one device (`{ eventId ... task { id } trip { id } result
+ * { bytes sha256 ... } }`); `undefined` when the service has no `tripExportFinished` subscription.
  */
 export async function exportFinishedDocument(client: ApiClient): Promise<string | undefined> {
   const { __schema: schema } = await client.graphql<SchemaInfo>(INTROSPECTION);
   const field = schema.subscriptionType?.fields.find((f) => f.name === SUBSCRIPTION_FIELD);
   if (!field) return undefined;
   const types = new Map(schema.types.map((t) => [t.name, t]));
-  const selection = (type: TypeRef, depth: number): string => {
+  // Plain fields of the event; of each object in it, its id (or, without one, its plain fields).
+  const selection = (type: TypeRef, top: boolean): string => {
     const { kind, name } = named(type);
     if (kind !== 'OBJECT' || !name) return '';
-    const parts = (types.get(name)?.fields ?? [])
-      .filter((f) => f.args.length === 0)
+    const fields = (types.get(name)?.fields ?? []).filter((f) => f.args.length === 0);
+    if (!top && fields.some((f) => f.name === 'id')) return '{ id }';
+    const parts = fields
       .map((f) => {
         const inner = named(f.type);
         if (inner.kind === 'SCALAR' || inner.kind === 'ENUM') return f.name;
-        const sub = depth < 2 ? selection(f.type, depth + 1) : '';
+        const sub = top ? selection(f.type, false) : '';
         return sub ? `${f.name} ${sub}` : '';
       })
       .filter(Boolean);
@@ -62,7 +63,7 @@ export async function exportFinishedDocument(client: ApiClient): Promise<string 
   };
   const hasDevice = field.args.some((a) => a.name === 'deviceId');
   const variables = hasDevice ? '($deviceId: ID)' : '';
-  return `subscription ExportFinished${variables} { ${SUBSCRIPTION_FIELD}${hasDevice ? '(deviceId: $deviceId)' : ''} ${selection(field.type, 1)} }`;
+  return `subscription ExportFinished${variables} { ${SUBSCRIPTION_FIELD}${hasDevice ? '(deviceId: $deviceId)' : ''} ${selection(field.type, true)} }`;
 }
 
 export interface ExportWatch {

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCli } from '../support/cli.js';
-import { freePort, startServiceProcess } from '../support/process.js';
+import { freePort, PROJECT_ROOT, startServiceProcess } from '../support/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-db.js';
+
+/** Once the schema has the subscription, the demo must have heard the export announced. */
+const SUBSCRIBABLE = readFileSync(path.join(PROJECT_ROOT, 'schema', 'schema.graphql'), 'utf8').includes('tripExportFinished(');
 
 /** What the summary says, read back from the demo's output. */
 function summaryOf(stdout: string) {
@@ -15,6 +18,7 @@ function summaryOf(stdout: string) {
   const file = /^ {2}file +(\S+) +\(([\d,]+) bytes\)/m.exec(stdout);
   const sha = /^ {2}sha-256 +([0-9a-f]{64})$/m.exec(stdout)?.[1];
   assert.ok(tripId && records && file && sha, `no summary in:\n${stdout}`);
+  if (SUBSCRIBABLE) assert.match(stdout, /^ {2}announced +tripExportFinished arrived over graphql-ws/m);
   return { tripId, records: Number(records.replace(/,/g, '')), file: file[1]!, bytes: Number(file[2]!.replace(/,/g, '')), sha };
 }
 
