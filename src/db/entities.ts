@@ -5,6 +5,7 @@ import { User } from '../modules/accounts/user.entity.js';
 import { Device } from '../modules/devices/device.entity.js';
 import { Template } from '../modules/devices/template.entity.js';
 import { Signal } from '../modules/signals/signal.entity.js';
+import { Task } from '../modules/tasks/task.entity.js';
 import { Trip } from '../modules/trips/trip.entity.js';
 
-export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal];
+export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Task];
