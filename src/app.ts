@@ -4,8 +4,10 @@ import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
+import { startJobs, stopJobs } from './jobs/jobs.js';
 import { authRoutes } from './rest/auth.route.js';
 import { registerErrorHandling } from './rest/http.js';
+import { taskRoutes } from './rest/tasks.route.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -19,7 +21,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Wiring only: services, REST routes, Apollo, graphql-ws. */
+/** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner. */
 export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
   const services = createServices(config, db);
@@ -34,14 +36,17 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     request.em = db.orm.em.fork();
   });
   registerErrorHandling(http);
+  services.jobs.useLog(http.log);
 
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {
     await http.register(authRoutes(services));
+    await http.register(taskRoutes(services));
     const schema = await buildAppSchema();
     await mountGraphQLHttp(http, schema, services);
     ws = mountGraphQLWs(http, schema, services);
   }
+  if (role !== 'api') await startJobs(services);
 
   return {
     http,
@@ -55,6 +60,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     async close() {
       await ws?.close();
       await http.close();
+      await stopJobs(services);
     },
   };
 }

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { invalidInput } from '../lib/errors.js';
+import { type Task, TaskState, TRIP_EXPORT_TASK } from '../modules/tasks/task.entity.js';
+import { taskResultOf } from '../modules/tasks/task.types.js';
+import type { Services } from '../services.js';
+import { sendDownload } from './file-download.js';
+import { requireUser } from './http.js';
+
+/** The legacy task object, plus what a script may want to know about the run and its result. */
+export function taskJson(task: Task, publicUrl: string) {
+  const result = taskResultOf(task);
+  return {
+    id: task.id,
+    created_at: task.createdAt,
+    task: TRIP_EXPORT_TASK,
+    args: [] as unknown[],
+    kwargs: { trip_id: task.trip.id },
+    state: task.state,
+    attempts: task.attempts,
+    started_at: task.startedAt ?? null,
+    finished_at: task.finishedAt ?? null,
+    error: task.error ?? null,
+    result: result && {
+      bytes: result.bytes,
+      sha256: result.sha256,
+      records: result.records,
+      first_ts: result.firstTs,
+      last_ts: result.lastTs,
+      download_url: `${publicUrl}${result.downloadPath}`,
+    },
+    result_cleared_at: task.resultClearedAt ?? null,
+  };
+}
+
+function intParam(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw invalidInput(`${name} must be an integer between 0 and ${max}`);
+  return value;
+}
+
+const STATES = Object.values(TaskState) as string[];
+const GZIP = 'application/gzip';
+
+type WithId = FastifyRequest<{ Params: { id: string } }>;
+
+/** `/tasks/`: the customer's export tasks, their results, and `POST` to export a trip now. */
+export function taskRoutes(services: Services) {
+  const { tasks, config } = services;
+  const json = (task: Task) => taskJson(task, config.publicUrl);
+
+  const download = async (request: WithId, reply: FastifyReply) => {
+    const principal = await requireUser(services, request);
+    const opened = await tasks.openResult(request.em, principal, request.params.id);
+    const { size } = await opened.file.stat();
+    return sendDownload(request, reply, { file: opened.file, size, etag: opened.task.resultSha256 ?? '', filename: opened.filename, contentType: GZIP });
+  };
+
+  const clear = async (request: WithId) => {
+    const principal = await requireUser(services, request);
+    return json(await tasks.clearResult(request.em, principal, request.params.id));
+  };
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get<{ Querystring: { state?: string; limit?: string; offset?: string } }>('/tasks/', async (request) => {
+      const principal = await requireUser(services, request);
+      const { state, limit, offset } = request.query;
+      if (state !== undefined && !STATES.includes(state)) throw invalidInput(`state must be one of ${STATES.join(', ')}`);
+      const list = await tasks.list(
+        request.em,
+        principal,
+        state ? { state: state as TaskState } : {},
+        intParam('limit', limit, 100, 1000),
+        intParam('offset', offset, 0, Number.MAX_SAFE_INTEGER),
+      );
+      return list.map(json);
+    });
+
+    app.post<{ Body: { task?: unknown; args?: unknown; kwargs?: { trip_id?: unknown } } }>('/tasks/', async (request, reply) => {
+      const principal = await requireUser(services, request);
+      const { task, args, kwargs } = request.body ?? {};
+      if (task !== TRIP_EXPORT_TASK) throw invalidInput(`Unknown task ${JSON.stringify(task ?? null)}; the only task is "${TRIP_EXPORT_TASK}"`);
+      if (args !== undefined && !(Array.isArray(args) && args.length === 0)) throw invalidInput('args must be an empty list');
+      if (typeof kwargs?.trip_id !== 'string') throw invalidInput('kwargs.trip_id is required');
+      const { task: exported, created } = await tasks.exportTrip(request.em, principal, kwargs.trip_id);
+      return reply.status(created ? 201 : 200).send(json(exported));
+    });
+
+    app.get<{ Params: { id: string } }>('/tasks/:id/', async (request) => {
+      const principal = await requireUser(services, request);
+      return json(await tasks.get(request.em, principal, request.params.id));
+    });
+
+    app.get('/tasks/:id/result/', download);
+    app.get('/tasks/:id/result_trip_export/', download);
+    for (const url of ['/tasks/:id/clear_result/', '/tasks/:id/remove_result/']) {
+      app.get(url, clear);
+      app.post(url, clear);
+    }
+  };
+}
