@@ -50,8 +50,16 @@ export async function startJobs(services: Services): Promise<void> {
   }
 }
 
-/** Stops taking work, lets running jobs finish, disconnects. Safe when jobs never started. */
-export async function stopJobs(services: Services): Promise<void> {
+/**
+ * Stops taking work, lets running jobs finish for a while, abandons what still runs (its
+ * lease passes to another worker), disconnects. Safe when jobs never started.
+ */
+export async function stopJobs(services: Services, graceMs = 30_000): Promise<void> {
   services.exports.stopClaiming();
-  await services.jobs.close();
+  const timer = setTimeout(() => services.exports.abortRuns(), graceMs);
+  try {
+    await services.jobs.close(graceMs + 5_000);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -89,29 +90,26 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
     let records = 0;
     let bytes = 0;
     const hash = createHash('sha256');
-    const file = await open(tmp, 'wx');
-    try {
-      await pipeline(
-        lines(source.header, copy, options, (n) => (records += n)),
-        createGzip({ level: options.gzipLevel, chunkSize: GZIP_CHUNK }),
-        async function* measure(gz: AsyncIterable<Buffer>) {
-          for await (const chunk of gz) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            yield chunk;
-          }
-        },
-        file.createWriteStream({ autoClose: false, highWaterMark: GZIP_CHUNK }),
-        { signal: options.signal },
-      );
-      clientBroken = false;
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await pipeline(
+      lines(source.header, copy, options, (n) => (records += n)),
+      createGzip({ level: options.gzipLevel, chunkSize: GZIP_CHUNK }),
+      async function* measure(gz: AsyncIterable<Buffer>) {
+        for await (const chunk of gz) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(tmp, { flags: 'wx', highWaterMark: GZIP_CHUNK }),
+      { signal: options.signal },
+    );
+    clientBroken = false;
+    // fsync through a second descriptor: it flushes the file, whichever descriptor wrote it.
+    await fsync(tmp);
     await client.query('commit');
     await rename(tmp, path.join(dir, finalName));
-    await syncDirectory(dir);
+    // The rename is durable only once the folder is synced too.
+    await fsync(dir);
     return {
       path: path.join(source.tripId, finalName),
       bytes,
@@ -150,8 +148,8 @@ async function* lines(
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+async function fsync(file: string): Promise<void> {
+  const handle = await open(file, 'r');
   try {
     await handle.sync();
   } finally {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,8 @@ class LeaseLostError extends Error {
  */
 export class ExportService {
   private claiming = true;
+  /** Aborts running exports when shutdown cannot wait for them; their leases run out and another worker redoes them. */
+  private readonly shutdown = new AbortController();
 
   constructor(
     private readonly config: Config,
@@ -60,7 +63,7 @@ export class ExportService {
   /** Runs the task if it is due and free; otherwise does nothing (a job may fire more than once). */
   async runTask(taskId: number, helpers: RunHelpers): Promise<void> {
     if (!this.claiming) return;
-    const task = await claimTask(this.pool, this.jobs.workerId, this.config.exportLeaseSeconds, taskId);
+    const task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds, taskId);
     if (task) await this.run(task, helpers);
   }
 
@@ -68,7 +71,7 @@ export class ExportService {
   async runDueTasks(helpers: RunHelpers): Promise<number> {
     let done = 0;
     while (this.claiming) {
-      const task = await claimTask(this.pool, this.jobs.workerId, this.config.exportLeaseSeconds);
+      const task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds);
       if (!task) break;
       await this.run(task, helpers);
       done++;
@@ -76,23 +79,37 @@ export class ExportService {
     return done;
   }
 
+  /**
+   * A lease holder per run, not per process: should this process stall past its own lease and
+   * claim the task again, the stalled run cannot finish over the new one.
+   */
+  private runOwner(): string {
+    return `${this.jobs.workerId}/${randomBytes(4).toString('hex')}`;
+  }
+
   /** Stops taking new tasks (shutdown); running exports finish. */
   stopClaiming(): void {
     this.claiming = false;
   }
 
+  /** Abandons running exports (shutdown ran out of time). Nothing half-written is published. */
+  abortRuns(): void {
+    this.shutdown.abort(new LeaseLostError('worker shutting down'));
+  }
+
   private async run(task: ClaimedTask, helpers: RunHelpers): Promise<void> {
     const lost = new AbortController();
-    const heartbeat = this.keepLease(task.id, helpers, lost);
+    const stop = AbortSignal.any([lost.signal, this.shutdown.signal]);
+    const heartbeat = this.keepLease(task, helpers, lost);
     let outcome: { state: string; dueAt: string | null } | undefined;
     try {
       if (task.attempts > this.config.exportMaxAttempts) {
         outcome = await this.fail(task, `the export was interrupted ${task.attempts - 1} times (worker stopped or crashed)`, true);
         return;
       }
-      outcome = await this.export(task, lost.signal);
+      outcome = await this.export(task, stop);
     } catch (error) {
-      if (error instanceof LeaseLostError || lost.signal.aborted) return;
+      if (error instanceof LeaseLostError || stop.aborted) return;
       const reason = error instanceof Error ? error.message : String(error);
       outcome = await this.fail(task, reason, error instanceof NoRecordsError);
     } finally {
@@ -123,7 +140,7 @@ export class ExportService {
       },
     );
     const finished = await transaction(this.pool, async (tx) => {
-      const state = await finishSuccess(tx, task.id, this.jobs.workerId, result);
+      const state = await finishSuccess(tx, task.id, task.owner, result);
       if (state?.state === 'SUCCESS') await insertExportSignal(tx, 'finished', task, subject, result);
       return state;
     });
@@ -137,7 +154,7 @@ export class ExportService {
   }
 
   private fail(task: ClaimedTask, reason: string, permanent: boolean) {
-    return finishFailure(this.pool, task.id, this.jobs.workerId, {
+    return finishFailure(this.pool, task.id, task.owner, {
       reason,
       permanent,
       maxAttempts: this.config.exportMaxAttempts,
@@ -146,7 +163,7 @@ export class ExportService {
   }
 
   /** Renews the lease and touches the job a few times per lease; aborts the run when the lease is gone. */
-  private keepLease(taskId: number, helpers: RunHelpers, lost: AbortController): { stop(): void; done: Promise<void> } {
+  private keepLease(task: ClaimedTask, helpers: RunHelpers, lost: AbortController): { stop(): void; done: Promise<void> } {
     const stopped = new AbortController();
     const every = (this.config.exportLeaseSeconds * 1000) / 3;
     const done = (async () => {
@@ -154,14 +171,14 @@ export class ExportService {
         await sleep(every, undefined, { signal: stopped.signal }).catch(() => undefined);
         if (stopped.signal.aborted) return;
         try {
-          if (!(await renewLease(this.pool, taskId, this.jobs.workerId, this.config.exportLeaseSeconds))) {
-            lost.abort(new LeaseLostError(`lease on task ${taskId} lost`));
+          if (!(await renewLease(this.pool, task.id, task.owner, this.config.exportLeaseSeconds))) {
+            lost.abort(new LeaseLostError(`lease on task ${task.id} lost`));
             return;
           }
           await helpers.touch();
         } catch (err) {
           // A failed renewal is retried next beat; if the lease runs out meanwhile, the finish notices.
-          this.jobs.log.warn({ err, taskId }, 'could not renew export lease');
+          this.jobs.log.warn({ err, taskId: task.id }, 'could not renew export lease');
         }
       }
     })();

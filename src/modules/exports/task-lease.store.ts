@@ -49,6 +49,8 @@ export async function requestExport(q: Queryable, req: ExportRequest): Promise<R
 
 export interface ClaimedTask {
   readonly id: number;
+  /** This run's lease holder: every later statement of the run must present it. */
+  readonly owner: string;
   readonly createdAt: string;
   readonly attempts: number;
   /** The trip as it was when the task was claimed (completed), with its device. */
@@ -56,12 +58,12 @@ export interface ClaimedTask {
 }
 
 /**
- * Takes a due task for `workerId`: PENDING, or STARTED by a worker whose lease ran out, and
+ * Takes a due task for the run `owner`: PENDING, or STARTED by a worker whose lease ran out, and
  * its trip completed. Rows another transaction holds are skipped rather than waited for (an
  * upload may be ending or reopening the trip right now): the sweeper comes back for them.
  * The trip is read under the same lock, so the range exported is that of a completed trip.
  */
-export async function claimTask(q: Queryable, workerId: string, leaseSeconds: number, taskId?: number): Promise<ClaimedTask | undefined> {
+export async function claimTask(q: Queryable, owner: string, leaseSeconds: number, taskId?: number): Promise<ClaimedTask | undefined> {
   const { rows } = await q.query<TripWithDeviceRow & { id: string; task_created_at: string; attempts: number }>(
     `with pick as (
        select t.id as task_id, ${TRIP_WITH_DEVICE_COLUMNS}
@@ -75,23 +77,23 @@ export async function claimTask(q: Queryable, workerId: string, leaseSeconds: nu
        for update of t skip locked
        for share of tr skip locked
      )
-     update tasks t set state = 'STARTED', attempts = t.attempts + 1, started_at = now(), finished_at = null,
+     update tasks t set state = 'STARTED', attempts = t.attempts + 1, runs = t.runs + 1, started_at = now(), finished_at = null,
        locked_by = $2, locked_until = now() + make_interval(secs => $3), covered_request_count = t.request_count
      from pick where t.id = pick.task_id
      returning t.id, t.created_at::text as task_created_at, t.attempts, pick.*`,
-    [taskId ?? null, workerId, leaseSeconds],
+    [taskId ?? null, owner, leaseSeconds],
   );
   const row = rows[0];
   if (!row) return undefined;
-  return { id: Number(row.id), createdAt: iso(row.task_created_at)!, attempts: row.attempts, subject: tripWithDevice(row) };
+  return { id: Number(row.id), owner, createdAt: iso(row.task_created_at)!, attempts: row.attempts, subject: tripWithDevice(row) };
 }
 
-/** Extends the lease; false when the task is no longer this worker's (it must stop). */
-export async function renewLease(q: Queryable, taskId: number, workerId: string, leaseSeconds: number): Promise<boolean> {
+/** Extends the lease; false when the task is no longer this run's (it must stop). */
+export async function renewLease(q: Queryable, taskId: number, owner: string, leaseSeconds: number): Promise<boolean> {
   const { rowCount } = await q.query(
     `update tasks set locked_until = now() + make_interval(secs => $3)
      where id = $1 and locked_by = $2 and state = 'STARTED'`,
-    [taskId, workerId, leaseSeconds],
+    [taskId, owner, leaseSeconds],
   );
   return rowCount === 1;
 }
@@ -115,18 +117,18 @@ export interface FinishedTask {
  * (its due time is the one that request set). Undefined when the lease was lost meanwhile:
  * the result must then be thrown away. Call inside the transaction that writes the signal.
  */
-export async function finishSuccess(q: Queryable, taskId: number, workerId: string, result: ExportResult): Promise<FinishedTask | undefined> {
+export async function finishSuccess(q: Queryable, taskId: number, owner: string, result: ExportResult): Promise<FinishedTask | undefined> {
   const { rows } = await q.query<{ state: FinishedTask['state']; due_at: string | null }>(
     `update tasks set
        state = case when request_count > covered_request_count then 'PENDING'::task_state else 'SUCCESS' end,
        attempts = case when request_count > covered_request_count then 0 else attempts end,
-       finished_at = now(), locked_by = null, locked_until = null, error = null,
+       finished_at = now(), locked_until = null, error = null,
        result_path = $3, result_bytes = $4, result_sha256 = $5, result_records = $6,
        result_first_ts = $7, result_last_ts = $8, result_at = now(), result_cleared_at = null,
        announced_at = case when request_count > covered_request_count then announced_at else now() end
      where id = $1 and locked_by = $2 and state = 'STARTED'
      returning state, due_at::text`,
-    [taskId, workerId, result.path, result.bytes, result.sha256, result.records, result.firstTs, result.lastTs],
+    [taskId, owner, result.path, result.bytes, result.sha256, result.records, result.firstTs, result.lastTs],
   );
   const row = rows[0];
   return row && { state: row.state, dueAt: row.due_at && iso(row.due_at) };
@@ -139,7 +141,7 @@ export async function finishSuccess(q: Queryable, taskId: number, workerId: stri
 export async function finishFailure(
   q: Queryable,
   taskId: number,
-  workerId: string,
+  owner: string,
   failure: { reason: string; permanent: boolean; maxAttempts: number; retryBaseSeconds: number },
 ): Promise<FinishedTask | undefined> {
   const { rows } = await q.query<{ state: FinishedTask['state']; due_at: string | null }>(
@@ -152,10 +154,10 @@ export async function finishFailure(
          when request_count > covered_request_count or $4 or attempts >= $5 then due_at
          else now() + make_interval(secs => $6 * power(2, attempts - 1)) end,
        attempts = case when request_count > covered_request_count then 0 else attempts end,
-       error = $3, finished_at = now(), locked_by = null, locked_until = null
+       error = $3, finished_at = now(), locked_until = null
      where id = $1 and locked_by = $2 and state = 'STARTED'
      returning state, due_at::text`,
-    [taskId, workerId, failure.reason, failure.permanent, failure.maxAttempts, failure.retryBaseSeconds],
+    [taskId, owner, failure.reason, failure.permanent, failure.maxAttempts, failure.retryBaseSeconds],
   );
   const row = rows[0];
   return row && { state: row.state, dueAt: row.due_at && iso(row.due_at) };

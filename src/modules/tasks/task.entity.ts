@@ -59,6 +59,11 @@ export class Task {
   @Property({ type: 'integer', default: 0 })
   attempts: Opt<number> = 0;
 
+  /** Export runs ever started for this task (retries and follow-ups included). */
+  @Field(() => Int)
+  @Property({ type: 'integer', default: 0 })
+  runs: Opt<number> = 0;
+
   /** Not before this time may the export run (reopen window, retry backoff). */
   @Field(() => String, { nullable: true })
   @Property({ type: IsoTimestampType, nullable: true })
@@ -78,6 +83,7 @@ export class Task {
   @Property({ type: IsoTimestampType, nullable: true })
   lockedUntil?: string | null;
 
+  /** The worker running the export, or the one that ran the last run. */
   @Property({ type: 'text', nullable: true })
   lockedBy?: string | null;
 
