@@ -1,12 +1,18 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
+import { createLogger } from './lib/logger.js';
 import { startJobs, stopJobs } from './jobs/jobs.js';
 import { authRoutes } from './rest/auth.route.js';
+import { healthRoutes } from './rest/health.route.js';
+import { registerOpenApi } from './rest/openapi.js';
 import { registerErrorHandling } from './rest/http.js';
+import { storageRoutes } from './rest/storage.route.js';
+import { tripRoutes } from './rest/trips.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
 import { createServices, type Services } from './services.js';
 
@@ -24,23 +30,36 @@ export interface App {
 /** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner. */
 export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
-  const services = createServices(config, db);
+  const log = createLogger(config);
+  const services = createServices(config, db, log);
   const http = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    // Typed as Fastify's base logger so plugins and routes keep Fastify's default generics.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: log as FastifyBaseLogger,
+    genReqId: (request) => {
+      // Keep a caller's correlation id when it looks sane, else make one.
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'requestId',
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
   });
   http.decorateRequest('em', null as never);
-  http.addHook('onRequest', async (request) => {
+  http.addHook('onRequest', async (request, reply) => {
     request.em = db.orm.em.fork();
+    void reply.header('x-request-id', request.id);
   });
   registerErrorHandling(http);
-  services.jobs.useLog(http.log);
 
+  await registerOpenApi(http, config.publicUrl);
+  await http.register(healthRoutes(services));
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {
     await http.register(authRoutes(services));
+    await http.register(storageRoutes(services));
+    await http.register(tripRoutes(services));
     await http.register(taskRoutes(services));
     const schema = await buildAppSchema();
     await mountGraphQLHttp(http, schema, services);

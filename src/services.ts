@@ -2,8 +2,15 @@ import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { DomainEvents } from './lib/domain-events.js';
+import type { Logger } from 'pino';
+import { Metrics } from './lib/metrics.js';
+import { Readiness } from './lib/readiness.js';
+import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
+import { IngestService } from './modules/ingest/ingest.service.js';
+import { TripDetectionService } from './modules/trips/trip-detection.service.js';
+import { TripService } from './modules/trips/trip.service.js';
 import { ExportService } from './modules/exports/export.service.js';
 import { TaskService } from './modules/tasks/task.service.js';
 
@@ -12,24 +19,41 @@ export interface Services {
   readonly config: Config;
   readonly db: Database;
   readonly events: DomainEvents;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly readiness: Readiness;
   readonly auth: AuthService;
   readonly devices: DeviceService;
+  readonly trips: TripService;
+  readonly ingest: IngestService;
   readonly jobs: JobQueue;
   readonly exports: ExportService;
   readonly tasks: TaskService;
 }
 
-export function createServices(config: Config, db: Database): Services {
+export function createServices(config: Config, db: Database, log: Logger): Services {
   const events = new DomainEvents();
-  const jobs = new JobQueue(config, db.url);
+  const metrics = new Metrics();
+  const readiness = new Readiness();
+  readiness.add('postgres', async () => {
+    await db.pool.query('SELECT 1');
+  });
+  const { redisUrl } = config;
+  if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
+  const jobs = new JobQueue(config, db.url, log);
   const exports = new ExportService(config, db.pool, jobs);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
   return {
     config,
     db,
     events,
+    log,
+    metrics,
+    readiness,
     auth: new AuthService(config),
     devices: new DeviceService(),
+    trips: new TripService(),
+    ingest: new IngestService(db, new TripDetectionService(events), metrics, config),
     jobs,
     exports,
     tasks: new TaskService(config, db.pool, jobs),

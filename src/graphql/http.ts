@@ -26,6 +26,8 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: true,
+    // main.ts owns shutdown; Apollo's own handler would re-raise SIGTERM mid-drain.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     plugins: [fastifyApolloDrainPlugin(app), limitsPlugin],
     formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'graphql resolver failed')),

@@ -40,6 +40,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         try {
           const principal = await services.auth.authenticate(db.orm.em.fork(), typeof authorization === 'string' ? authorization : undefined);
           Object.assign(ctx.extra, { principal, subscriptions: 0 });
+          services.metrics.wsConnections.inc();
           return true;
         } catch (error) {
           if (error instanceof AppError) return false; // graphql-ws closes with 4403 Forbidden
@@ -65,10 +66,16 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
           throw error;
         }
         ctx.extra.subscriptions = active + 1;
+        services.metrics.subscriptions.inc();
         return undefined;
       },
       onComplete: (ctx) => {
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
+        services.metrics.subscriptions.dec();
+      },
+      // graphql-ws completes (onComplete) every open subscription before this runs.
+      onDisconnect: () => {
+        services.metrics.wsConnections.dec();
       },
     },
     wss,

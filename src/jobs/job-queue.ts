@@ -13,8 +13,6 @@ export interface JobLog {
   warn(obj: object, msg: string): void;
 }
 
-const silent: JobLog = { error: () => undefined, warn: () => undefined };
-
 /**
  * The adapter around Agenda. Every role can schedule (an API instance that ingests a trip end
  * schedules its export); only `start()` makes this process run jobs. Agenda is created on first
@@ -26,7 +24,6 @@ const silent: JobLog = { error: () => undefined, warn: () => undefined };
 export class JobQueue {
   /** Identifies this process in task leases and Agenda locks. */
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  private logger: JobLog = silent;
   private agenda: Agenda | undefined;
   private backend: AgendaBackend | undefined;
   private pool: pg.Pool | undefined;
@@ -36,15 +33,8 @@ export class JobQueue {
   constructor(
     private readonly config: Config,
     private readonly databaseUrl: string,
+    readonly log: JobLog,
   ) {}
-
-  useLog(log: JobLog): void {
-    this.logger = log;
-  }
-
-  get log(): JobLog {
-    return this.logger;
-  }
 
   /** Schedules one run of `name` at `at` (now when omitted). */
   async schedule<N extends JobName>(name: N, payload: JobPayloads[N], at?: string | Date): Promise<void> {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { invalidInput } from '../lib/errors.js';
 import type { ApiToken } from '../modules/accounts/api-token.entity.js';
 import type { Services } from '../services.js';
 import { requireUser } from './http.js';
+import { apiTokenSchema, authErrors, bearerSecurity, errorSchema } from './schemas.js';
 
 const tokenJson = (t: ApiToken) => ({
   id: t.id,
@@ -16,30 +16,74 @@ const tokenJson = (t: ApiToken) => ({
 /** `/auth/login/` and `/auth/api_tokens/`. */
 export function authRoutes(services: Services) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Body: { email?: unknown; password?: unknown } }>('/auth/login/', async (request) => {
-      const { email, password } = request.body ?? {};
-      if (typeof email !== 'string' || typeof password !== 'string') throw invalidInput('email and password are required');
-      return { token: await services.auth.login(request.em, email, password) };
-    });
+    app.post<{ Body: { email: string; password: string } }>(
+      '/auth/login/',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Exchange e-mail and password for a short-lived JWT',
+          body: {
+            type: 'object',
+            properties: { email: { type: 'string' }, password: { type: 'string' } },
+            required: ['email', 'password'],
+          },
+          response: { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] }, 401: errorSchema },
+        },
+      },
+      async (request) => ({ token: await services.auth.login(request.em, request.body.email, request.body.password) }),
+    );
 
-    app.get('/auth/api_tokens/', async (request) => {
-      const principal = await requireUser(services, request);
-      return (await services.auth.listApiTokens(request.em, principal)).map(tokenJson);
-    });
+    app.get(
+      '/auth/api_tokens/',
+      { schema: { tags: ['auth'], summary: 'Active API tokens of the customer', security: bearerSecurity, response: { 200: { type: 'array', items: apiTokenSchema }, ...authErrors } } },
+      async (request) => {
+        const principal = await requireUser(services, request);
+        return (await services.auth.listApiTokens(request.em, principal)).map(tokenJson);
+      },
+    );
 
-    app.post<{ Body: { name?: unknown; expires_at?: unknown } }>('/auth/api_tokens/', async (request, reply) => {
-      const principal = await requireUser(services, request);
-      const { name, expires_at: expiresAt } = request.body ?? {};
-      if (typeof name !== 'string') throw invalidInput('name is required');
-      if (expiresAt !== undefined && expiresAt !== null && typeof expiresAt !== 'string') throw invalidInput('expires_at must be an ISO-8601 string');
-      const created = await services.auth.createApiToken(request.em, principal, name, expiresAt);
-      return reply.status(201).send({ ...tokenJson(created.apiToken), token: created.token });
-    });
+    app.post<{ Body: { name: string; expires_at?: string | null } }>(
+      '/auth/api_tokens/',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Create an API token; the token is in this answer only',
+          security: bearerSecurity,
+          body: {
+            type: 'object',
+            properties: { name: { type: 'string', minLength: 1 }, expires_at: { type: ['string', 'null'], description: 'ISO-8601; omit for no expiry' } },
+            required: ['name'],
+          },
+          response: {
+            201: { ...apiTokenSchema, properties: { ...apiTokenSchema.properties, token: { type: 'string' } }, required: [...apiTokenSchema.required, 'token'] },
+            400: errorSchema,
+            ...authErrors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = await requireUser(services, request);
+        const created = await services.auth.createApiToken(request.em, principal, request.body.name, request.body.expires_at);
+        return reply.status(201).send({ ...tokenJson(created.apiToken), token: created.token });
+      },
+    );
 
-    app.delete<{ Params: { id: string } }>('/auth/api_tokens/:id/', async (request, reply) => {
-      const principal = await requireUser(services, request);
-      await services.auth.revokeApiToken(request.em, principal, request.params.id);
-      return reply.status(204).send();
-    });
+    app.delete<{ Params: { id: string } }>(
+      '/auth/api_tokens/:id/',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Revoke an API token',
+          security: bearerSecurity,
+          params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+          response: { 204: { type: 'null' }, ...authErrors },
+        },
+      },
+      async (request, reply) => {
+        const principal = await requireUser(services, request);
+        await services.auth.revokeApiToken(request.em, principal, request.params.id);
+        return reply.status(204).send();
+      },
+    );
   };
 }

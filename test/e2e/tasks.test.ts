@@ -61,7 +61,7 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     assert.equal(task.state, 'SUCCESS');
     assert.match(task.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     assert.equal(task.result?.records, records.length);
-    assert.equal(task.result?.first_ts, records[0].ts);
+    assert.equal(task.result?.first_ts, records[0]!.ts);
     assert.equal(task.result?.last_ts, records.at(-1)!.ts);
     assert.equal(task.result?.download_url, `${t.config.publicUrl}/tasks/${taskId}/result/`);
 
@@ -70,7 +70,7 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     assert.equal(response.headers.get('content-disposition'), `attachment; filename="${trip.id}.json.gz"`);
     assert.equal(response.headers.get('content-length'), String(task.result?.bytes));
     assert.equal(response.headers.get('etag'), `"${task.result?.sha256}"`);
-    assert.equal((JSON.parse(lines[0]) as { id: string }).id, trip.id);
+    assert.equal((JSON.parse(lines[0]!) as { id: string }).id, trip.id);
     assert.deepEqual(lines.slice(1), records.map((r) => r.line));
 
     const one = await request<TaskJson>(t.baseUrl, 'GET', `/tasks/${taskId}/`, { token: acme.apiToken });
@@ -112,7 +112,7 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     const all = await request<TaskJson[]>(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken });
     assert.deepEqual(all.body.map((x) => x.id), [...all.body.map((x) => x.id)].sort((a, b) => b - a));
     const page = await request<TaskJson[]>(t.baseUrl, 'GET', '/tasks/?limit=1&offset=1', { token: acme.apiToken });
-    assert.deepEqual(page.body.map((x) => x.id), [all.body[1].id]);
+    assert.deepEqual(page.body.map((x) => x.id), [all.body[1]!.id]);
     const failed = await request<TaskJson[]>(t.baseUrl, 'GET', '/tasks/?state=FAILURE', { token: acme.apiToken });
     assert.deepEqual(failed.body.filter((x) => x.state !== 'FAILURE'), []);
     const bad = await request<{ detail: string }>(t.baseUrl, 'GET', '/tasks/?state=DONE', { token: acme.apiToken });
@@ -188,7 +188,7 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     assert.ok(total >= 2);
     assert.equal(first.data!.tasks.pageInfo.hasNextPage, true);
     const rest = await gql(t.baseUrl, TasksDocument, { first: 100, after: first.data!.tasks.pageInfo.endCursor }, acme.apiToken);
-    const ids = [first.data!.tasks.edges[0].node.id, ...rest.data!.tasks.edges.map((e) => e.node.id)];
+    const ids = [first.data!.tasks.edges[0]!.node.id, ...rest.data!.tasks.edges.map((e) => e.node.id)];
     assert.equal(ids.length, total);
     assert.deepEqual(ids, [...ids].sort((a, b) => Number(b) - Number(a)));
 

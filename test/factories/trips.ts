@@ -79,7 +79,7 @@ export async function endTrip(services: Services, trip: TestTrip, endTimeUtc: st
       deviceId: trip.deviceId,
       customerId: trip.customerId,
       endTimeUtc,
-      endCount: rows[0].end_count,
+      endCount: rows[0]!.end_count,
     });
     await client.query('commit');
   } catch (error) {

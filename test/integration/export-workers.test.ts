@@ -8,23 +8,28 @@ import { createTrip, endTrip, insertRecords, makeRecords } from '../factories/tr
 import { downloadResult, signalsOf, taskOfTrip, waitForTask } from '../support/exports.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { type ServiceProcess, startServiceProcess } from '../support/process.js';
 
 describe('export workers as separate processes', () => {
   const exportDir = path.join(tmpdir(), `trip-export-workers-${process.pid}`);
   let api: TestApp;
   let acme: TestCustomer;
-  const workers: WorkerProcess[] = [];
+  const workers: ServiceProcess[] = [];
 
-  const workerEnv = (extra: Record<string, string> = {}) => ({
-    DATABASE_URL: api.db.url,
-    EXPORT_DIR: exportDir,
-    EXPORT_MIN_DELAY_SECONDS: '1',
-    EXPORT_LEASE_SECONDS: '3',
-    EXPORT_SWEEP_SECONDS: '1',
-    JOB_POLL_MS: '100',
-    ...extra,
-  });
+  /** The real service (`dist/src/main.js --role worker`) as a child process. */
+  const startWorker = (extra: Record<string, string> = {}) =>
+    startServiceProcess(
+      {
+        DATABASE_URL: api.db.url,
+        EXPORT_DIR: exportDir,
+        EXPORT_MIN_DELAY_SECONDS: '1',
+        EXPORT_LEASE_SECONDS: '3',
+        EXPORT_SWEEP_SECONDS: '1',
+        JOB_POLL_MS: '100',
+        ...extra,
+      },
+      ['--role', 'worker'],
+    );
 
   before(async () => {
     // The API instance ends trips and schedules; only the child processes run jobs.
@@ -38,7 +43,7 @@ describe('export workers as separate processes', () => {
   });
 
   it('two workers share the exports and each trip is exported exactly once', async () => {
-    const pair = await Promise.all([0, 1].map(() => startWorkerProcess(workerEnv({ EXPORT_MAX_BYTES_PER_SECOND: '60000' }))));
+    const pair = await Promise.all([0, 1].map(() => startWorker({ EXPORT_MAX_BYTES_PER_SECOND: '60000' })));
     workers.push(...pair);
     const device = await createDevice(api.db.orm, acme, { autoExport: true, reopenLimitSeconds: 1 });
     const trips = [];
@@ -57,7 +62,7 @@ describe('export workers as separate processes', () => {
     const byWorker = new Set(done.map((task) => task.locked_by!.split('/')[0]));
     assert.equal(byWorker.size, 2, 'both workers exported trips');
     for (const [index, { records }] of trips.entries()) {
-      const { lines } = await downloadResult(api.baseUrl, done[index].id, acme.apiToken);
+      const { lines } = await downloadResult(api.baseUrl, done[index]!.id, acme.apiToken);
       assert.deepEqual(lines.slice(1), records.map((r) => r.line));
     }
     await Promise.all(pair.map((w) => w.stop()));
@@ -70,7 +75,7 @@ describe('export workers as separate processes', () => {
     const records = makeRecords(device, trip.startTimeUtc, 300, 1, 1000);
     await insertRecords(api.db.pool, device, records);
 
-    const doomed = await startWorkerProcess(workerEnv({ EXPORT_MAX_BYTES_PER_SECOND: '40000' }));
+    const doomed = await startWorker({ EXPORT_MAX_BYTES_PER_SECOND: '40000' });
     workers.push(doomed);
     await endTrip(api.app.services, trip, records.at(-1)!.ts);
     const tripDir = path.join(exportDir, trip.id);
@@ -79,7 +84,8 @@ describe('export workers as separate processes', () => {
       const files = await readdir(tripDir).catch(() => []);
       return task?.state === 'STARTED' && files.some((f) => f.endsWith('.tmp'));
     });
-    assert.equal(await doomed.stop('SIGKILL'), 'SIGKILL');
+    await doomed.stop('SIGKILL');
+    assert.equal(doomed.child.signalCode, 'SIGKILL');
 
     const orphan = await taskOfTrip(api.db.pool, trip.id);
     assert.equal(orphan?.state, 'STARTED');
@@ -87,14 +93,14 @@ describe('export workers as separate processes', () => {
     assert.deepEqual((await readdir(tripDir)).filter((f) => f.endsWith('.json.gz')), [], 'no result file');
     assert.equal((await downloadResult(api.baseUrl, orphan.id, acme.apiToken)).response.status, 404);
 
-    const successor = await startWorkerProcess(workerEnv());
+    const successor = await startWorker();
     workers.push(successor);
     // It takes over once the dead worker's lease has run out.
     const done = await waitForTask(api.db.pool, trip.id, 'SUCCESS', undefined, 60_000);
     assert.equal(done.runs, 2);
     assert.notEqual(done.locked_by!.split('/')[0], orphan.locked_by!.split('/')[0]);
     const { lines } = await downloadResult(api.baseUrl, done.id, acme.apiToken);
-    assert.equal((JSON.parse(lines[0]) as { id: string }).id, trip.id);
+    assert.equal((JSON.parse(lines[0]!) as { id: string }).id, trip.id);
     assert.deepEqual(lines.slice(1), records.map((r) => r.line));
     assert.deepEqual(await readdir(tripDir), [path.basename(done.result_path!)], 'the killed run left nothing behind');
     assert.equal((await signalsOf(api.db.pool, done.id)).length, 1);

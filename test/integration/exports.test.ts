@@ -39,7 +39,7 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     assert.equal(done.runs, 1);
     const { response, gzip, lines } = await downloadResult(t.baseUrl, done.id, acme.apiToken);
     assert.equal(response.status, 200);
-    const header = JSON.parse(lines[0]) as Record<string, unknown>;
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
     assert.equal(header.id, trip.id);
     assert.equal(header.start_time_utc, start);
     assert.equal(header.end_time_utc, end);
@@ -56,13 +56,13 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
 
     const signals = await signalsOf(t.db.pool, done.id);
     assert.equal(signals.length, 1);
-    assert.equal(signals[0].reason, 'finished');
-    const payload = signals[0].payload as { task: { id: number; state: string }; trip: { id: string }; device: { unit_id: string }; result: { sha256: string; records: number; first_ts: string; last_ts: string } };
+    assert.equal(signals[0]!.reason, 'finished');
+    const payload = signals[0]!.payload as { task: { id: number; state: string }; trip: { id: string }; device: { unit_id: string }; result: { sha256: string; records: number; first_ts: string; last_ts: string } };
     assert.equal(payload.task.id, Number(done.id));
     assert.equal(payload.task.state, 'SUCCESS');
     assert.equal(payload.trip.id, trip.id);
     assert.equal(payload.device.unit_id, van.unitId);
-    assert.deepEqual(payload.result, { bytes: gzip.length, sha256: done.result_sha256, records: during.length, first_ts: during[0].ts, last_ts: end });
+    assert.deepEqual(payload.result, { bytes: gzip.length, sha256: done.result_sha256, records: during.length, first_ts: during[0]!.ts, last_ts: end });
   });
 
   it('creates no task for a device without auto export', async () => {
@@ -112,7 +112,7 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     const more = makeRecords(bus, addSeconds(first.at(-1)!.ts, 30), 20);
     await insertRecords(t.db.pool, bus, more);
     await reopenTrip(t.db.pool, trip);
-    await endTrip(t.app.services, trip, more[9].ts);
+    await endTrip(t.app.services, trip, more[9]!.ts);
     await reopenTrip(t.db.pool, trip);
     await endTrip(t.app.services, trip, more.at(-1)!.ts);
     const running = await taskOfTrip(t.db.pool, trip.id);

@@ -29,6 +29,6 @@ export async function insertExportSignal(
   await q.query(
     `insert into signals (id, customer_id, name, reason, device_id, trip_id, task_id, payload)
      values ($1, $2, 'trip_export_finished', $3, $4, $5, $6, $7)`,
-    [randomUUID(), subject.customerId, reason, subject.device.id, subject.trip.id, task.id, JSON.stringify(payload)],
+    [randomUUID(), subject.customerId, reason, subject.device.id, subject.tripId, task.id, JSON.stringify(payload)],
   );
 }

@@ -125,10 +125,11 @@ export class ExportService {
     const result = await writeExport(
       this.pool,
       {
-        tripId: subject.trip.id,
+        tripId: subject.tripId,
         deviceId: subject.device.id,
-        startTs: subject.trip.start_time_utc,
-        endTs: subject.trip.end_time_utc!,
+        startTs: subject.startTimeUtc,
+        // The claim only takes tasks of completed trips, read under the same lock.
+        endTs: subject.endTimeUtc!,
         header: JSON.stringify(subject.trip),
       },
       {
@@ -149,7 +150,7 @@ export class ExportService {
       await rm(path.join(this.config.exportDir, result.path), { force: true });
       throw new LeaseLostError(`task ${task.id} was taken over`);
     }
-    await removeStaleFiles(this.config.exportDir, subject.trip.id, result.path);
+    await removeStaleFiles(this.config.exportDir, subject.tripId, result.path);
     return finished;
   }
 

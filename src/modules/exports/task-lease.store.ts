@@ -43,7 +43,7 @@ export async function requestExport(q: Queryable, req: ExportRequest): Promise<R
      returning t.id, t.state, t.due_at::text, (xmax = 0) as created`,
     [req.customerId, req.tripId, req.deviceId, req.notBefore ?? null, req.delaySeconds],
   );
-  const row = rows[0];
+  const row = rows[0]!;
   return { id: Number(row.id), state: row.state, dueAt: iso(row.due_at)!, created: row.created };
 }
 

@@ -1,10 +1,15 @@
 /** A trip and its device read with plain SQL, for the export file and the signal payload. */
 import { canonicalIso } from '../../lib/time.js';
-import { serializeTrip, type TripJson } from '../trips/trip.serializer.js';
+import type { TripState } from '../trips/trip.entity.js';
+import { tripJson } from '../trips/trip.serializer.js';
 
 /** A trip with its device, read with SQL by the export and the announcement jobs. */
 export interface TripWithDevice {
-  readonly trip: TripJson;
+  readonly tripId: string;
+  readonly startTimeUtc: string;
+  readonly endTimeUtc: string | null;
+  /** The legacy trip object: line 1 of the export, `trip` of the signal payload. */
+  readonly trip: Record<string, unknown>;
   readonly customerId: string;
   readonly device: { readonly id: string; readonly unitId: string; readonly vehicleId: number; readonly name: string };
 }
@@ -35,19 +40,21 @@ const iso = (value: string): string => canonicalIso(value) ?? value;
 
 export function tripWithDevice(row: TripWithDeviceRow): TripWithDevice {
   const device = { id: row.device_id, unitId: row.unit_id, vehicleId: row.vehicle_id, name: row.device_name };
-  const trip = serializeTrip(
-    {
-      id: row.trip_id,
-      startTimeUtc: iso(row.start_time_utc),
-      endTimeUtc: row.end_time_utc === null ? null : iso(row.end_time_utc),
-      state: row.state,
-      startLat: row.start_lat,
-      startLng: row.start_lng,
-      endLat: row.end_lat,
-      endLng: row.end_lng,
-      distanceKm: row.distance_km,
-    },
-    device,
-  );
-  return { trip, customerId: row.customer_id, device };
+  const startTimeUtc = iso(row.start_time_utc);
+  const endTimeUtc = row.end_time_utc === null ? null : iso(row.end_time_utc);
+  const trip = tripJson({
+    id: row.trip_id,
+    startTimeUtc,
+    endTimeUtc,
+    state: row.state as TripState,
+    startLat: row.start_lat,
+    startLng: row.start_lng,
+    endLat: row.end_lat,
+    endLng: row.end_lng,
+    distanceKm: row.distance_km,
+    deviceId: device.id,
+    vehicleId: device.vehicleId,
+    unitId: device.unitId,
+  });
+  return { tripId: row.trip_id, startTimeUtc, endTimeUtc, trip, customerId: row.customer_id, device };
 }

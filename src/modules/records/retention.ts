@@ -13,7 +13,7 @@ export interface RetentionOutcome {
  */
 export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): Promise<RetentionOutcome> {
   const { rows: cut } = await pool.query<{ cutoff: string }>(`select (now() - make_interval(days => $1))::text as cutoff`, [retentionDays]);
-  const cutoff = cut[0].cutoff;
+  const cutoff = cut[0]!.cutoff;
   const { rows: parts } = await pool.query<{ name: string; detach_pending: boolean }>(
     `select c.relname as name, i.inhdetachpending as detach_pending
      from pg_inherits i join pg_class c on c.oid = i.inhrelid

@@ -1,23 +1,21 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
-import { encodeTaskCursor } from './task.service.js';
 import { TaskConnection, TaskKwargs, TaskResult, taskResultOf } from './task.types.js';
 
 @Resolver(() => Task)
 export class TaskResolver {
   @Authorized()
   @Query(() => TaskConnection, { description: "The caller's export tasks, newest first." })
-  async tasks(
+  tasks(
     @Ctx() ctx: GraphQLContext,
     @Arg('state', () => TaskState, { nullable: true }) state?: TaskState,
-    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
-  ): Promise<TaskConnection> {
-    const page = await ctx.services.tasks.page(ctx.em, principalOf(ctx), state ? { state } : {}, first, after);
-    const edges = page.tasks.map((node) => ({ node, cursor: encodeTaskCursor(node) }));
-    return { edges, totalCount: page.totalCount, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  ): Promise<ConnectionShape<Task>> {
+    return ctx.services.tasks.connection(ctx.em, principalOf(ctx), state ? { state } : {}, first, after);
   }
 
   @Authorized()

@@ -6,6 +6,7 @@ import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../accounts/principal.js';
 import { requestExport } from '../exports/task-lease.store.js';
 import { Trip, TripState } from '../trips/trip.entity.js';
@@ -15,11 +16,6 @@ export interface TaskFilter {
   readonly state?: TaskState;
 }
 
-export interface TaskPage {
-  readonly tasks: Task[];
-  readonly hasNextPage: boolean;
-  readonly totalCount: number;
-}
 
 export interface OpenResult {
   readonly task: Task;
@@ -36,15 +32,7 @@ function parseTaskId(id: string | number): number | undefined {
   return ID_RE.test(text) && Number(text) <= Number.MAX_SAFE_INTEGER ? Number(text) : undefined;
 }
 
-const CURSOR_PREFIX = 'task:';
-export const encodeTaskCursor = (task: Task): string => Buffer.from(`${CURSOR_PREFIX}${task.id}`).toString('base64url');
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const id = text.startsWith(CURSOR_PREFIX) ? parseTaskId(text.slice(CURSOR_PREFIX.length)) : undefined;
-  if (id === undefined) throw invalidInput('after is not a cursor of this list');
-  return id;
-}
+const cursorOf = (task: Task): string => encodeCursor([task.id]);
 
 /** The customer's view of export tasks: list, read, export now, download, clear. */
 export class TaskService {
@@ -60,14 +48,15 @@ export class TaskService {
   }
 
   /** Newest first, `first` after the cursor. */
-  async page(em: EntityManager, principal: Principal, filter: TaskFilter, first: number, after?: string | null): Promise<TaskPage> {
-    if (!Number.isInteger(first) || first < 0 || first > 100) throw invalidInput('first must be between 0 and 100');
+  async connection(em: EntityManager, principal: Principal, filter: TaskFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
+    const size = pageSize(first, 20);
     const where = { customer: principal.customerId, ...filter };
-    const [tasks, totalCount] = await Promise.all([
-      em.find(Task, after ? { ...where, id: { $lt: decodeCursor(after) } } : where, { orderBy: { id: 'desc' }, limit: first + 1 }),
+    const before = after ? Number(decodeCursor(after, 1)[0]) : undefined;
+    const [rows, totalCount] = await Promise.all([
+      em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: size + 1 }),
       em.count(Task, where),
     ]);
-    return { tasks: tasks.slice(0, first), hasNextPage: tasks.length > first, totalCount };
+    return toConnection(rows, size, totalCount, cursorOf);
   }
 
   /** The caller's task; another customer's id answers NOT_FOUND like an unknown one. */

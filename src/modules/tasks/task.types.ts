@@ -1,5 +1,5 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { PageInfo } from '../../graphql/page-info.type.js';
+import { Field, Float, ID, ObjectType } from 'type-graphql';
+import { connectionType } from '../../lib/pagination.js';
 import { Task } from './task.entity.js';
 
 @ObjectType({ description: 'The arguments of the legacy task call.' })
@@ -29,26 +29,7 @@ export class TaskResult {
   downloadPath!: string;
 }
 
-@ObjectType()
-export class TaskEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => Task)
-  node!: Task;
-}
-
-@ObjectType()
-export class TaskConnection {
-  @Field(() => [TaskEdge])
-  edges!: TaskEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export const TaskConnection = connectionType(Task, 'Task');
 
 /** The result of a task as GraphQL and REST show it; null when there is none. */
 export function taskResultOf(task: Task): TaskResult | null {

@@ -1,60 +1,43 @@
-import { formatDuration, secondsBetween } from '../../lib/time.js';
+import { formatDuration, nowIso, secondsBetween } from '../../lib/time.js';
+import type { TripState } from './trip.entity.js';
 
-/** What the legacy trip object needs of a trip (a `Trip` entity or a row read with SQL). */
-export interface TripFields {
+/** What the legacy trip object is built from: a trip row and its device. */
+export interface TripRow {
   readonly id: string;
   readonly startTimeUtc: string;
   readonly endTimeUtc?: string | null;
-  readonly state: string;
+  readonly state: TripState | `${TripState}`;
   readonly startLat?: number | null;
   readonly startLng?: number | null;
   readonly endLat?: number | null;
   readonly endLng?: number | null;
   readonly distanceKm: number;
-}
-
-export interface TripDeviceFields {
-  readonly id: string;
-  readonly unitId: string;
+  readonly deviceId: string;
   readonly vehicleId: number;
+  readonly unitId: string;
 }
 
-/** The trip object of the legacy API (`logbook/trips/`) and line 1 of every export file. */
-export interface TripJson {
-  readonly id: string;
-  readonly start_time_utc: string;
-  readonly end_time_utc: string | null;
-  readonly start_position_lat: string | null;
-  readonly start_position_lng: string | null;
-  readonly end_position_lat: string | null;
-  readonly end_position_lng: string | null;
-  readonly distance_km: number;
-  readonly duration: string | null;
-  readonly state: string;
-  readonly device: string;
-  readonly vehicle: number;
-  readonly unit_id: string;
-}
+/** Positions travel as decimal strings, as in the original API. */
+const coordinate = (value: number | null | undefined): string | null => (value === null || value === undefined ? null : String(value));
 
-// The original product serialises positions as decimal strings ("56.144..."); scripts parse them as such.
-const position = (value: number | null | undefined): string | null =>
-  value === null || value === undefined ? null : String(value);
-
-export function serializeTrip(trip: TripFields, device: TripDeviceFields): TripJson {
-  const end = trip.endTimeUtc ?? null;
+/**
+ * The trip object of the legacy API (`GET /logbook/trips/`) and line 1 of every export.
+ * `duration` of a trip in progress counts up to now.
+ */
+export function tripJson(row: TripRow): Record<string, unknown> {
   return {
-    id: trip.id,
-    start_time_utc: trip.startTimeUtc,
-    end_time_utc: end,
-    start_position_lat: position(trip.startLat),
-    start_position_lng: position(trip.startLng),
-    end_position_lat: position(trip.endLat),
-    end_position_lng: position(trip.endLng),
-    distance_km: Math.round(trip.distanceKm * 1000) / 1000,
-    duration: end ? formatDuration(secondsBetween(trip.startTimeUtc, end)) : null,
-    state: trip.state,
-    device: device.id,
-    vehicle: device.vehicleId,
-    unit_id: device.unitId,
+    id: row.id,
+    start_time_utc: row.startTimeUtc,
+    end_time_utc: row.endTimeUtc ?? null,
+    start_position_lat: coordinate(row.startLat),
+    start_position_lng: coordinate(row.startLng),
+    end_position_lat: coordinate(row.endLat),
+    end_position_lng: coordinate(row.endLng),
+    distance_km: Math.round(row.distanceKm * 1000) / 1000,
+    duration: formatDuration(secondsBetween(row.startTimeUtc, row.endTimeUtc ?? nowIso())),
+    state: row.state,
+    device: row.deviceId,
+    vehicle: row.vehicleId,
+    unit_id: row.unitId,
   };
 }

@@ -1,0 +1,76 @@
+/**
+ * Upload scenario: records through `POST /logbook/storage/` in device-sized batches from
+ * several concurrent devices, trip detection included; baseline: one bare COPY of the same
+ * rows into the same table.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
+import { nowIso, microsToIso } from '../../src/lib/time.js';
+import type { BenchContext, BenchDevice } from '../context.js';
+import { batches, tripRecords } from '../dataset.js';
+
+export interface UploadResult {
+  readonly seconds: number;
+  readonly records: number;
+}
+
+/** The batches each client sends; identical across runs (fresh devices keep dedup out of the way). */
+export function prepareUpload(records: number, clients: number): string[][] {
+  const per = Math.ceil(records / clients);
+  return Array.from({ length: clients }, (_, i) => [...batches(`2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)]);
+}
+
+export async function runUpload(ctx: BenchContext, baseUrl: string, plan: string[][]): Promise<UploadResult> {
+  const devices = await Promise.all(plan.map(() => ctx.newDevice()));
+  const started = performance.now();
+  let records = 0;
+  await Promise.all(
+    devices.map(async (device, i) => {
+      for (const body of plan[i]!) {
+        const response = await fetch(`${baseUrl}/logbook/storage/`, {
+          method: 'POST',
+          headers: { authorization: `token ${device.uploadToken}`, 'content-type': 'application/json', 'unit-id': device.unitId },
+          body,
+        });
+        const result = (await response.json()) as { stored?: number; detail?: string };
+        if (response.status !== 200) throw new Error(`upload failed: ${response.status} ${result.detail}`);
+        records += result.stored ?? 0;
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, records };
+}
+
+/** The same rows, as the service would store them, in one COPY. */
+export async function runCopyBaseline(ctx: BenchContext, records: number, clients: number): Promise<UploadResult> {
+  const devices: BenchDevice[] = await Promise.all(Array.from({ length: clients }, () => ctx.newDevice()));
+  const per = Math.ceil(records / clients);
+  const received = nowIso();
+  const chunks: string[] = [];
+  devices.forEach((device, i) => {
+    let chunk = '';
+    for (const { at, record } of tripRecords(`2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)) {
+      const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
+      const line = JSON.stringify({ ...record, '@uid': device.unitId, '@vid': device.vehicleId, '@rec': received });
+      chunk += `${device.id}\x02${microsToIso(at)}\x02${line}\x02${loc?.lat ?? ''}\x02${loc?.lon ?? ''}\n`;
+      if (chunk.length > 1 << 20) {
+        chunks.push(chunk);
+        chunk = '';
+      }
+    }
+    if (chunk) chunks.push(chunk);
+  });
+  for (let i = 0; i < clients; i++) await ctx.db.pool.query('SELECT ensure_records_partition($1)', [`2026-0${(i % 9) + 1}-01T00:00:00Z`]);
+  const client = await ctx.db.pool.connect();
+  try {
+    const started = performance.now();
+    await pipeline(
+      Readable.from(chunks),
+      client.query(copyStreams.from(`COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`)),
+    );
+    return { seconds: (performance.now() - started) / 1000, records: per * clients };
+  } finally {
+    client.release();
+  }
+}

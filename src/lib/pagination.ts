@@ -1,0 +1,77 @@
+import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
+import { invalidInput } from './errors.js';
+
+/** Opaque cursors: base64url of the sort key, so clients cannot depend on its shape. */
+export function encodeCursor(parts: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, arity: number): (string | number)[] {
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string' || typeof p === 'number')) {
+      return parts;
+    }
+  } catch {
+    // fall through
+  }
+  throw invalidInput('after is not a valid cursor');
+}
+
+export const MAX_PAGE_SIZE = 200;
+
+export function pageSize(first: number | null | undefined, fallback = 50): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw invalidInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
+  return size;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+export interface ConnectionShape<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfo;
+  totalCount: number;
+}
+
+/** Builds a Relay-style connection type (`XConnection`, `XEdge`) for a node type. */
+export function connectionType<T extends object>(node: ClassType<T>, name: string): ClassType<ConnectionShape<T>> {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field(() => String)
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class Connection {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int)
+    totalCount!: number;
+  }
+  return Connection;
+}
+
+/** Turns `size + 1` fetched rows into a connection page. */
+export function toConnection<T>(rows: T[], size: number, totalCount: number, cursorOf: (row: T) => string): ConnectionShape<T> {
+  const page = rows.slice(0, size);
+  return {
+    edges: page.map((node) => ({ cursor: cursorOf(node), node })),
+    pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? cursorOf(page[page.length - 1]!) : null },
+    totalCount,
+  };
+}

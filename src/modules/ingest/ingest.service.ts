@@ -1,0 +1,178 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { Config } from '../../config/config.js';
+import type { Database } from '../../db/database.js';
+import { AppError } from '../../lib/errors.js';
+import type { Metrics } from '../../lib/metrics.js';
+import { sha256Hex } from '../../lib/secrets.js';
+import { microsToIso, nowIso } from '../../lib/time.js';
+import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
+import type { TripDetectionService } from '../trips/trip-detection.service.js';
+import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
+
+export interface UploadingDevice {
+  readonly id: string;
+  readonly unitId: string;
+  readonly vehicleId: number;
+}
+
+export interface IngestResult {
+  readonly stored: number;
+  /** The same batch was stored before; nothing was written this time. */
+  readonly duplicate: boolean;
+  readonly trips: { readonly started: number; readonly ended: number; readonly reopened: number };
+}
+
+/** COPY's CSV format with quote and delimiter bytes that JSON never contains unescaped. */
+const COPY_IN = `COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`;
+const SEP = '\x02';
+/** Rows per write into the COPY stream: few large writes instead of one per record. */
+const COPY_CHUNK = 500;
+const NO_PARTITION = '23514';
+
+const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function positionOf(record: ParsedRecord): { lat: number | null; lon: number | null } {
+  if (record.type !== 'track.pos') return { lat: null, lon: null };
+  const loc = record.data['track.pos.loc'] as { lat?: unknown; lon?: unknown } | undefined;
+  const lat = finite(loc?.lat);
+  const lon = finite(loc?.lon);
+  return lat === null || lon === null ? { lat: null, lon: null } : { lat, lon };
+}
+
+const monthStart = (at: bigint): string => microsToIso(at).slice(0, 7) + '-01T00:00:00.000000Z';
+
+/**
+ * Stores a device batch whole or not at all, once, and runs trip detection on it — all in one
+ * transaction holding the device's row lock.
+ */
+export class IngestService {
+  /** Month partitions known to exist; a miss costs one cheap function call. */
+  private readonly partitions = new Set<string>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly detection: TripDetectionService,
+    private readonly metrics: Metrics,
+    private readonly config: Pick<Config, 'uploadMaxBytes' | 'uploadMaxRecords'>,
+  ) {}
+
+  /** A raw upload body as the device sent it (JSON array or JSON Lines, maybe gzip). */
+  async upload(device: UploadingDevice, raw: Buffer, contentEncoding: string | undefined): Promise<IngestResult> {
+    let result: IngestResult;
+    try {
+      // Decompressed size is bounded too: a small gzip body must not expand without limit.
+      const text = decodeBody(raw, contentEncoding, this.config.uploadMaxBytes * 8);
+      result = await this.ingest(device, parseRecords(text, this.config.uploadMaxRecords), text);
+    } catch (error) {
+      if (error instanceof AppError) this.metrics.uploadBatches.inc({ outcome: 'rejected' });
+      throw error;
+    }
+    this.metrics.uploadBatches.inc({ outcome: result.duplicate ? 'duplicate' : 'stored' });
+    this.metrics.recordsIngested.inc(result.stored);
+    this.metrics.tripsStarted.inc(result.trips.started);
+    this.metrics.tripsEnded.inc(result.trips.ended);
+    return result;
+  }
+
+  async ingest(device: UploadingDevice, records: readonly ParsedRecord[], batchText: string): Promise<IngestResult> {
+    const batchHash = sha256Hex(batchText);
+    await this.ensurePartitions(records);
+    try {
+      return await this.store(device, records, batchHash);
+    } catch (error) {
+      // A partition dropped by retention since we cached it: recreate and try once more.
+      if ((error as { code?: string }).code !== NO_PARTITION) throw error;
+      this.partitions.clear();
+      await this.ensurePartitions(records);
+      return this.store(device, records, batchHash);
+    }
+  }
+
+  private async store(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string): Promise<IngestResult> {
+    const client = await this.db.pool.connect();
+    let afterCommit: (() => void)[] = [];
+    try {
+      await client.query('BEGIN');
+      const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null }>(
+        `SELECT d.customer_id, d.settings, t.settings AS template_settings,
+                (extract(epoch from d.last_event_ts) * 1000000)::bigint AS last_at
+           FROM devices d LEFT JOIN templates t ON t.id = d.template_id
+          WHERE d.id = $1 FOR UPDATE OF d`,
+        [device.id],
+      );
+      const row = locked.rows[0];
+      if (!row) throw new Error(`device ${device.id} vanished during upload`);
+      const fresh = await client.query(
+        'INSERT INTO ingest_batches (device_id, sha256, records) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [device.id, batchHash, records.length],
+      );
+      if (fresh.rowCount === 0) {
+        await client.query('ROLLBACK');
+        return { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } };
+      }
+      const range = await this.copyRecords(client, device, records);
+      const events = records.filter((r) => r.tag !== undefined).map((r) => ({ at: r.at, tag: r.tag! }));
+      const result = await this.detection.detect(
+        client,
+        {
+          id: device.id,
+          customerId: row.customer_id,
+          settings: effectiveSettings(row.template_settings, row.settings),
+          lastEventAt: row.last_at === null ? null : BigInt(row.last_at),
+        },
+        events,
+        range,
+      );
+      await client.query('COMMIT');
+      afterCommit = result.afterCommit;
+      return { stored: records.length, duplicate: false, trips: { started: result.started, ended: result.ended, reopened: result.reopened } };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+      for (const callback of afterCommit) callback();
+    }
+  }
+
+  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[]) {
+    const received = nowIso();
+    const prefix = `${device.id}${SEP}`;
+    let from = records[0]!.at;
+    let to = from;
+    let hasPositions = false;
+    function* rows(): Generator<string> {
+      let chunk = '';
+      let n = 0;
+      for (const record of records) {
+        if (record.at < from) from = record.at;
+        if (record.at > to) to = record.at;
+        const { lat, lon } = positionOf(record);
+        if (lat !== null) hasPositions = true;
+        // The server's fields win over anything a device sent under the same names.
+        const line = JSON.stringify({ ...record.data, '@uid': device.unitId, '@vid': device.vehicleId, '@rec': received });
+        chunk += `${prefix}${microsToIso(record.at)}${SEP}${line}${SEP}${lat ?? ''}${SEP}${lon ?? ''}\n`;
+        if (++n % COPY_CHUNK === 0) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      if (chunk) yield chunk;
+    }
+    await pipeline(Readable.from(rows()), client.query(copyStreams.from(COPY_IN)));
+    return { from, to, hasPositions };
+  }
+
+  private async ensurePartitions(records: readonly ParsedRecord[]): Promise<void> {
+    const months = new Set(records.map((r) => monthStart(r.at)));
+    for (const month of months) {
+      if (this.partitions.has(month)) continue;
+      // Outside the upload transaction: creating a partition locks the parent table briefly.
+      await this.db.pool.query('SELECT ensure_records_partition($1)', [month]);
+      this.partitions.add(month);
+    }
+  }
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { DomainEvents, Queryable } from '../../lib/domain-events.js';
+import { microsToIso } from '../../lib/time.js';
+import type { TripSettings } from '../devices/trip-settings.js';
+import { applyTripEvents, compileTags, type TripEventInput, type TripState } from './trip-rules.js';
+
+const EPOCH_MICROS = (column: string): string => `(extract(epoch from ${column}) * 1000000)::bigint`;
+
+/** The device being ingested for, as locked inside the ingest transaction. */
+export interface LockedDevice {
+  readonly id: string;
+  readonly customerId: string;
+  readonly settings: TripSettings;
+  /** `@ts` of the newest event already applied, in microseconds. */
+  readonly lastEventAt: bigint | null;
+}
+
+export interface DetectionResult {
+  readonly started: number;
+  readonly ended: number;
+  readonly reopened: number;
+  /** Callbacks the trip_end handlers asked to run after the commit. */
+  readonly afterCommit: (() => void)[];
+}
+
+/**
+ * The stored side of trip detection: loads the device's latest trip, runs the pure rules,
+ * writes the result, refreshes positions and distance, and raises `trip_end` in the same
+ * transaction. The caller holds the device row lock, so batches of one device never interleave.
+ */
+export class TripDetectionService {
+  constructor(private readonly events: DomainEvents) {}
+
+  async detect(
+    tx: Queryable,
+    device: LockedDevice,
+    events: readonly TripEventInput[],
+    batchRange: { readonly from: bigint; readonly to: bigint; readonly hasPositions: boolean },
+  ): Promise<DetectionResult> {
+    // Events older than the newest one applied are stored but no longer change trips.
+    const applicable = events.filter((e) => device.lastEventAt === null || e.at >= device.lastEventAt).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    const latest = applicable.length ? await this.latestTrip(tx, device.id) : null;
+    const changes = applicable.length
+      ? await applyTripEvents(latest, applicable, {
+          settings: device.settings,
+          tags: compileTags(device.settings),
+          newKey: randomUUID,
+          lastDataBefore: (from, at) => this.lastDataBefore(tx, device.id, from, at),
+        })
+      : { touched: [], ends: [], started: [], reopened: [] };
+
+    for (const trip of changes.touched) await this.save(tx, device, trip);
+    if (applicable.length) {
+      const newest = applicable[applicable.length - 1]!.at;
+      await tx.query('UPDATE devices SET last_event_ts = $2 WHERE id = $1', [device.id, microsToIso(newest)]);
+    }
+
+    const refresh = new Set(changes.touched.map((t) => t.key));
+    if (batchRange.hasPositions) {
+      const { rows } = await tx.query<{ id: string }>(
+        `SELECT id FROM trips WHERE device_id = $1 AND start_time_utc <= $3 AND (end_time_utc IS NULL OR end_time_utc >= $2)`,
+        [device.id, microsToIso(batchRange.from), microsToIso(batchRange.to)],
+      );
+      for (const row of rows) refresh.add(row.id);
+    }
+    for (const id of refresh) await this.refreshStats(tx, id);
+
+    const afterCommit: (() => void)[] = [];
+    for (const { trip, endCount } of changes.ends) {
+      afterCommit.push(
+        ...(await this.events.emitTripEnd(tx, {
+          tripId: trip.key,
+          deviceId: device.id,
+          customerId: device.customerId,
+          endTimeUtc: microsToIso(trip.endAt!),
+          endCount,
+        })),
+      );
+    }
+    return { started: changes.started.length, ended: changes.ends.length, reopened: changes.reopened.length, afterCommit };
+  }
+
+  private async latestTrip(tx: Queryable, deviceId: string): Promise<TripState | null> {
+    const { rows } = await tx.query<{ id: string; start_at: string; end_at: string | null; final_end: boolean; end_count: number }>(
+      `SELECT id, ${EPOCH_MICROS('start_time_utc')} AS start_at, ${EPOCH_MICROS('end_time_utc')} AS end_at, final_end, end_count
+         FROM trips WHERE device_id = $1 ORDER BY start_time_utc DESC LIMIT 1`,
+      [deviceId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      key: row.id,
+      startAt: BigInt(row.start_at),
+      endAt: row.end_at === null ? null : BigInt(row.end_at),
+      finalEnd: row.final_end,
+      endCount: row.end_count,
+      isNew: false,
+    };
+  }
+
+  private async lastDataBefore(tx: Queryable, deviceId: string, from: bigint, at: bigint): Promise<bigint | undefined> {
+    const { rows } = await tx.query<{ last: string | null }>(
+      `SELECT ${EPOCH_MICROS('max(ts)')} AS last FROM records WHERE device_id = $1 AND ts >= $2 AND ts < $3`,
+      [deviceId, microsToIso(from), microsToIso(at)],
+    );
+    return rows[0]?.last ? BigInt(rows[0].last) : undefined;
+  }
+
+  private async save(tx: Queryable, device: LockedDevice, trip: TripState): Promise<void> {
+    const values = [
+      trip.key,
+      microsToIso(trip.startAt),
+      trip.endAt === null ? null : microsToIso(trip.endAt),
+      trip.endAt === null ? 'in_progress' : 'completed',
+      trip.finalEnd,
+      trip.endCount,
+    ];
+    if (trip.isNew) {
+      await tx.query(
+        `INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state, final_end, end_count, distance_km)
+         VALUES ($1, $7, $8, $2, $3, $4, $5, $6, 0)`,
+        [...values, device.customerId, device.id],
+      );
+    } else {
+      await tx.query(
+        `UPDATE trips SET start_time_utc = $2, end_time_utc = $3, state = $4, final_end = $5, end_count = $6 WHERE id = $1`,
+        values,
+      );
+    }
+  }
+
+  /** Start and end positions and distance, from the trip's `track.pos` records. */
+  private async refreshStats(tx: Queryable, tripId: string): Promise<void> {
+    await tx.query(
+      `WITH t AS (SELECT * FROM trips WHERE id = $1),
+       pos AS (
+         SELECT r.ts, r.lat, r.lon,
+                lag(r.lat) OVER w AS plat, lag(r.lon) OVER w AS plon,
+                row_number() OVER w AS n, count(*) OVER () AS total
+           FROM records r, t
+          WHERE r.device_id = t.device_id AND r.lat IS NOT NULL
+            AND r.ts >= t.start_time_utc AND (t.end_time_utc IS NULL OR r.ts <= t.end_time_utc)
+         WINDOW w AS (ORDER BY r.ts)
+       ),
+       stats AS (
+         SELECT max(lat) FILTER (WHERE n = 1) AS start_lat, max(lon) FILTER (WHERE n = 1) AS start_lng,
+                max(lat) FILTER (WHERE n = total) AS end_lat, max(lon) FILTER (WHERE n = total) AS end_lng,
+                coalesce(sum(2 * 6371.0088 * asin(sqrt(
+                  power(sin(radians(lat - plat) / 2), 2) +
+                  cos(radians(plat)) * cos(radians(lat)) * power(sin(radians(lon - plon) / 2), 2)
+                ))) FILTER (WHERE plat IS NOT NULL), 0) AS distance
+           FROM pos
+       )
+       UPDATE trips SET start_lat = stats.start_lat, start_lng = stats.start_lng,
+              end_lat = CASE WHEN trips.state = 'completed' THEN stats.end_lat END,
+              end_lng = CASE WHEN trips.state = 'completed' THEN stats.end_lng END,
+              distance_km = stats.distance
+         FROM stats WHERE trips.id = $1`,
+      [tripId],
+    );
+  }
+}

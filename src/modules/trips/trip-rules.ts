@@ -1,0 +1,109 @@
+/**
+ * The trip rules of product-facts.md as a pure function: given the device's latest trip and
+ * a batch of events in `@ts` order, say which trips start, end and reopen. No I/O except the
+ * one question the rules ask of stored data ("when was the last data point before t?").
+ */
+import type { TripSettings } from '../devices/trip-settings.js';
+
+export interface TripEventInput {
+  /** `@ts` in microseconds since the epoch. */
+  readonly at: bigint;
+  readonly tag: string;
+}
+
+/** A trip as the rules see it. Times in microseconds since the epoch. */
+export interface TripState {
+  readonly key: string;
+  startAt: bigint;
+  endAt: bigint | null;
+  finalEnd: boolean;
+  endCount: number;
+  /** Created by this batch (not yet stored). */
+  readonly isNew: boolean;
+}
+
+export interface TripChanges {
+  /** Every trip the batch touched (the latest one first if it existed), in order of start. */
+  readonly touched: TripState[];
+  /** One entry per end, in order: the trip and its end count at that end. */
+  readonly ends: { readonly trip: TripState; readonly endCount: number }[];
+  readonly started: TripState[];
+  readonly reopened: TripState[];
+}
+
+export interface CompiledTags {
+  readonly start: RegExp[];
+  readonly end: RegExp[];
+  readonly finalEnd: RegExp[];
+}
+
+/** Tags are regular expressions matched against the whole tag. */
+export function compileTags(settings: Pick<TripSettings, 'startTags' | 'endTags' | 'finalEndTags'>): CompiledTags {
+  const compile = (patterns: readonly string[]): RegExp[] => patterns.map((p) => new RegExp(`^(?:${p})$`));
+  return { start: compile(settings.startTags), end: compile(settings.endTags), finalEnd: compile(settings.finalEndTags) };
+}
+
+const matches = (patterns: RegExp[], tag: string): boolean => patterns.some((re) => re.test(tag));
+
+export interface ApplyOptions {
+  readonly settings: Pick<TripSettings, 'reopenLimitSeconds' | 'activeTripMaxAgeSeconds'>;
+  readonly tags: CompiledTags;
+  /** Newest data point strictly before `at` and at or after `from`; `undefined` when none. */
+  readonly lastDataBefore: (from: bigint, at: bigint) => Promise<bigint | undefined>;
+  readonly newKey: () => string;
+}
+
+/**
+ * Applies `events` (already sorted by time, already filtered to those newer than the last
+ * applied event) to `latest`, the device's most recent trip.
+ */
+export async function applyTripEvents(latest: TripState | null, events: readonly TripEventInput[], options: ApplyOptions): Promise<TripChanges> {
+  const reopenLimit = BigInt(options.settings.reopenLimitSeconds) * 1_000_000n;
+  const maxAge = BigInt(options.settings.activeTripMaxAgeSeconds) * 1_000_000n;
+  const touched: TripState[] = latest ? [latest] : [];
+  const ends: { trip: TripState; endCount: number }[] = [];
+  const started: TripState[] = [];
+  const reopened: TripState[] = [];
+  let current = latest;
+
+  const start = (at: bigint): void => {
+    current = { key: options.newKey(), startAt: at, endAt: null, finalEnd: false, endCount: 0, isNew: true };
+    touched.push(current);
+    started.push(current);
+  };
+  const end = (trip: TripState, at: bigint, final: boolean): void => {
+    trip.endAt = at;
+    trip.finalEnd = final;
+    trip.endCount += 1;
+    ends.push({ trip, endCount: trip.endCount });
+  };
+
+  for (const event of events) {
+    const isFinal = matches(options.tags.finalEnd, event.tag);
+    const isEnd = isFinal || matches(options.tags.end, event.tag);
+    const isStart = !isEnd && matches(options.tags.start, event.tag);
+    const trip: TripState | null = current;
+
+    if (isStart) {
+      if (!trip) {
+        start(event.at);
+      } else if (trip.endAt !== null) {
+        if (trip.finalEnd || event.at - trip.endAt > reopenLimit) {
+          start(event.at);
+        } else {
+          trip.endAt = null;
+          trip.finalEnd = false;
+          reopened.push(trip);
+        }
+      } else if (event.at - trip.startAt > maxAge) {
+        // A trip open for too long was never ended properly: close it where its data stops.
+        const lastData = await options.lastDataBefore(trip.startAt, event.at);
+        end(trip, lastData ?? trip.startAt, false);
+        start(event.at);
+      }
+    } else if (isEnd && trip && trip.endAt === null && event.at >= trip.startAt) {
+      end(trip, event.at, isFinal);
+    }
+  }
+  return { touched, ends, started, reopened };
+}

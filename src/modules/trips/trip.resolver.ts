@@ -1,0 +1,40 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { connectionType, type ConnectionShape } from '../../lib/pagination.js';
+import { formatDuration, nowIso, secondsBetween } from '../../lib/time.js';
+import { Device } from '../devices/device.entity.js';
+import { Trip } from './trip.entity.js';
+
+export const TripConnection = connectionType(Trip, 'Trip');
+
+@Resolver(() => Trip)
+export class TripResolver {
+  @Authorized()
+  @Query(() => TripConnection, { description: 'Trips of the customer (or of one device), newest first.' })
+  trips(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('deviceId', () => ID, { nullable: true }) deviceId?: string,
+    @Arg('from', () => String, { nullable: true, description: 'Only trips still going at or after this ISO time.' }) from?: string,
+    @Arg('to', () => String, { nullable: true, description: 'Only trips started at or before this ISO time.' }) to?: string,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Trip>> {
+    return ctx.services.trips.connection(ctx.em, principalOf(ctx), { deviceId, from, to }, first, after);
+  }
+
+  @Authorized()
+  @Query(() => Trip, { description: 'One trip; NOT_FOUND for an unknown id or one of another customer.' })
+  trip(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Trip> {
+    return ctx.services.trips.get(ctx.em, principalOf(ctx), id);
+  }
+
+  @FieldResolver(() => Device)
+  async device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Device> {
+    return ctx.em.findOneOrFail(Device, { id: trip.device.id });
+  }
+
+  @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })
+  duration(@Root() trip: Trip): string {
+    return formatDuration(secondsBetween(trip.startTimeUtc, trip.endTimeUtc ?? nowIso()));
+  }
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+
+/** Liveness, readiness and Prometheus metrics. Unauthenticated: bind them to an internal port in production. */
+export function healthRoutes(services: Services) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+
+    app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: 503 naming the unreachable dependencies' } }, async (_request, reply) => {
+      const report = await services.readiness.report();
+      const failing = Object.entries(report.checks).filter(([, c]) => !c.ok).map(([name]) => name);
+      return reply.status(report.ready ? 200 : 503).send({
+        status: report.ready ? 'ready' : 'not ready',
+        ...(failing.length ? { detail: `unreachable: ${failing.join(', ')}` } : {}),
+        checks: report.checks,
+      });
+    });
+
+    app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+      const body = await services.metrics.registry.metrics();
+      return reply.type(services.metrics.registry.contentType).send(body);
+    });
+  };
+}

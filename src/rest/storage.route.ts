@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+import { errorSchema, uploadResultSchema } from './schemas.js';
+
+/**
+ * `POST /logbook/storage/`: device uploads. The body is read raw (JSON array or JSON Lines,
+ * optionally gzip) because devices do not always label it, and the device's own token
+ * authenticates. 2xx tells the device it may delete the batch.
+ */
+export function storageRoutes(services: Services) {
+  const { config } = services;
+  return async (app: FastifyInstance): Promise<void> => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.uploadMaxBytes }, (_request, body, done) => done(null, body));
+
+    app.post(
+      '/logbook/storage/',
+      {
+        bodyLimit: config.uploadMaxBytes,
+        schema: {
+          tags: ['logbook'],
+          summary: 'Device upload: a JSON array of records or JSON Lines, optionally gzip (Content-Encoding: gzip)',
+          description: 'Authenticated with the device token ("token <t>" or "Bearer <t>"); the unit-id header, when sent, must match. A batch is stored whole or not at all, and the same batch sent twice is stored once.',
+          security: [{ deviceToken: [] }],
+          // Documentation only: the body is read raw (it may be gzip or JSON Lines) and checked by the service.
+          body: { type: 'array', items: { type: 'object', properties: { '@t': { type: 'string' }, '@ts': { type: 'string' }, '@tag': { type: 'string' } }, required: ['@t', '@ts'] } },
+          response: { 200: uploadResultSchema, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema },
+        },
+        validatorCompiler: () => () => true,
+      },
+      async (request) => {
+      const device = await services.devices.authenticateDevice(request.em, request.headers.authorization, header(request.headers['unit-id']));
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      return services.ingest.upload(device, raw, header(request.headers['content-encoding']));
+      },
+    );
+  };
+}
+
+const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
