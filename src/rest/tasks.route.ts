@@ -5,6 +5,7 @@ import { taskResultOf } from '../modules/tasks/task.types.js';
 import type { Services } from '../services.js';
 import { sendDownload } from './file-download.js';
 import { requireUser } from './http.js';
+import { clearSchema, createTaskSchema, downloadSchema, getTaskSchema, listTasksSchema } from './task.schemas.js';
 
 /** The legacy task object, plus what a script may want to know about the run and its result. */
 export function taskJson(task: Task, publicUrl: string) {
@@ -39,7 +40,7 @@ function intParam(name: string, raw: string | undefined, fallback: number, max: 
   return value;
 }
 
-const STATES = Object.values(TaskState) as string[];
+const STATES: readonly string[] = Object.values(TaskState);
 const GZIP = 'application/gzip';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
@@ -62,7 +63,7 @@ export function taskRoutes(services: Services) {
   };
 
   return async (app: FastifyInstance): Promise<void> => {
-    app.get<{ Querystring: { state?: string; limit?: string; offset?: string } }>('/tasks/', async (request) => {
+    app.get<{ Querystring: { state?: string; limit?: string; offset?: string } }>('/tasks/', { schema: listTasksSchema }, async (request) => {
       const principal = await requireUser(services, request);
       const { state, limit, offset } = request.query;
       if (state !== undefined && !STATES.includes(state)) throw invalidInput(`state must be one of ${STATES.join(', ')}`);
@@ -76,7 +77,7 @@ export function taskRoutes(services: Services) {
       return list.map(json);
     });
 
-    app.post<{ Body: { task?: unknown; args?: unknown; kwargs?: { trip_id?: unknown } } }>('/tasks/', async (request, reply) => {
+    app.post<{ Body: { task?: unknown; args?: unknown; kwargs?: { trip_id?: unknown } } }>('/tasks/', { schema: createTaskSchema }, async (request, reply) => {
       const principal = await requireUser(services, request);
       const { task, args, kwargs } = request.body ?? {};
       if (task !== TRIP_EXPORT_TASK) throw invalidInput(`Unknown task ${JSON.stringify(task ?? null)}; the only task is "${TRIP_EXPORT_TASK}"`);
@@ -86,16 +87,16 @@ export function taskRoutes(services: Services) {
       return reply.status(created ? 201 : 200).send(json(exported));
     });
 
-    app.get<{ Params: { id: string } }>('/tasks/:id/', async (request) => {
+    app.get<{ Params: { id: string } }>('/tasks/:id/', { schema: getTaskSchema }, async (request) => {
       const principal = await requireUser(services, request);
       return json(await tasks.get(request.em, principal, request.params.id));
     });
 
-    app.get('/tasks/:id/result/', download);
-    app.get('/tasks/:id/result_trip_export/', download);
+    app.get('/tasks/:id/result/', { schema: downloadSchema }, download);
+    app.get('/tasks/:id/result_trip_export/', { schema: downloadSchema }, download);
     for (const url of ['/tasks/:id/clear_result/', '/tasks/:id/remove_result/']) {
-      app.get(url, clear);
-      app.post(url, clear);
+      app.get(url, { schema: clearSchema }, clear);
+      app.post(url, { schema: clearSchema }, clear);
     }
   };
 }

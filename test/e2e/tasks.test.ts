@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { ClearTaskResultDocument, ExportTripDocument, TaskDocument, TasksDocument } from '../generated/graphql.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { createTrip, endTrip, insertRecords, makeRecords, type StoredRecord, type TestTrip } from '../factories/trips.js';
@@ -209,6 +211,26 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     assert.equal(cleared.data?.clearTaskResult.result, null);
     assert.ok(cleared.data?.clearTaskResult.resultClearedAt);
     assert.equal((await downloadResult(t.baseUrl, taskId, acme.apiToken)).response.status, 404);
+  });
+
+  it('documents every tasks route in /openapi.json, with the shapes the routes answer', async () => {
+    type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+    const doc = (await request<Doc>(t.baseUrl, 'GET', '/openapi.json')).body;
+    for (const [route, methods] of Object.entries({
+      '/tasks/': ['get', 'post'],
+      '/tasks/{id}/': ['get'],
+      '/tasks/{id}/result/': ['get'],
+      '/tasks/{id}/result_trip_export/': ['get'],
+      '/tasks/{id}/clear_result/': ['get', 'post'],
+      '/tasks/{id}/remove_result/': ['get', 'post'],
+    })) {
+      for (const method of methods) assert.ok(doc.paths[route]?.[method], `${method} ${route}`);
+    }
+    const ajv = new Ajv({ strict: false });
+    addFormats.default(ajv);
+    const validate = ajv.compile(doc.paths['/tasks/']!.get!.responses['200']!.content!['application/json']!.schema);
+    const list = await request(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken });
+    assert.ok(validate(list.body), ajv.errorsText(validate.errors));
   });
 
   it("answers 404 / NOT_FOUND for another customer's task or trip, on every route and field", async () => {
