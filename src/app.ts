@@ -7,6 +7,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { createLogger } from './lib/logger.js';
 import { startJobs, stopJobs } from './jobs/jobs.js';
+import { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
 import { healthRoutes } from './rest/health.route.js';
 import { registerOpenApi } from './rest/openapi.js';
@@ -14,6 +15,7 @@ import { registerErrorHandling } from './rest/http.js';
 import { storageRoutes } from './rest/storage.route.js';
 import { tripRoutes } from './rest/trips.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
+import { triggerRoutes } from './rest/triggers.route.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -21,13 +23,17 @@ export type Role = 'all' | 'api' | 'worker';
 export interface App {
   readonly http: FastifyInstance;
   readonly services: Services;
+  /** graphql-ws on /graphql (roles `all` and `api`). */
+  readonly ws: GraphQLWsServer | undefined;
+  /** The announcement dispatcher (roles `all` and `worker`). */
+  readonly dispatcher: Dispatcher | undefined;
   /** Starts listening on `config.host:config.port`; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting work, closes sockets, then lets the caller close the database. */
   close(): Promise<void>;
 }
 
-/** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner. */
+/** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner, the announcement dispatcher. */
 export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
   const log = createLogger(config);
@@ -61,15 +67,24 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     await http.register(storageRoutes(services));
     await http.register(tripRoutes(services));
     await http.register(taskRoutes(services));
-    const schema = await buildAppSchema();
+    await http.register(triggerRoutes(services));
+    const schema = await buildAppSchema(services.notify.pubSub.pubSub);
     await mountGraphQLHttp(http, schema, services);
-    ws = mountGraphQLWs(http, schema, services);
+    ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);
   }
-  if (role !== 'api') await startJobs(services);
+
+  let dispatcher: Dispatcher | undefined;
+  if (role !== 'api') {
+    dispatcher = new Dispatcher({ config, db, channels: services.notify.channels, pubSub: services.notify.pubSub.pubSub, log: http.log });
+    dispatcher.start();
+    await startJobs(services);
+  }
 
   return {
     http,
     services,
+    ws,
+    dispatcher,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const address = http.server.address();
@@ -80,6 +95,9 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
       await ws?.close();
       await http.close();
       await stopJobs(services);
+      await dispatcher?.stop();
+      await services.notify.pubSub.close();
+      services.notify.channels.close();
     },
   };
 }

@@ -7,12 +7,18 @@ import { Metrics } from './lib/metrics.js';
 import { Readiness } from './lib/readiness.js';
 import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
+import { DeliveryService } from './modules/deliveries/delivery.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
 import { TripDetectionService } from './modules/trips/trip-detection.service.js';
 import { TripService } from './modules/trips/trip.service.js';
 import { ExportService } from './modules/exports/export.service.js';
 import { TaskService } from './modules/tasks/task.service.js';
+import { AnnouncementService } from './modules/signals/announcement.service.js';
+import { TriggerService } from './modules/triggers/trigger.service.js';
+import { DeliveryChannels } from './notify/delivery-channels.js';
+import { createAnnouncementPubSub, type PubSubHandle } from './notify/pub-sub.js';
+import { WebhookSecrets } from './notify/webhook-secrets.js';
 
 /** Every service, built once per process and handed to the edges. */
 export interface Services {
@@ -29,6 +35,11 @@ export interface Services {
   readonly jobs: JobQueue;
   readonly exports: ExportService;
   readonly tasks: TaskService;
+  readonly triggers: TriggerService;
+  readonly deliveries: DeliveryService;
+  readonly announcements: AnnouncementService;
+  /** Outside systems of the announcements (Redis pub/sub, SMTP, webhooks); closed by App.close. */
+  readonly notify: { readonly pubSub: PubSubHandle; readonly channels: DeliveryChannels };
 }
 
 export function createServices(config: Config, db: Database, log: Logger): Services {
@@ -43,6 +54,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   const jobs = new JobQueue(config, db.url, log);
   const exports = new ExportService(config, db.pool, jobs);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
+  const pubSub = createAnnouncementPubSub(config.redisUrl);
+  const secrets = new WebhookSecrets(config.jwtSecret);
+  const channels = new DeliveryChannels(config, secrets);
   return {
     config,
     db,
@@ -57,5 +71,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     jobs,
     exports,
     tasks: new TaskService(config, db.pool, jobs),
+    triggers: new TriggerService(config, secrets, channels),
+    deliveries: new DeliveryService(),
+    announcements: new AnnouncementService(config, pubSub.pubSub),
+    notify: { pubSub, channels },
   };
 }

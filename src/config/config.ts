@@ -46,8 +46,13 @@ export interface Config {
   readonly graphqlMaxDepth: number;
   readonly graphqlMaxCost: number;
   readonly graphqlBodyLimitBytes: number;
-  /** Poll interval of the job runner in milliseconds. */
+  /** Poll interval of the job runner and the announcement dispatcher, in milliseconds. */
   readonly jobPollMs: number;
+  /** Whole-exchange deadline of one webhook request. */
+  readonly webhookTimeoutMs: number;
+  /** Webhook and e-mail sends one instance runs at the same time. */
+  readonly deliveryConcurrency: number;
+  readonly graphqlWsMaxSubscriptions: number;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +162,9 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlMaxCost: int('GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
     graphqlBodyLimitBytes: int('GRAPHQL_BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
     jobPollMs: int('JOB_POLL_MS', 1000, 50, 60000),
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 120000),
+    deliveryConcurrency: int('DELIVERY_CONCURRENCY', 4, 1, 64),
+    graphqlWsMaxSubscriptions: int('GRAPHQL_WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, deliveryRetrySeconds: Object.freeze([...config.deliveryRetrySeconds]) });

@@ -2,10 +2,13 @@
 import { ApiToken } from '../modules/accounts/api-token.entity.js';
 import { Customer } from '../modules/accounts/customer.entity.js';
 import { User } from '../modules/accounts/user.entity.js';
+import { DeliveryAttempt } from '../modules/deliveries/delivery-attempt.entity.js';
+import { Delivery } from '../modules/deliveries/delivery.entity.js';
 import { Device } from '../modules/devices/device.entity.js';
 import { Template } from '../modules/devices/template.entity.js';
 import { Signal } from '../modules/signals/signal.entity.js';
 import { Task } from '../modules/tasks/task.entity.js';
+import { Trigger } from '../modules/triggers/trigger.entity.js';
 import { Trip } from '../modules/trips/trip.entity.js';
 
-export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Task];
+export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Trigger, Delivery, DeliveryAttempt, Task];

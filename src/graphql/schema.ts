@@ -1,21 +1,39 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { AccountResolver } from '../modules/accounts/account.resolver.js';
+import { DeliveryResolver } from '../modules/deliveries/delivery.resolver.js';
 import { DeviceResolver, TemplateResolver } from '../modules/devices/device.resolver.js';
 import { TaskResolver, TripTaskResolver } from '../modules/tasks/task.resolver.js';
 import { TripResolver } from '../modules/trips/trip.resolver.js';
+import { TripExportFinishedResolver } from '../modules/signals/trip-export-finished.resolver.js';
+import { TriggerResolver } from '../modules/triggers/trigger.resolver.js';
 import { authChecker } from './auth-checker.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [AccountResolver, DeviceResolver, TemplateResolver, TripResolver, TaskResolver, TripTaskResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [
+  AccountResolver,
+  DeviceResolver,
+  TemplateResolver,
+  TripResolver,
+  TriggerResolver,
+  DeliveryResolver,
+  TripExportFinishedResolver,
+  TaskResolver,
+  TripTaskResolver,
+];
 
-/** Builds the executable schema. `pubSub` carries subscription events (in-process or Redis). */
+/**
+ * Builds the executable schema. `pubSub` carries subscription events (in-process or Redis);
+ * type-graphql insists on one whenever there are subscriptions, so the schema printer gets
+ * a throwaway in-process one.
+ */
 export function buildAppSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: RESOLVERS,
     authChecker,
-    pubSub,
+    pubSub: pubSub ?? createPubSub(),
     validate: false,
     emitSchemaFile: false,
   });

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { GraphQLError, type GraphQLSchema, parse } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, parse, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { AppError } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
+import { formatGraphQLError } from './errors.js';
 import { checkQueryLimits } from './limits.js';
 
 /** RFC 6455 "going away": the server is shutting down. */
@@ -14,11 +15,15 @@ const GOING_AWAY = 1001;
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   principal?: Principal;
   subscriptions: number;
+  /** Ids of this connection's operations that are streaming events right now. */
+  live?: Set<string>;
 }
 
 export interface GraphQLWsServer {
   /** Open WebSocket connections right now. */
   connections(): number;
+  /** Subscriptions streaming events right now, over all connections. */
+  liveSubscriptions(): number;
   /** Closes every socket with 1001 (going away) and stops accepting new ones. */
   close(): Promise<void>;
 }
@@ -31,6 +36,9 @@ export interface GraphQLWsServer {
 export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, services: Services, maxSubscriptionsPerConnection = 20): GraphQLWsServer {
   const { config, db } = services;
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.graphqlBodyLimitBytes });
+  let live = 0;
+  // Same mapping as the HTTP path: service errors keep their code, anything else is hidden.
+  const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, (err) => app.log.error({ err }, 'graphql subscription failed'));
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,
@@ -56,8 +64,15 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
             }),
           ];
         }
+        // Parse and validate here rather than leave it to graphql-ws: an operation it rejected
+        // later would never reach onComplete and would hold its place under the cap for good.
+        let document: DocumentNode;
         try {
-          checkQueryLimits(schema, parse(payload.query), payload.variables ?? undefined, payload.operationName, {
+          document = parse(payload.query);
+          const invalid = validate(schema, document);
+          if (invalid.length > 0) return invalid;
+          if (!getOperationAST(document, payload.operationName)) return [new GraphQLError('Unable to identify operation')];
+          checkQueryLimits(schema, document, payload.variables ?? undefined, payload.operationName, {
             maxDepth: config.graphqlMaxDepth,
             maxCost: config.graphqlMaxCost,
           });
@@ -66,12 +81,24 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
           throw error;
         }
         ctx.extra.subscriptions = active + 1;
-        services.metrics.subscriptions.inc();
-        return undefined;
+        const args: ExecutionArgs = { schema, document, variableValues: payload.variables, operationName: payload.operationName };
+        return args;
       },
-      onComplete: (ctx) => {
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
+          (ctx.extra.live ??= new Set()).add(id);
+          live += 1;
+          services.metrics.subscriptions.inc();
+        }
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onComplete: (ctx, id) => {
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
-        services.metrics.subscriptions.dec();
+        if (ctx.extra.live?.delete(id)) {
+          live -= 1;
+          services.metrics.subscriptions.dec();
+        }
       },
       // graphql-ws completes (onComplete) every open subscription before this runs.
       onDisconnect: () => {
@@ -83,6 +110,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
 
   return {
     connections: () => wss.clients.size,
+    liveSubscriptions: () => live,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of wss.clients) socket.close(GOING_AWAY, 'Server shutting down');

@@ -79,11 +79,11 @@ describe('export workers as separate processes', () => {
     workers.push(doomed);
     await endTrip(api.app.services, trip, records.at(-1)!.ts);
     const tripDir = path.join(exportDir, trip.id);
-    await waitFor('the export to be writing its temp file', async () => {
+    await waitFor(async () => {
       const task = await taskOfTrip(api.db.pool, trip.id);
       const files = await readdir(tripDir).catch(() => []);
       return task?.state === 'STARTED' && files.some((f) => f.endsWith('.tmp'));
-    });
+    }, 'the export to be writing its temp file', 20_000);
     await doomed.stop('SIGKILL');
     assert.equal(doomed.child.signalCode, 'SIGKILL');
 

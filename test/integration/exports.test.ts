@@ -86,8 +86,8 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     // Its job fires at the due time, finds the trip in progress and leaves the task alone.
     const jobsOf = async () =>
       (await t.db.pool.query(`select 1 from agenda_jobs where name = 'exports.run' and (data->>'taskId')::bigint = $1`, [task!.id])).rowCount;
-    await waitFor('the export job to be scheduled', async () => (await jobsOf()) === 1);
-    await waitFor('the export job to have run', async () => (await jobsOf()) === 0);
+    await waitFor(async () => (await jobsOf()) === 1, 'the export job to be scheduled');
+    await waitFor(async () => (await jobsOf()) === 0, 'the export job to have run');
     const untouched = await taskOfTrip(t.db.pool, trip.id);
     assert.equal(untouched?.state, 'PENDING');
     assert.equal(untouched?.runs, 0);

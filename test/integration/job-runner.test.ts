@@ -73,14 +73,15 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
       await insertRecords(t.db.pool, device, records);
       await endTrip(t.app.services, trip, records.at(-1)!.ts);
       const task = await taskOfTrip(t.db.pool, trip.id);
-      const scheduled = await waitFor('the delayed export job', async () =>
-        (await store.jobs('exports.run')).find((j) => Number(j.data?.taskId) === Number(task!.id)),
+      const scheduled = await waitFor(
+        async () => (await store.jobs('exports.run')).find((j) => Number(j.data?.taskId) === Number(task!.id)),
+        'the delayed export job',
       );
       const { rows } = await t.db.pool.query<{ due: Date }>('select due_at as due from tasks where id = $1', [task!.id]);
       assert.ok(Math.abs(scheduled.nextRunAt!.getTime() - rows[0]!.due.getTime()) < 1000, 'scheduled for the due time');
       assert.ok(scheduled.nextRunAt!.getTime() > Date.now(), 'in the future: after the reopen window');
       await waitForTask(t.db.pool, trip.id, 'SUCCESS');
-      await waitFor('the finished job to be removed', async () => (await store.jobs('exports.run')).length === 0);
+      await waitFor(async () => (await store.jobs('exports.run')).length === 0, 'the finished job to be removed');
     });
 
     it('re-announces uncleared results older than two hours when the daily job comes round', async (ctx) => {
@@ -104,13 +105,13 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
       await t.db.pool.query(`update tasks set result_path = null, result_cleared_at = now() where id = $1`, [tasks[2]!.id]);
 
       await store.makeDue('exports.reannounce');
-      await waitFor('the re-announcement', async () => (await signalsOf(t.db.pool, tasks[0]!.id)).some((s) => s.reason === 'reannounce'));
+      await waitFor(async () => (await signalsOf(t.db.pool, tasks[0]!.id)).some((s) => s.reason === 'reannounce'), 'the re-announcement', 20_000);
       assert.deepEqual((await signalsOf(t.db.pool, tasks[1]!.id)).map((s) => s.reason), ['finished'], 'younger than two hours');
       assert.deepEqual((await signalsOf(t.db.pool, tasks[2]!.id)).map((s) => s.reason), ['finished'], 'cleared');
-      await waitFor('the next day to be scheduled', async () => {
+      await waitFor(async () => {
         const [job] = await store.jobs('exports.reannounce');
         return job?.nextRunAt && job.nextRunAt.getTime() > Date.now() + 60_000;
-      });
+      }, 'the next day to be scheduled');
       assertNextDaily((await store.jobs('exports.reannounce'))[0], REANNOUNCE_HOUR);
     });
 
@@ -127,7 +128,7 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
         Number((await t.db.pool.query<{ n: string }>('select count(*) as n from records where device_id = $1 and ts between $2 and $3', [device.id, from, to])).rows[0]!.n);
 
       await store.makeDue('records.retention');
-      await waitFor('old records to be gone', async () => (await count('1970-01-01T00:00:00Z', cutoff)) === 0);
+      await waitFor(async () => (await count('1970-01-01T00:00:00Z', cutoff)) === 0, 'old records to be gone', 20_000);
       const { rows } = await t.db.pool.query<{ part: string | null }>('select to_regclass($1)::text as part', [ancientPartition]);
       assert.equal(rows[0]!.part, null, 'the whole old month was dropped');
       assert.equal(await count(kept[0]!.ts, kept.at(-1)!.ts), kept.length);

@@ -26,11 +26,11 @@ export async function taskOfTrip(pool: pg.Pool, tripId: string): Promise<TaskRow
 /** Waits until the trip's task is in `state` (and, when given, has run `runs` times). */
 export function waitForTask(pool: pg.Pool, tripId: string, state: string, runs?: number, timeoutMs = 30_000): Promise<TaskRow> {
   return waitFor(
-    `task of trip ${tripId} to be ${state}${runs ? ` after ${runs} runs` : ''}`,
     async () => {
       const task = await taskOfTrip(pool, tripId);
       return task && task.state === state && (runs === undefined || task.runs === runs) ? task : undefined;
     },
+    `task of trip ${tripId} to be ${state}${runs ? ` after ${runs} runs` : ''}`,
     timeoutMs,
   );
 }

@@ -1,0 +1,54 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { webhookIdOf } from '../../notify/delivery-channels.js';
+import { Trigger } from '../triggers/trigger.entity.js';
+import { DeliveryAttempt } from './delivery-attempt.entity.js';
+import { Delivery, DeliveryChannel, DeliveryState } from './delivery.entity.js';
+
+@Resolver(() => Delivery)
+export class DeliveryResolver {
+  @Authorized()
+  @Query(() => [Delivery], { description: 'Deliveries of announcements to triggers, newest first.' })
+  deliveries(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('triggerId', () => ID, { nullable: true }) triggerId?: string,
+    @Arg('taskId', () => ID, { nullable: true }) taskId?: string,
+    @Arg('state', () => DeliveryState, { nullable: true }) state?: DeliveryState,
+    @Arg('first', () => Int, { defaultValue: 50 }) first?: number,
+    @Arg('offset', () => Int, { defaultValue: 0 }) offset?: number,
+  ): Promise<Delivery[]> {
+    return ctx.services.deliveries.list(ctx.em, principalOf(ctx), { triggerId, taskId, state, first, offset });
+  }
+
+  @Authorized()
+  @Query(() => Delivery)
+  delivery(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Delivery> {
+    return ctx.services.deliveries.get(ctx.em, principalOf(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => Delivery, { description: 'Sends a DELIVERED or FAILED delivery again, with the same webhook-id.' })
+  redeliver(@Ctx() ctx: GraphQLContext, @Arg('deliveryId', () => ID) deliveryId: string): Promise<Delivery> {
+    return ctx.services.deliveries.redeliver(ctx.em, principalOf(ctx), deliveryId);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The webhook-id header: the same on every attempt.' })
+  webhookId(@Root() delivery: Delivery): string | null {
+    return delivery.channel === DeliveryChannel.WEBHOOK ? webhookIdOf(delivery.id) : null;
+  }
+
+  @FieldResolver(() => ID, { description: 'The announcement (outbox signal) delivered.' })
+  eventId(@Root() delivery: Delivery): string {
+    return delivery.signal.id;
+  }
+
+  @FieldResolver(() => Trigger)
+  trigger(@Root() delivery: Delivery, @Ctx() ctx: GraphQLContext): Promise<Trigger> {
+    return ctx.services.deliveries.triggerOf(ctx.em, delivery);
+  }
+
+  @FieldResolver(() => [DeliveryAttempt], { description: 'Every attempt, oldest first.' })
+  attemptLog(@Root() delivery: Delivery, @Ctx() ctx: GraphQLContext): Promise<DeliveryAttempt[]> {
+    return ctx.services.deliveries.attemptsOf(ctx.em, delivery);
+  }
+}

@@ -1,0 +1,76 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { conflict, invalidInput } from '../../lib/errors.js';
+import { findOwned, requireOwned } from '../../lib/ownership.js';
+import { WORK_CHANNEL } from '../../notify/fan-out.js';
+import type { Principal } from '../accounts/principal.js';
+import { Trigger } from '../triggers/trigger.entity.js';
+import { DeliveryAttempt } from './delivery-attempt.entity.js';
+import { Delivery, DeliveryState } from './delivery.entity.js';
+
+export interface DeliveryFilter {
+  readonly triggerId?: string | null;
+  readonly taskId?: string | null;
+  readonly state?: DeliveryState | null;
+  readonly first?: number;
+  readonly offset?: number;
+}
+
+const MAX_PAGE = 200;
+
+/** Deliveries as their owner sees them: listing, the attempt log, and sending one again. */
+export class DeliveryService {
+  /** Newest first. A trigger of another customer answers NOT_FOUND; a task id only narrows the caller's own deliveries. */
+  async list(em: EntityManager, principal: Principal, filter: DeliveryFilter): Promise<Delivery[]> {
+    const first = filter.first ?? 50;
+    const offset = filter.offset ?? 0;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw invalidInput(`first must be between 1 and ${MAX_PAGE}`);
+    if (!Number.isInteger(offset) || offset < 0) throw invalidInput('offset must not be negative');
+    const where: Record<string, unknown> = { customer: principal.customerId };
+    if (filter.triggerId) {
+      await requireOwned(em, Trigger, principal, filter.triggerId, 'Trigger');
+      where.trigger = filter.triggerId;
+    }
+    if (filter.taskId) {
+      if (!/^\d{1,18}$/.test(filter.taskId)) return [];
+      where.taskId = filter.taskId;
+    }
+    if (filter.state) where.state = filter.state;
+    return em.find(Delivery, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: first, offset });
+  }
+
+  get(em: EntityManager, principal: Principal, id: string): Promise<Delivery> {
+    return findOwned(em, Delivery, principal, id, 'Delivery');
+  }
+
+  /** The attempt log of a delivery the caller already holds (so already scoped). */
+  attemptsOf(em: EntityManager, delivery: Delivery): Promise<DeliveryAttempt[]> {
+    return em.find(DeliveryAttempt, { delivery: delivery.id }, { orderBy: { number: 'asc', createdAt: 'asc' } });
+  }
+
+  triggerOf(em: EntityManager, delivery: Delivery): Promise<Trigger> {
+    return em.findOneOrFail(Trigger, { id: delivery.trigger.id, customer: delivery.customer.id });
+  }
+
+  /**
+   * Queues a finished delivery (DELIVERED or FAILED) again with a fresh retry schedule. It
+   * keeps its webhook-id: it is the same message, and receivers may drop it as a duplicate.
+   */
+  async redeliver(em: EntityManager, principal: Principal, id: string): Promise<Delivery> {
+    const delivery = await this.get(em, principal, id);
+    const trigger = await this.triggerOf(em, delivery);
+    if (!trigger.enabled) throw conflict('the trigger is disabled; enable it before redelivering');
+    const queued = await em.transactional(async (tx) => {
+      // Due by the database clock, the one the dispatchers compare against.
+      const { affectedRows } = await tx.execute<{ affectedRows: number }>(
+        `update deliveries set state = 'pending', attempts_in_run = 0, next_attempt_at = now(), last_error = null
+          where id = ? and state in ('delivered', 'failed')`,
+        [delivery.id],
+        'run',
+      );
+      if (affectedRows > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
+      return affectedRows > 0;
+    });
+    if (!queued) throw conflict(`the delivery is ${delivery.state.toUpperCase()}; only DELIVERED or FAILED ones can be sent again`);
+    return em.refreshOrFail(delivery);
+  }
+}

@@ -1,0 +1,54 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { filter, pipe } from '@graphql-yoga/subscription';
+import type { Config } from '../../config/config.js';
+import { notFound } from '../../lib/errors.js';
+import { requireOwned } from '../../lib/ownership.js';
+import { announce } from '../../notify/announcement.js';
+import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from '../../notify/pub-sub.js';
+import type { Principal } from '../accounts/principal.js';
+import { Device } from '../devices/device.entity.js';
+import { Trip } from '../trips/trip.entity.js';
+import type { TripExportFinishedEvent } from './trip-export-finished.types.js';
+
+/** Live announcements for subscribers: only ever the subscriber's own customer's. */
+export class AnnouncementService {
+  constructor(
+    private readonly config: Config,
+    private readonly pubSub: AnnouncementPubSub,
+  ) {}
+
+  /** The caller's announcements, optionally of one of its devices (another customer's device: NOT_FOUND). */
+  async subscribe(em: EntityManager, principal: Principal, deviceId?: string | null): Promise<AsyncIterable<TripExportFinishedMessage>> {
+    if (deviceId) await requireOwned(em, Device, principal, deviceId, 'Device');
+    // The topic is per customer: another customer's events never reach this iterator.
+    const events = this.pubSub.subscribe(TRIP_EXPORT_FINISHED, principal.customerId);
+    return deviceId ? pipe(events, filter((m: TripExportFinishedMessage) => m.deviceId === deviceId)) : events;
+  }
+
+  /** The event as a subscriber sees it, with the trip and device as they are now. */
+  async eventFor(em: EntityManager, principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
+    if (message.customerId !== principal.customerId) throw notFound('Announcement');
+    const [trip, device] = await Promise.all([
+      em.findOne(Trip, { id: message.tripId, customer: principal.customerId }),
+      em.findOne(Device, { id: message.deviceId, customer: principal.customerId }),
+    ]);
+    if (!trip || !device) throw notFound(trip ? 'Device' : 'Trip');
+    const a = announce(this.config, message);
+    return {
+      eventId: a.eventId,
+      reason: a.reason,
+      occurredAt: a.occurredAt,
+      task: { id: String(a.task.id), state: a.task.state, createdAt: a.task.created_at },
+      trip,
+      device,
+      result: {
+        bytes: a.result.bytes,
+        sha256: a.result.sha256,
+        records: a.result.records,
+        firstTs: a.result.first_ts,
+        lastTs: a.result.last_ts,
+        downloadUrl: a.result.download_url,
+      },
+    };
+  }
+}

@@ -1,0 +1,92 @@
+import { Entity, Enum, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { UuidEntity } from '../../db/base.entity.js';
+import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
+import { Customer } from '../accounts/customer.entity.js';
+import { Device } from '../devices/device.entity.js';
+
+export enum TriggerType {
+  SIGNAL = 'signal',
+  EVENT = 'event',
+}
+registerEnumType(TriggerType, {
+  name: 'TriggerType',
+  description: 'SIGNAL fires on a named signal (trip_export_finished). EVENT triggers (device event tags) are stored, but no event source fires them yet.',
+});
+
+/**
+ * What a customer wants to happen when a signal (or a device event) occurs: an e-mail to
+ * some recipients and/or a signed webhook. A trigger without either action only records
+ * that it fired.
+ */
+@ObjectType()
+@Entity({ tableName: 'triggers' })
+@Index({ properties: ['customer', 'type', 'signal'] })
+export class Trigger extends UuidEntity {
+  @ManyToOne(() => Customer, { ref: true, deleteRule: 'cascade' })
+  customer!: Ref<Customer>;
+
+  @Field(() => String)
+  @Property({ type: 'text' })
+  description!: string;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean' })
+  enabled: Opt<boolean> = true;
+
+  @Field(() => TriggerType)
+  @Enum({ items: () => TriggerType, nativeEnumName: 'trigger_type' })
+  type!: TriggerType;
+
+  @Field(() => String, { nullable: true, description: 'The signal a SIGNAL trigger listens to.' })
+  @Property({ type: 'text', nullable: true })
+  signal?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Event tag pattern of an EVENT trigger, e.g. vehicle/engine/*; * matches any run of characters.' })
+  @Property({ type: 'text', nullable: true })
+  eventTag?: string | null;
+
+  /** Only this device's signals fire the trigger; none means every device of the customer. */
+  @ManyToOne(() => Device, { ref: true, nullable: true, deleteRule: 'cascade' })
+  device?: Ref<Device> | null;
+
+  @Field(() => Int, { description: 'Firings closer together than this are skipped.' })
+  @Property({ type: 'integer' })
+  minIntervalSeconds: Opt<number> = 0;
+
+  @Field(() => String, { name: 'lastTriggered', nullable: true })
+  @Property({ type: IsoTimestampType, nullable: true })
+  lastTriggeredAt?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the last delivery attempt of this trigger failed.' })
+  @Property({ type: 'text', nullable: true })
+  lastError?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: IsoTimestampType, nullable: true })
+  lastErrorAt?: string | null;
+
+  @Property({ type: 'jsonb' })
+  emailRecipients: Opt<string[]> = [];
+
+  @Property({ type: 'text', nullable: true })
+  webhookUrl?: string | null;
+
+  @Property({ type: 'jsonb' })
+  webhookHeaders: Opt<Record<string, string>> = {};
+
+  @Property({ type: 'text', nullable: true })
+  webhookBodyTemplate?: string | null;
+
+  /** The `whsec_` signing secret, sealed with a key derived from JWT_SECRET (see SecretBox). */
+  @Property({ type: 'text', hidden: true })
+  webhookSecretSealed!: string;
+
+  /** The secret before the last rotation; it keeps signing until `previousSecretExpiresAt`. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  previousWebhookSecretSealed?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Until then the previous secret signs too (after rotateTriggerSecret).' })
+  @Property({ type: IsoTimestampType, nullable: true })
+  previousSecretExpiresAt?: string | null;
+}

@@ -1,0 +1,102 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { Device } from '../devices/device.entity.js';
+import type { TriggerDraft } from './trigger-rules.js';
+import { Trigger } from './trigger.entity.js';
+import {
+  CreateTriggerInput,
+  TriggerActions,
+  TriggerTestResult,
+  TriggerWithSecretPayload,
+  UpdateTriggerInput,
+} from './trigger.types.js';
+
+/** GraphQL lets a client send null for any optional field; only the clearable ones mean "clear". */
+function draftOf(input: UpdateTriggerInput): TriggerDraft {
+  const { email, webhook, description, enabled, type, minIntervalSeconds, signal, eventTag, deviceId } = input;
+  return {
+    description: description ?? undefined,
+    enabled: enabled ?? undefined,
+    type: type ?? undefined,
+    minIntervalSeconds: minIntervalSeconds ?? undefined,
+    signal,
+    eventTag,
+    deviceId,
+    ...(email !== undefined ? { email: email && { recipients: email.recipients } } : {}),
+    ...(webhook !== undefined
+      ? { webhook: webhook && { url: webhook.url, bodyTemplate: webhook.bodyTemplate, headers: Object.fromEntries((webhook.headers ?? []).map((h) => [h.name, h.value])) } }
+      : {}),
+  };
+}
+
+@Resolver(() => Trigger)
+export class TriggerResolver {
+  @Authorized()
+  @Query(() => [Trigger], { description: "The caller's triggers." })
+  triggers(@Ctx() ctx: GraphQLContext): Promise<Trigger[]> {
+    return ctx.services.triggers.list(ctx.em, principalOf(ctx));
+  }
+
+  @Authorized()
+  @Query(() => Trigger, { description: 'One trigger; NOT_FOUND for an unknown id or one of another customer.' })
+  trigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Trigger> {
+    return ctx.services.triggers.get(ctx.em, principalOf(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => TriggerWithSecretPayload, { description: 'Creates a trigger; its webhook signing secret is returned this once.' })
+  createTrigger(@Ctx() ctx: GraphQLContext, @Arg('input', () => CreateTriggerInput) input: CreateTriggerInput): Promise<TriggerWithSecretPayload> {
+    return ctx.services.triggers.create(ctx.em, principalOf(ctx), draftOf(input));
+  }
+
+  @Authorized()
+  @Mutation(() => Trigger)
+  updateTrigger(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateTriggerInput) input: UpdateTriggerInput,
+  ): Promise<Trigger> {
+    return ctx.services.triggers.update(ctx.em, principalOf(ctx), id, draftOf(input));
+  }
+
+  @Authorized()
+  @Mutation(() => ID, { description: 'Deletes the trigger with its deliveries; answers its id.' })
+  deleteTrigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<string> {
+    return ctx.services.triggers.delete(ctx.em, principalOf(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => TriggerWithSecretPayload, { description: 'A new signing secret, shown once; the old one keeps signing too for keepPreviousSeconds.' })
+  rotateTriggerSecret(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('keepPreviousSeconds', () => Int, { defaultValue: 86400 }) keepPreviousSeconds: number,
+  ): Promise<TriggerWithSecretPayload> {
+    return ctx.services.triggers.rotateSecret(ctx.em, principalOf(ctx), id, keepPreviousSeconds);
+  }
+
+  @Authorized()
+  @Mutation(() => [TriggerTestResult], { description: 'Sends a sample announcement through every action now; nothing is stored or retried.' })
+  testTrigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<TriggerTestResult[]> {
+    return ctx.services.triggers.test(ctx.em, principalOf(ctx), id);
+  }
+
+  @FieldResolver(() => Device, { nullable: true, description: 'Only signals of this device fire the trigger; null: every device.' })
+  device(@Root() trigger: Trigger, @Ctx() ctx: GraphQLContext): Promise<Device | null> {
+    return trigger.device ? ctx.em.findOne(Device, { id: trigger.device.id, customer: trigger.customer.id }) : Promise.resolve(null);
+  }
+
+  @FieldResolver(() => TriggerActions)
+  actions(@Root() trigger: Trigger): TriggerActions {
+    return {
+      email: trigger.emailRecipients.length ? { recipients: trigger.emailRecipients } : null,
+      webhook: trigger.webhookUrl
+        ? {
+            url: trigger.webhookUrl,
+            headers: Object.entries(trigger.webhookHeaders).map(([name, value]) => ({ name, value })),
+            bodyTemplate: trigger.webhookBodyTemplate ?? null,
+          }
+        : null,
+    };
+  }
+}

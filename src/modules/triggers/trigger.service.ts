@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../../config/config.js';
+import { invalidInput } from '../../lib/errors.js';
+import { findOwned, requireOwned } from '../../lib/ownership.js';
+import { microsToIso } from '../../lib/time.js';
+import { sampleMessage } from '../../notify/announcement.js';
+import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
+import { failWaitingDeliveriesOf } from '../../notify/delivery-queue.js';
+import { type DeliveryChannels, webhookIdOf } from '../../notify/delivery-channels.js';
+import type { WebhookSecrets } from '../../notify/webhook-secrets.js';
+import type { Principal } from '../accounts/principal.js';
+import { DeliveryChannel } from '../deliveries/delivery.entity.js';
+import { Device } from '../devices/device.entity.js';
+import { applyTriggerDraft, type TriggerDraft, type TriggerFields } from './trigger-rules.js';
+import { Trigger, TriggerType } from './trigger.entity.js';
+
+export interface TriggerWithSecret {
+  readonly trigger: Trigger;
+  /** The signing secret in clear: returned by create and rotate only, never stored so. */
+  readonly webhookSecret: string;
+}
+
+export interface TriggerTestResult extends AttemptOutcome {
+  readonly channel: DeliveryChannel;
+  readonly webhookId: string | null;
+}
+
+const MAX_ROTATION_OVERLAP_SECONDS = 7 * 86400;
+
+const EMPTY: TriggerFields = {
+  description: '',
+  enabled: true,
+  type: TriggerType.SIGNAL,
+  signal: null,
+  eventTag: null,
+  deviceId: null,
+  minIntervalSeconds: 0,
+  emailRecipients: [],
+  webhookUrl: null,
+  webhookHeaders: {},
+  webhookBodyTemplate: null,
+};
+
+const fieldsOf = (t: Trigger): TriggerFields => ({
+  description: t.description,
+  enabled: t.enabled,
+  type: t.type,
+  signal: t.signal ?? null,
+  eventTag: t.eventTag ?? null,
+  deviceId: t.device?.id ?? null,
+  minIntervalSeconds: t.minIntervalSeconds,
+  emailRecipients: t.emailRecipients,
+  webhookUrl: t.webhookUrl ?? null,
+  webhookHeaders: t.webhookHeaders,
+  webhookBodyTemplate: t.webhookBodyTemplate ?? null,
+});
+
+/** A customer's triggers: what to send where when a signal arrives. */
+export class TriggerService {
+  constructor(
+    private readonly config: Config,
+    private readonly secrets: WebhookSecrets,
+    private readonly channels: DeliveryChannels,
+  ) {}
+
+  list(em: EntityManager, principal: Principal): Promise<Trigger[]> {
+    return em.find(Trigger, { customer: principal.customerId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  /** The caller's trigger; another customer's id answers NOT_FOUND like an unknown one. */
+  get(em: EntityManager, principal: Principal, id: string): Promise<Trigger> {
+    return findOwned(em, Trigger, principal, id, 'Trigger');
+  }
+
+  async create(em: EntityManager, principal: Principal, draft: TriggerDraft): Promise<TriggerWithSecret> {
+    if (draft.type === undefined) throw invalidInput('type is required (SIGNAL or EVENT)');
+    const fields = applyTriggerDraft(EMPTY, draft, this.config);
+    await this.checkDevice(em, principal, fields.deviceId);
+    const { secret, sealed } = this.secrets.create();
+    const trigger = em.create(Trigger, { customer: principal.customerId, webhookSecretSealed: sealed, ...this.columns(em, fields) });
+    await em.flush();
+    return { trigger, webhookSecret: secret };
+  }
+
+  async update(em: EntityManager, principal: Principal, id: string, draft: TriggerDraft): Promise<Trigger> {
+    const trigger = await this.get(em, principal, id);
+    const fields = applyTriggerDraft(fieldsOf(trigger), draft, this.config);
+    if (draft.deviceId !== undefined) await this.checkDevice(em, principal, fields.deviceId);
+    const disabling = trigger.enabled && !fields.enabled;
+    em.assign(trigger, this.columns(em, fields));
+    await em.transactional(async (tx) => {
+      // Disabled means nothing more is sent, retries included; redeliver after enabling again.
+      if (disabling) await failWaitingDeliveriesOf(tx, trigger.id, 'the trigger was disabled before this delivery was sent');
+    });
+    return trigger;
+  }
+
+  async delete(em: EntityManager, principal: Principal, id: string): Promise<string> {
+    const trigger = await this.get(em, principal, id);
+    await em.remove(trigger).flush();
+    return id;
+  }
+
+  /**
+   * A new signing secret, returned once. The old one keeps signing next to it for
+   * `keepPreviousSeconds` (0: stop at once) so receivers can switch without losing messages.
+   */
+  async rotateSecret(em: EntityManager, principal: Principal, id: string, keepPreviousSeconds = 86400): Promise<TriggerWithSecret> {
+    if (!Number.isInteger(keepPreviousSeconds) || keepPreviousSeconds < 0 || keepPreviousSeconds > MAX_ROTATION_OVERLAP_SECONDS) {
+      throw invalidInput(`keepPreviousSeconds must be an integer between 0 and ${MAX_ROTATION_OVERLAP_SECONDS}`);
+    }
+    const trigger = await this.get(em, principal, id);
+    const { secret, sealed } = this.secrets.create();
+    const keep = keepPreviousSeconds > 0;
+    trigger.previousWebhookSecretSealed = keep ? trigger.webhookSecretSealed : null;
+    trigger.previousSecretExpiresAt = keep ? microsToIso(BigInt(Date.now() + keepPreviousSeconds * 1000) * 1000n) : null;
+    trigger.webhookSecretSealed = sealed;
+    await em.flush();
+    return { trigger, webhookSecret: secret };
+  }
+
+  /**
+   * Sends a made-up announcement through every action of the trigger right now and reports
+   * what happened. Nothing is stored, retried or counted as a firing.
+   */
+  async test(em: EntityManager, principal: Principal, id: string): Promise<TriggerTestResult[]> {
+    const trigger = await this.get(em, principal, id);
+    const channels = [
+      ...(trigger.webhookUrl ? [DeliveryChannel.WEBHOOK] : []),
+      ...(trigger.emailRecipients.length ? [DeliveryChannel.EMAIL] : []),
+    ];
+    if (channels.length === 0) throw invalidInput('the trigger has no action to test');
+    const device = trigger.device ? await em.findOne(Device, { id: trigger.device.id, customer: principal.customerId }) : null;
+    const message = sampleMessage(principal.customerId, device ?? undefined);
+    const deliveryId = `test_${randomUUID()}`;
+    return Promise.all(
+      channels.map(async (channel) => ({
+        channel,
+        webhookId: channel === DeliveryChannel.WEBHOOK ? webhookIdOf(deliveryId) : null,
+        ...(await this.channels.deliver(channel, trigger, message, deliveryId)),
+      })),
+    );
+  }
+
+  private async checkDevice(em: EntityManager, principal: Principal, deviceId: string | null): Promise<void> {
+    if (deviceId !== null) await requireOwned(em, Device, principal, deviceId, 'Device');
+  }
+
+  private columns(em: EntityManager, fields: TriggerFields) {
+    const { deviceId, ...rest } = fields;
+    return { ...rest, device: deviceId ? em.getReference(Device, deviceId, { wrapped: true }) : null };
+  }
+}
+

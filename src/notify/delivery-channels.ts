@@ -1,0 +1,67 @@
+import type { Config } from '../config/config.js';
+import { nowIso } from '../lib/time.js';
+import { DeliveryChannel } from '../modules/deliveries/delivery.entity.js';
+import type { Trigger } from '../modules/triggers/trigger.entity.js';
+import { announce } from './announcement.js';
+import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from './attempt-outcome.js';
+import { createMailer, MailError, type Mailer } from './mailer.js';
+import type { TripExportFinishedMessage } from './pub-sub.js';
+import { tripExportMail } from './trip-export-mail.js';
+import type { WebhookSecrets } from './webhook-secrets.js';
+import { sendWebhook } from './webhook-sender.js';
+
+/** The Standard Webhooks message id of a delivery: the same on every retry. */
+export const webhookIdOf = (deliveryId: string): string => `msg_${deliveryId}`;
+
+/** Sends one announcement through one action of a trigger; never throws. */
+export class DeliveryChannels {
+  private readonly mailer: Mailer | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly secrets: WebhookSecrets,
+  ) {
+    this.mailer = config.smtpUrl ? createMailer(config.smtpUrl, config.mailFrom, config.webhookTimeoutMs) : undefined;
+  }
+
+  async deliver(channel: DeliveryChannel, trigger: Trigger, message: TripExportFinishedMessage, deliveryId: string): Promise<AttemptOutcome> {
+    const announcement = announce(this.config, message);
+    if (channel === DeliveryChannel.WEBHOOK) {
+      let secrets: string[];
+      try {
+        secrets = this.secrets.signingSecrets(trigger);
+      } catch {
+        return { startedAt: nowIso(), durationMs: 0, succeeded: false, permanent: true, error: 'the signing secret cannot be read (was JWT_SECRET changed?); rotate it' };
+      }
+      return sendWebhook(trigger, announcement, webhookIdOf(deliveryId), secrets, {
+        allowPrivateNetworks: this.config.webhookAllowPrivateNetworks,
+        timeoutMs: this.config.webhookTimeoutMs,
+      });
+    }
+    return this.mail(trigger, tripExportMail(announcement, trigger.emailRecipients, `<${deliveryId}@${this.mailDomain()}>`));
+  }
+
+  close(): void {
+    this.mailer?.close();
+  }
+
+  private async mail(trigger: Trigger, message: ReturnType<typeof tripExportMail>): Promise<AttemptOutcome> {
+    const startedAt = nowIso();
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
+    if (!this.mailer) return { startedAt, durationMs: 0, succeeded: false, permanent: true, error: 'e-mail is not configured (SMTP_URL is unset)' };
+    if (trigger.emailRecipients.length === 0) return { startedAt, durationMs: 0, succeeded: false, permanent: true, error: 'the trigger has no e-mail recipients' };
+    try {
+      const receipt = await this.mailer.send(message);
+      const code = Number(/^\d{3}/.exec(receipt.response)?.[0]);
+      return { startedAt, durationMs: elapsed(), succeeded: true, statusCode: Number.isFinite(code) ? code : null, response: receipt.response.slice(0, RESPONSE_EXCERPT_CHARS) };
+    } catch (error) {
+      const code = error instanceof MailError ? error.code : undefined;
+      return { startedAt, durationMs: elapsed(), succeeded: false, statusCode: code ?? null, error: (error as Error).message };
+    }
+  }
+
+  private mailDomain(): string {
+    return new URL(this.config.publicUrl).hostname || 'trip-export.local';
+  }
+}

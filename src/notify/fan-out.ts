@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { secondsBetween } from '../lib/time.js';
+import { DeliveryChannel, Delivery } from '../modules/deliveries/delivery.entity.js';
+import { Signal } from '../modules/signals/signal.entity.js';
+import { Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
+import { messageOfSignal } from './announcement.js';
+import type { TripExportFinishedMessage } from './pub-sub.js';
+
+/** LISTEN/NOTIFY channel that wakes dispatchers: new signals (a table trigger) and new deliveries. */
+export const WORK_CHANNEL = 'trip_export_work';
+
+export interface FanOutResult {
+  /** Signals fanned out by this call, in outbox order: publish each once, after the commit. */
+  readonly messages: TripExportFinishedMessage[];
+  readonly deliveries: number;
+}
+
+function channelsOf(trigger: Trigger): DeliveryChannel[] {
+  const channels: DeliveryChannel[] = [];
+  if (trigger.webhookUrl) channels.push(DeliveryChannel.WEBHOOK);
+  if (trigger.emailRecipients.length > 0) channels.push(DeliveryChannel.EMAIL);
+  return channels;
+}
+
+/**
+ * Turns up to `limit` waiting signals into deliveries, in one transaction. Signals are claimed
+ * with FOR UPDATE SKIP LOCKED, so concurrent dispatchers (in this process or others) each take
+ * different signals; marking a signal fanned out in the same transaction makes it happen
+ * once. Matching triggers are locked (in id order, so two fan-outs cannot deadlock) so that
+ * their minimum interval holds across instances too.
+ */
+async function databaseNow(tx: EntityManager): Promise<string> {
+  const [row] = await tx.execute<{ now: string }[]>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`);
+  if (!row) throw new Error('clock_timestamp() returned no row');
+  return row.now;
+}
+
+export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanOutResult> {
+  return em.transactional(async (tx) => {
+    const signals = await tx.find(
+      Signal,
+      { fannedOutAt: null },
+      { orderBy: { createdAt: 'asc', id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
+    );
+    let deliveries = 0;
+    for (const signal of signals) {
+      const triggers = await tx.find(
+        Trigger,
+        {
+          customer: signal.customer.id,
+          enabled: true,
+          type: TriggerType.SIGNAL,
+          signal: signal.name,
+          $or: [{ device: null }, { device: signal.deviceId }],
+        },
+        { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      // Read the time only now that the triggers are ours: a fan-out we waited for may just
+      // have fired them. The database clock is the one every instance shares.
+      const now = await databaseNow(tx);
+      const firing = triggers.filter((t) => !t.lastTriggeredAt || secondsBetween(t.lastTriggeredAt, now) >= t.minIntervalSeconds);
+      const rows = firing.flatMap((trigger) =>
+        channelsOf(trigger).map((channel) => ({
+          id: randomUUID(),
+          createdAt: now,
+          customer: signal.customer.id,
+          signal: signal.id,
+          trigger: trigger.id,
+          channel,
+          taskId: signal.taskId,
+          reason: signal.reason,
+          nextAttemptAt: now,
+        })),
+      );
+      if (rows.length > 0) {
+        // The unique key (signal, trigger, channel) is the last word on "once".
+        const inserted: { affectedRows: number } = await tx.createQueryBuilder(Delivery).insert(rows).onConflict(['signal', 'trigger', 'channel']).ignore().execute('run');
+        deliveries += inserted.affectedRows;
+      }
+      for (const trigger of firing) trigger.lastTriggeredAt = now;
+      signal.fannedOutAt = now;
+    }
+    if (deliveries > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
+    return { messages: signals.map(messageOfSignal), deliveries };
+  });
+}
