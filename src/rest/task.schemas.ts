@@ -74,7 +74,15 @@ export const getTaskSchema = { ...common, summary: 'One task', params: idParams,
 export const downloadSchema = {
   ...common,
   summary: 'Download the result, TRIP_ID.json.gz (ETag, If-None-Match, byte ranges)',
+  description: "With an announcement's signed download_url (expires and signature) no other credentials are needed.",
   params: idParams,
+  querystring: {
+    type: 'object',
+    properties: {
+      expires: { type: 'string', description: 'Unix time the signed link expires (from download_url)' },
+      signature: { type: 'string', description: 'Signature of the link (from download_url)' },
+    },
+  },
   response: {
     200: { description: 'gzip of JSON Lines: the trip object, then its records', content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } },
     ...authErrors,

@@ -44,15 +44,20 @@ const STATES: readonly string[] = Object.values(TaskState);
 const GZIP = 'application/gzip';
 
 type WithId = FastifyRequest<{ Params: { id: string } }>;
+type WithDownload = FastifyRequest<{ Params: { id: string }; Querystring: { expires?: string; signature?: string } }>;
 
 /** `/tasks/`: the customer's export tasks, their results, and `POST` to export a trip now. */
 export function taskRoutes(services: Services) {
   const { tasks, config } = services;
   const json = (task: Task) => taskJson(task, config.publicUrl);
 
-  const download = async (request: WithId, reply: FastifyReply) => {
-    const principal = await requireUser(services, request);
-    const opened = await tasks.openResult(request.em, principal, request.params.id);
+  const download = async (request: WithDownload, reply: FastifyReply) => {
+    const { expires, signature } = request.query;
+    // An announcement's download_url carries its own credential; anything else is a user's call.
+    const opened =
+      signature !== undefined && !request.headers.authorization
+        ? await tasks.openSignedResult(request.em, request.params.id, expires, signature)
+        : await tasks.openResult(request.em, await requireUser(services, request), request.params.id);
     const { size } = await opened.file.stat();
     return sendDownload(request, reply, { file: opened.file, size, etag: opened.task.resultSha256 ?? '', filename: opened.filename, contentType: GZIP });
   };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { signDownloadUrl } from '../../src/notify/download-link.js';
 import { ClearTaskResultDocument, ExportTripDocument, TaskDocument, TasksDocument } from '../generated/graphql.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { createTrip, endTrip, insertRecords, makeRecords, type StoredRecord, type TestTrip } from '../factories/trips.js';
@@ -106,6 +107,28 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     const beyond = await fetch(`${t.baseUrl}/tasks/${taskId}/result/`, { headers: { ...auth, range: `bytes=${bytes.length}-` } });
     assert.equal(beyond.status, 416);
     assert.equal(beyond.headers.get('content-range'), `bytes */${bytes.length}`);
+  });
+
+  it("downloads with an announcement's signed download_url and no other credentials, until it expires", async () => {
+    // PUBLIC_URL names port 0 in tests: send the link's path and query to the real port.
+    const local = (link: string): string => `${t.baseUrl}${new URL(link).pathname}${new URL(link).search}`;
+    const link = local(signDownloadUrl(t.config, taskId, acme.customerId));
+    const res = await fetch(link);
+    assert.equal(res.status, 200);
+    const { gzip } = await downloadResult(t.baseUrl, taskId, acme.apiToken);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), gzip);
+
+    const url = new URL(link);
+    const forged = new URL(link);
+    forged.searchParams.set('signature', Buffer.alloc(32).toString('base64url'));
+    const expired = local(signDownloadUrl(t.config, taskId, acme.customerId, Date.now() - (t.config.downloadUrlTtlSeconds + 5) * 1000));
+    const otherTask = `${t.baseUrl}/tasks/${taskId + 1000}/result/${url.search}`;
+    const otherCustomer = local(signDownloadUrl(t.config, taskId, globex.customerId));
+    for (const bad of [forged.toString(), expired, otherTask, otherCustomer]) {
+      const denied = await fetch(bad);
+      assert.equal(denied.status, 401, bad);
+      assert.match(((await denied.json()) as { detail: string }).detail, /invalid or has expired/);
+    }
   });
 
   it('filters by state and pages with limit and offset, newest first', async () => {

@@ -4,9 +4,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
-import { AppError, invalidInput, notFound } from '../../lib/errors.js';
+import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
+import { verifyDownloadSignature } from '../../notify/download-link.js';
 import type { Principal } from '../accounts/principal.js';
 import { requestExport } from '../exports/task-lease.store.js';
 import { Trip, TripState } from '../trips/trip.entity.js';
@@ -109,7 +110,25 @@ export class TaskService {
 
   /** Opens the current result for reading; NOT_FOUND with the reason when there is none. */
   async openResult(em: EntityManager, principal: Principal, id: string | number): Promise<OpenResult> {
-    let task = await this.get(em, principal, id);
+    return this.openFile(em, await this.get(em, principal, id));
+  }
+
+  /**
+   * Opens the result for a signed download link (an announcement's `download_url`), which is
+   * the credential: a forged, expired or another task's signature answers UNAUTHENTICATED,
+   * the same whether or not the task exists.
+   */
+  async openSignedResult(em: EntityManager, id: string | number, expires: unknown, signature: unknown): Promise<OpenResult> {
+    const taskId = parseTaskId(id);
+    const task = taskId === undefined ? null : await em.findOne(Task, { id: taskId });
+    if (!task || !verifyDownloadSignature(this.config, task.id, task.customer.id, expires, signature)) {
+      throw unauthenticated('This download link is invalid or has expired');
+    }
+    return this.openFile(em, task);
+  }
+
+  private async openFile(em: EntityManager, found: Task): Promise<OpenResult> {
+    let task = found;
     // A new run may replace the file between reading the row and opening it: read again once.
     for (let attempt = 0; attempt < 2; attempt++) {
       if (!task.resultPath) throw new AppError('NOT_FOUND', noResultReason(task));
