@@ -3,12 +3,9 @@
  *   npm run admin -- create-customer --name "Acme" --email admin@acme.test --password 's3cret'
  * prints {"customer_id", "user_id", "api_token"} as one JSON object.
  */
-import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
-import { migrate, openDatabase, resolveDatabaseUrl } from '../db/database.js';
 import { AppError } from '../lib/errors.js';
-import { AuthService } from '../modules/accounts/auth.service.js';
+import { createLocalCustomer } from './local-customer.js';
 
 const USAGE = 'usage: npm run admin -- create-customer --name NAME --email EMAIL --password PASSWORD';
 
@@ -22,22 +19,7 @@ async function main(): Promise<void> {
   });
   const missing = (['name', 'email', 'password'] as const).filter((k) => !values[k]);
   if (missing.length) throw new AppError('INVALID_INPUT', `missing --${missing.join(', --')}\n${USAGE}`);
-
-  const config = loadConfig();
-  const { url, embedded } = await resolveDatabaseUrl(config);
-  const db = await openDatabase(url, 2);
-  try {
-    await migrate(db);
-    const created = await new AuthService(config).createCustomer(db.orm.em.fork(), {
-      name: values.name!,
-      email: values.email!,
-      password: values.password!,
-    });
-    console.log(JSON.stringify({ customer_id: created.customer.id, user_id: created.user.id, api_token: created.token }));
-  } finally {
-    await db.close();
-    await embedded?.stop();
-  }
+  console.log(JSON.stringify(await createLocalCustomer({ name: values.name!, email: values.email!, password: values.password! })));
 }
 
 main().catch((error: unknown) => {

@@ -15,12 +15,11 @@ export interface EmbeddedDatabase {
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/trip_export`;
   // Another process (the server, while an operator runs `npm run admin`) already runs this
   // cluster: use it, and leave stopping it to its owner.
-  if (existsSync(path.join(databaseDir, 'postmaster.pid')) && (await answers(url))) {
-    return { url, stop: async () => undefined };
-  }
+  const running = await runningEmbeddedPostgres(dataDir, port);
+  if (running) return { url: running, stop: async () => undefined };
+  const url = embeddedUrl(port);
   const EmbeddedPostgres = await loadWithoutSignalHooks();
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const pg = new EmbeddedPostgres({
@@ -45,6 +44,14 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     await client.end();
   }
   return { url, stop: () => pg.stop() };
+}
+
+const embeddedUrl = (port: number): string => `postgres://postgres:postgres@127.0.0.1:${port}/trip_export`;
+
+/** The URL of the embedded cluster under `dataDir` when some process runs it, else `undefined`. */
+export async function runningEmbeddedPostgres(dataDir: string, port: number): Promise<string | undefined> {
+  const url = embeddedUrl(port);
+  return existsSync(path.resolve(dataDir, 'pg', 'postmaster.pid')) && (await answers(url)) ? url : undefined;
 }
 
 const HOOKED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
