@@ -6,6 +6,7 @@ import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { createLogger } from './lib/logger.js';
+import { startJobs, stopJobs } from './jobs/jobs.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
 import { healthRoutes } from './rest/health.route.js';
@@ -13,6 +14,7 @@ import { registerOpenApi } from './rest/openapi.js';
 import { registerErrorHandling } from './rest/http.js';
 import { storageRoutes } from './rest/storage.route.js';
 import { tripRoutes } from './rest/trips.route.js';
+import { taskRoutes } from './rest/tasks.route.js';
 import { triggerRoutes } from './rest/triggers.route.js';
 import { createServices, type Services } from './services.js';
 
@@ -31,7 +33,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Wiring only: services, REST routes, Apollo, graphql-ws, the announcement dispatcher. */
+/** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner, the announcement dispatcher. */
 export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
   const log = createLogger(config);
@@ -63,6 +65,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     await http.register(authRoutes(services));
     await http.register(storageRoutes(services));
     await http.register(tripRoutes(services));
+    await http.register(taskRoutes(services));
     await http.register(triggerRoutes(services));
     const schema = await buildAppSchema(services.notify.pubSub.pubSub);
     await mountGraphQLHttp(http, schema, services);
@@ -73,6 +76,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
   if (role !== 'api') {
     dispatcher = new Dispatcher({ config, db, channels: services.notify.channels, pubSub: services.notify.pubSub.pubSub, log: http.log });
     dispatcher.start();
+    await startJobs(services);
   }
 
   return {
@@ -89,6 +93,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     async close() {
       await ws?.close();
       await http.close();
+      await stopJobs(services);
       await dispatcher?.stop();
       await services.notify.pubSub.close();
       services.notify.channels.close();

@@ -1,5 +1,6 @@
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
+import { JobQueue } from './jobs/job-queue.js';
 import { DomainEvents } from './lib/domain-events.js';
 import type { Logger } from 'pino';
 import { Metrics } from './lib/metrics.js';
@@ -11,6 +12,8 @@ import { DeviceService } from './modules/devices/device.service.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
 import { TripDetectionService } from './modules/trips/trip-detection.service.js';
 import { TripService } from './modules/trips/trip.service.js';
+import { ExportService } from './modules/exports/export.service.js';
+import { TaskService } from './modules/tasks/task.service.js';
 import { AnnouncementService } from './modules/signals/announcement.service.js';
 import { TriggerService } from './modules/triggers/trigger.service.js';
 import { DeliveryChannels } from './notify/delivery-channels.js';
@@ -29,6 +32,9 @@ export interface Services {
   readonly devices: DeviceService;
   readonly trips: TripService;
   readonly ingest: IngestService;
+  readonly jobs: JobQueue;
+  readonly exports: ExportService;
+  readonly tasks: TaskService;
   readonly triggers: TriggerService;
   readonly deliveries: DeliveryService;
   readonly announcements: AnnouncementService;
@@ -45,6 +51,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   });
   const { redisUrl } = config;
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
+  const jobs = new JobQueue(config, db.url, log);
+  const exports = new ExportService(config, db.pool, jobs);
+  events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
   const pubSub = createAnnouncementPubSub(config.redisUrl);
   const secrets = new WebhookSecrets(config.jwtSecret);
   const channels = new DeliveryChannels(config, secrets);
@@ -59,6 +68,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     devices: new DeviceService(),
     trips: new TripService(),
     ingest: new IngestService(db, new TripDetectionService(events), metrics, config),
+    jobs,
+    exports,
+    tasks: new TaskService(config, db.pool, jobs),
     triggers: new TriggerService(config, secrets, channels),
     deliveries: new DeliveryService(),
     announcements: new AnnouncementService(config, pubSub.pubSub),

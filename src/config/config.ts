@@ -21,6 +21,16 @@ export interface Config {
   readonly exportMinDelaySeconds: number;
   readonly exportGzipLevel: number;
   readonly exportMaxAttempts: number;
+  /** Base of the retry backoff: attempt n waits base * 2^(n-1) seconds. */
+  readonly exportRetryBaseSeconds: number;
+  /** A running export holds its task this long and renews it while it works; a dead worker's task is taken over after it. */
+  readonly exportLeaseSeconds: number;
+  /** How often a worker looks for due exports whose scheduled job was lost. */
+  readonly exportSweepSeconds: number;
+  /** Exports run at the same time per worker process. */
+  readonly exportConcurrency: number;
+  /** Caps the uncompressed bytes an export reads per second (spares the disk; tests slow exports down with it). */
+  readonly exportMaxBytesPerSecond: number | undefined;
   readonly webhookAllowPrivateNetworks: boolean;
   /** Delays between webhook/e-mail attempts, in seconds. */
   readonly deliveryRetrySeconds: readonly number[];
@@ -133,6 +143,11 @@ export function loadConfig(env: Env = process.env): Config {
     exportMinDelaySeconds: int('EXPORT_MIN_DELAY_SECONDS', 600, 0, 86400),
     exportGzipLevel: int('EXPORT_GZIP_LEVEL', 6, 1, 9),
     exportMaxAttempts: int('EXPORT_MAX_ATTEMPTS', 4, 1, 20),
+    exportRetryBaseSeconds: int('EXPORT_RETRY_BASE_SECONDS', 30, 0, 86400),
+    exportLeaseSeconds: int('EXPORT_LEASE_SECONDS', 120, 2, 3600),
+    exportSweepSeconds: int('EXPORT_SWEEP_SECONDS', 60, 1, 3600),
+    exportConcurrency: int('EXPORT_CONCURRENCY', 2, 1, 64),
+    exportMaxBytesPerSecond: read('EXPORT_MAX_BYTES_PER_SECOND') === undefined ? undefined : int('EXPORT_MAX_BYTES_PER_SECOND', 0, 1024, 2 ** 40),
     webhookAllowPrivateNetworks: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
     deliveryRetrySeconds,
     downloadUrlTtlSeconds: int('DOWNLOAD_URL_TTL_SECONDS', 86400, 60, 30 * 86400),

@@ -7,7 +7,8 @@ import { Delivery } from '../modules/deliveries/delivery.entity.js';
 import { Device } from '../modules/devices/device.entity.js';
 import { Template } from '../modules/devices/template.entity.js';
 import { Signal } from '../modules/signals/signal.entity.js';
+import { Task } from '../modules/tasks/task.entity.js';
 import { Trigger } from '../modules/triggers/trigger.entity.js';
 import { Trip } from '../modules/trips/trip.entity.js';
 
-export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Trigger, Delivery, DeliveryAttempt];
+export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Trigger, Delivery, DeliveryAttempt, Task];

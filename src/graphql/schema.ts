@@ -5,6 +5,7 @@ import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { AccountResolver } from '../modules/accounts/account.resolver.js';
 import { DeliveryResolver } from '../modules/deliveries/delivery.resolver.js';
 import { DeviceResolver, TemplateResolver } from '../modules/devices/device.resolver.js';
+import { TaskResolver, TripTaskResolver } from '../modules/tasks/task.resolver.js';
 import { TripResolver } from '../modules/trips/trip.resolver.js';
 import { TripExportFinishedResolver } from '../modules/signals/trip-export-finished.resolver.js';
 import { TriggerResolver } from '../modules/triggers/trigger.resolver.js';
@@ -19,6 +20,8 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   TriggerResolver,
   DeliveryResolver,
   TripExportFinishedResolver,
+  TaskResolver,
+  TripTaskResolver,
 ];
 
 /**

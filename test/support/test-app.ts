@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { buildApp, type App, type Role } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
@@ -16,6 +20,7 @@ export interface TestApp {
  */
 export async function startTestApp(env: Record<string, string> = {}, options: { role?: Role; db?: TestDatabase } = {}): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase());
+  const exportDir = path.join(tmpdir(), `trip-export-test-${randomBytes(6).toString('hex')}`);
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -24,6 +29,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     EXPORT_MIN_DELAY_SECONDS: '1',
     JOB_POLL_MS: '100',
+    // Agenda keeps the process alive for half a job's lock lifetime (= the lease) after it runs.
+    EXPORT_LEASE_SECONDS: '4',
+    EXPORT_SWEEP_SECONDS: '2',
+    EXPORT_RETRY_BASE_SECONDS: '1',
+    EXPORT_DIR: exportDir,
     DATABASE_URL: db.url,
     ...env,
   });
@@ -36,6 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     db,
     async close() {
       await app.close();
+      if (!env.EXPORT_DIR) await rm(exportDir, { recursive: true, force: true });
       if (!options.db) await db.drop();
     },
   };

@@ -1,0 +1,35 @@
+/**
+ * Every background job: its name, its payload type and (in `jobs.ts`) its handler, so a
+ * job cannot be scheduled with the wrong payload or without a handler.
+ */
+export interface JobPayloads {
+  /** Export one trip (its task). Scheduled at the task's due time; safe to run twice. */
+  'exports.run': { readonly taskId: number };
+  /** Runs every due export whose scheduled job was lost (crash, failed schedule, skipped claim). */
+  'exports.sweep': Record<string, never>;
+  /** Daily: announces again the results older than 2 hours that nobody cleared. */
+  'exports.reannounce': Record<string, never>;
+  /** Daily: drops records older than RETENTION_DAYS. */
+  'records.retention': Record<string, never>;
+}
+
+export type JobName = keyof JobPayloads;
+
+/** What a running job may do besides its work. */
+export interface JobHelpers {
+  /** Tells the job runner the job is alive (long exports call it, or another worker takes the job). */
+  touch(): Promise<void>;
+}
+
+export type JobHandler<N extends JobName> = (payload: JobPayloads[N], helpers: JobHelpers) => Promise<void>;
+
+export type JobRegistry = { readonly [N in JobName]: JobHandler<N> };
+
+/** When and how often a job runs; `repeat` jobs are created once per name, whoever starts first. */
+export interface JobOptions {
+  readonly concurrency?: number;
+  /** Milliseconds before an untouched running job counts as dead. */
+  readonly lockLifetimeMs?: number;
+  /** Interval in milliseconds or a cron expression (evaluated in UTC). */
+  readonly repeat?: number | string;
+}

@@ -1,0 +1,65 @@
+import { dropExpiredRecords } from '../modules/records/retention.js';
+import { reannounceResults } from '../modules/exports/reannounce.js';
+import type { Services } from '../services.js';
+import type { JobName, JobOptions, JobRegistry } from './job-registry.js';
+
+/** The handler of every job. Each is thin: it calls one service function. */
+export function jobRegistry(services: Services): JobRegistry {
+  const { exports, db, config } = services;
+  return {
+    'exports.run': ({ taskId }, helpers) => exports.runTask(taskId, helpers),
+    'exports.sweep': async (_payload, helpers) => {
+      await exports.runDueTasks(helpers);
+    },
+    'exports.reannounce': async () => {
+      await reannounceResults(db.pool);
+    },
+    'records.retention': async () => {
+      if (config.retentionDays) await dropExpiredRecords(db.pool, config.retentionDays);
+    },
+  };
+}
+
+/** How each job is run; `repeat` jobs exist once in the job store, however many workers start. */
+function jobOptions(services: Services): { readonly [N in JobName]: JobOptions } {
+  const { config } = services;
+  // Agenda keeps a process alive for half the lock lifetime after each run (its liveness
+  // check sleeps that long, unref'd it is not), so every job gets the export lease, touched
+  // while long exports run; the daily jobs are idempotent if a second worker ever re-runs them.
+  const lockLifetimeMs = config.exportLeaseSeconds * 1000;
+  return {
+    'exports.run': { concurrency: config.exportConcurrency, lockLifetimeMs },
+    'exports.sweep': { lockLifetimeMs, repeat: config.exportSweepSeconds * 1000 },
+    'exports.reannounce': { lockLifetimeMs, repeat: `0 ${config.reannounceHourUtc} * * *` },
+    // An hour after the announcements, when nothing else of ours is busy.
+    'records.retention': { lockLifetimeMs, repeat: `0 ${(config.reannounceHourUtc + 1) % 24} * * *` },
+  };
+}
+
+/** Makes this process run jobs (roles `all` and `worker`). */
+export async function startJobs(services: Services): Promise<void> {
+  const { jobs } = services;
+  const handlers = jobRegistry(services);
+  const options = jobOptions(services);
+  const names = Object.keys(handlers) as JobName[];
+  for (const name of names) jobs.define(name, handlers[name] as never, options[name]);
+  await jobs.start();
+  for (const name of names) {
+    const every = options[name].repeat;
+    if (every !== undefined) await jobs.repeat(name, {}, every);
+  }
+}
+
+/**
+ * Stops taking work, lets running jobs finish for a while, abandons what still runs (its
+ * lease passes to another worker), disconnects. Safe when jobs never started.
+ */
+export async function stopJobs(services: Services, graceMs = 30_000): Promise<void> {
+  services.exports.stopClaiming();
+  const timer = setTimeout(() => services.exports.abortRuns(), graceMs);
+  try {
+    await services.jobs.close(graceMs + 5_000);
+  } finally {
+    clearTimeout(timer);
+  }
+}

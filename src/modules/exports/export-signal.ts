@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../../lib/domain-events.js';
+import type { SignalReason, TripExportFinishedPayload } from '../signals/signal.entity.js';
+import type { ExportResult } from './task-lease.store.js';
+import type { TripWithDevice } from './trip-row.js';
+
+export interface AnnouncedTask {
+  readonly id: number;
+  readonly createdAt: string;
+}
+
+/**
+ * Writes one `trip_export_finished` signal to the outbox. Call it in the transaction that
+ * makes the result visible (or re-announces it), so a signal exists exactly when a result does.
+ */
+export async function insertExportSignal(
+  q: Queryable,
+  reason: SignalReason,
+  task: AnnouncedTask,
+  subject: TripWithDevice,
+  result: Omit<ExportResult, 'path'>,
+): Promise<void> {
+  const payload: TripExportFinishedPayload = {
+    task: { id: task.id, state: 'SUCCESS', created_at: task.createdAt },
+    trip: { ...subject.trip },
+    device: { id: subject.device.id, unit_id: subject.device.unitId, vehicle_id: subject.device.vehicleId, name: subject.device.name },
+    result: { bytes: result.bytes, sha256: result.sha256, records: result.records, first_ts: result.firstTs, last_ts: result.lastTs },
+  };
+  await q.query(
+    `insert into signals (id, customer_id, name, reason, device_id, trip_id, task_id, payload)
+     values ($1, $2, 'trip_export_finished', $3, $4, $5, $6, $7)`,
+    [randomUUID(), subject.customerId, reason, subject.device.id, subject.tripId, task.id, JSON.stringify(payload)],
+  );
+}

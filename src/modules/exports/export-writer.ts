@@ -1,0 +1,170 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGzip } from 'node:zlib';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { isUuid } from '../../lib/ids.js';
+import { canonicalIso } from '../../lib/time.js';
+import type { ExportResult } from './task-lease.store.js';
+
+/** Nothing to export: the trip's records are gone. Retrying cannot help. */
+export class NoRecordsError extends Error {
+  override readonly name = 'NoRecordsError';
+}
+
+export interface ExportSource {
+  readonly tripId: string;
+  readonly deviceId: string;
+  readonly startTs: string;
+  readonly endTs: string;
+  /** Line 1 of the file: the trip object. */
+  readonly header: string;
+}
+
+export interface ExportWriterOptions {
+  readonly exportDir: string;
+  readonly gzipLevel: number;
+  readonly maxBytesPerSecond?: number;
+  /** Aborts the run (the lease was lost, the worker stops). */
+  readonly signal: AbortSignal;
+  /** Explains an empty trip in the failure reason. */
+  readonly retentionDays?: number;
+}
+
+/**
+ * CSV with quote and delimiter characters that JSON text never contains: each stored line
+ * comes out byte for byte (the text format would escape backslashes). COPY takes no bind
+ * parameters, so the values are checked to be a uuid and two timestamps before they go in.
+ */
+function copySql(deviceId: string, startTs: string, endTs: string): string {
+  const start = canonicalIso(startTs);
+  const end = canonicalIso(endTs);
+  if (!isUuid(deviceId) || !start || !end) throw new Error(`bad export range ${deviceId} ${startTs} ${endTs}`);
+  return `copy (select line from records where device_id = '${deviceId}' and ts between '${start}' and '${end}' order by ts)
+    to stdout with (format csv, quote e'\\x01', delimiter e'\\x02')`;
+}
+const GZIP_CHUNK = 256 * 1024;
+const NEWLINE = 0x0a;
+
+function countNewlines(chunk: Buffer): number {
+  let n = 0;
+  for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Streams one trip into `EXPORT_DIR/<trip>/<run>.json.gz`: the trip line, then the device's
+ * records in the trip's time range by `@ts`, gzipped into a temporary file that is fsynced and
+ * renamed into place, so a reader never sees half a file and a crash leaves only a temp file.
+ * Memory stays flat: rows flow from COPY through gzip to disk with backpressure.
+ */
+export async function writeExport(pool: pg.Pool, source: ExportSource, options: ExportWriterOptions): Promise<ExportResult> {
+  const dir = path.join(options.exportDir, source.tripId);
+  await mkdir(dir, { recursive: true });
+  const run = randomUUID();
+  const tmp = path.join(dir, `.${run}.tmp`);
+  const finalName = `${run}.json.gz`;
+  const client = await pool.connect();
+  let clientBroken = false;
+  try {
+    // One snapshot for the bounds and the rows, so the counts describe the file.
+    await client.query('begin isolation level repeatable read read only');
+    const range = [source.deviceId, source.startTs, source.endTs];
+    const { rows } = await client.query<{ first: string | null; last: string | null }>(
+      `select min(ts)::text as first, max(ts)::text as last from records
+       where device_id = $1 and ts between $2::timestamptz and $3::timestamptz`,
+      range,
+    );
+    const first = rows[0]?.first ?? null;
+    if (first === null) {
+      const hint = options.retentionDays ? ` (records older than ${options.retentionDays} days are removed by the retention policy)` : '';
+      throw new NoRecordsError(`no recorded data left for this trip between ${source.startTs} and ${source.endTs}${hint}`);
+    }
+    const copy = client.query(copyTo(copySql(source.deviceId, source.startTs, source.endTs)));
+    clientBroken = true; // until COPY has run to its end
+    let records = 0;
+    let bytes = 0;
+    const hash = createHash('sha256');
+    await pipeline(
+      lines(source.header, copy, options, (n) => (records += n)),
+      createGzip({ level: options.gzipLevel, chunkSize: GZIP_CHUNK }),
+      async function* measure(gz: AsyncIterable<Buffer>) {
+        for await (const chunk of gz) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(tmp, { flags: 'wx', highWaterMark: GZIP_CHUNK }),
+      { signal: options.signal },
+    );
+    clientBroken = false;
+    // fsync through a second descriptor: it flushes the file, whichever descriptor wrote it.
+    await fsync(tmp);
+    await client.query('commit');
+    await rename(tmp, path.join(dir, finalName));
+    // The rename is durable only once the folder is synced too.
+    await fsync(dir);
+    return {
+      path: path.join(source.tripId, finalName),
+      bytes,
+      sha256: hash.digest('hex'),
+      records,
+      firstTs: canonicalIso(first) ?? first,
+      lastTs: rows[0]?.last ? (canonicalIso(rows[0].last) ?? rows[0].last) : null,
+    };
+  } catch (error) {
+    await rm(tmp, { force: true });
+    if (!clientBroken) await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    // A COPY cut off midway leaves the connection unusable: drop it rather than pool it.
+    client.release(clientBroken);
+  }
+}
+
+async function* lines(
+  header: string,
+  copy: Readable,
+  options: Pick<ExportWriterOptions, 'maxBytesPerSecond'>,
+  onRecords: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  yield Buffer.from(`${header}\n`);
+  const started = Date.now();
+  let read = 0;
+  for await (const chunk of copy as AsyncIterable<Buffer>) {
+    onRecords(countNewlines(chunk));
+    read += chunk.length;
+    if (options.maxBytesPerSecond) {
+      const ahead = (read / options.maxBytesPerSecond) * 1000 - (Date.now() - started);
+      if (ahead > 0) await sleep(ahead);
+    }
+    yield chunk;
+  }
+}
+
+async function fsync(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Deletes every file of the trip's folder but the current result: older results and temp
+ * files of killed runs. A stale worker still writing a temp file loses it, fails to rename,
+ * and its lease is gone anyway, so nothing of it is ever published.
+ */
+export async function removeStaleFiles(exportDir: string, tripId: string, currentPath: string | null): Promise<void> {
+  const dir = path.join(exportDir, tripId);
+  const keep = currentPath ? path.basename(currentPath) : undefined;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n !== keep).map((n) => rm(path.join(dir, n), { force: true })));
+}

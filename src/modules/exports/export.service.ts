@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import type { Config } from '../../config/config.js';
+import { transaction } from '../../db/pg-transaction.js';
+import type { Queryable, TripEndEvent } from '../../lib/domain-events.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
+import { insertExportSignal } from './export-signal.js';
+import { NoRecordsError, removeStaleFiles, writeExport } from './export-writer.js';
+import { type ClaimedTask, claimTask, finishFailure, finishSuccess, renewLease, requestExport } from './task-lease.store.js';
+
+/** What a job gives a running export: a way to tell the job runner it is alive. */
+export interface RunHelpers {
+  touch(): Promise<void>;
+}
+
+class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+/**
+ * Exports trips: schedules the export when an auto-export trip ends, claims due tasks and
+ * runs them. Every decision is taken by a conditional statement in PostgreSQL (see
+ * `task-lease.store.ts`); the job runner only wakes this service up.
+ */
+export class ExportService {
+  private claiming = true;
+  /** Aborts running exports when shutdown cannot wait for them; their leases run out and another worker redoes them. */
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly config: Config,
+    private readonly pool: pg.Pool,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  /**
+   * The `trip_end` handler, inside the transaction that ended the trip: the task commits with
+   * the end. The export is due when the reopen window has passed (never sooner than the
+   * minimum delay), counted from the end, or from now when the end arrives late: data
+   * uploaded after a late end needs the same time to arrive.
+   */
+  async onTripEnd(tx: Queryable, event: TripEndEvent): Promise<(() => void) | void> {
+    const { rows } = await tx.query<{ own: PartialTripSettings | null; template: PartialTripSettings | null }>(
+      'select d.settings as own, t.settings as template from devices d left join templates t on t.id = d.template_id where d.id = $1',
+      [event.deviceId],
+    );
+    const settings = effectiveSettings(rows[0]?.template, rows[0]?.own);
+    if (!settings.autoExport) return;
+    const task = await requestExport(tx, {
+      tripId: event.tripId,
+      customerId: event.customerId,
+      deviceId: event.deviceId,
+      notBefore: event.endTimeUtc,
+      delaySeconds: Math.max(settings.reopenLimitSeconds, this.config.exportMinDelaySeconds),
+    });
+    return () => this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+  }
+
+  /** Runs the task if it is due and free; otherwise does nothing (a job may fire more than once). */
+  async runTask(taskId: number, helpers: RunHelpers): Promise<void> {
+    if (!this.claiming) return;
+    const task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds, taskId);
+    if (task) await this.run(task, helpers);
+  }
+
+  /** Runs due tasks one after the other until none is left: the safety net for lost jobs. */
+  async runDueTasks(helpers: RunHelpers): Promise<number> {
+    let done = 0;
+    while (this.claiming) {
+      const task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds);
+      if (!task) break;
+      await this.run(task, helpers);
+      done++;
+    }
+    return done;
+  }
+
+  /**
+   * A lease holder per run, not per process: should this process stall past its own lease and
+   * claim the task again, the stalled run cannot finish over the new one.
+   */
+  private runOwner(): string {
+    return `${this.jobs.workerId}/${randomBytes(4).toString('hex')}`;
+  }
+
+  /** Stops taking new tasks (shutdown); running exports finish. */
+  stopClaiming(): void {
+    this.claiming = false;
+  }
+
+  /** Abandons running exports (shutdown ran out of time). Nothing half-written is published. */
+  abortRuns(): void {
+    this.shutdown.abort(new LeaseLostError('worker shutting down'));
+  }
+
+  private async run(task: ClaimedTask, helpers: RunHelpers): Promise<void> {
+    const lost = new AbortController();
+    const stop = AbortSignal.any([lost.signal, this.shutdown.signal]);
+    const heartbeat = this.keepLease(task, helpers, lost);
+    let outcome: { state: string; dueAt: string | null } | undefined;
+    try {
+      if (task.attempts > this.config.exportMaxAttempts) {
+        outcome = await this.fail(task, `the export was interrupted ${task.attempts - 1} times (worker stopped or crashed)`, true);
+        return;
+      }
+      outcome = await this.export(task, stop);
+    } catch (error) {
+      if (error instanceof LeaseLostError || stop.aborted) return;
+      const reason = error instanceof Error ? error.message : String(error);
+      outcome = await this.fail(task, reason, error instanceof NoRecordsError);
+    } finally {
+      heartbeat.stop();
+      await heartbeat.done;
+      // A request that came in during the run, or a retry, needs a job at its due time.
+      if (outcome?.state === 'PENDING') this.jobs.scheduleSoon('exports.run', { taskId: task.id }, outcome.dueAt ?? undefined);
+    }
+  }
+
+  private async export(task: ClaimedTask, signal: AbortSignal): Promise<{ state: string; dueAt: string | null } | undefined> {
+    const { subject } = task;
+    const result = await writeExport(
+      this.pool,
+      {
+        tripId: subject.tripId,
+        deviceId: subject.device.id,
+        startTs: subject.startTimeUtc,
+        // The claim only takes tasks of completed trips, read under the same lock.
+        endTs: subject.endTimeUtc!,
+        header: JSON.stringify(subject.trip),
+      },
+      {
+        exportDir: this.config.exportDir,
+        gzipLevel: this.config.exportGzipLevel,
+        maxBytesPerSecond: this.config.exportMaxBytesPerSecond,
+        retentionDays: this.config.retentionDays,
+        signal,
+      },
+    );
+    const finished = await transaction(this.pool, async (tx) => {
+      const state = await finishSuccess(tx, task.id, task.owner, result);
+      if (state?.state === 'SUCCESS') await insertExportSignal(tx, 'finished', task, subject, result);
+      return state;
+    });
+    if (!finished) {
+      // Another worker owns the task now; this file was never published.
+      await rm(path.join(this.config.exportDir, result.path), { force: true });
+      throw new LeaseLostError(`task ${task.id} was taken over`);
+    }
+    await removeStaleFiles(this.config.exportDir, subject.tripId, result.path);
+    return finished;
+  }
+
+  private fail(task: ClaimedTask, reason: string, permanent: boolean) {
+    return finishFailure(this.pool, task.id, task.owner, {
+      reason,
+      permanent,
+      maxAttempts: this.config.exportMaxAttempts,
+      retryBaseSeconds: this.config.exportRetryBaseSeconds,
+    });
+  }
+
+  /** Renews the lease and touches the job a few times per lease; aborts the run when the lease is gone. */
+  private keepLease(task: ClaimedTask, helpers: RunHelpers, lost: AbortController): { stop(): void; done: Promise<void> } {
+    const stopped = new AbortController();
+    const every = (this.config.exportLeaseSeconds * 1000) / 3;
+    const done = (async () => {
+      while (!stopped.signal.aborted) {
+        await sleep(every, undefined, { signal: stopped.signal }).catch(() => undefined);
+        if (stopped.signal.aborted) return;
+        try {
+          if (!(await renewLease(this.pool, task.id, task.owner, this.config.exportLeaseSeconds))) {
+            lost.abort(new LeaseLostError(`lease on task ${task.id} lost`));
+            return;
+          }
+          await helpers.touch();
+        } catch (err) {
+          // A failed renewal is retried next beat; if the lease runs out meanwhile, the finish notices.
+          this.jobs.log.warn({ err, taskId: task.id }, 'could not renew export lease');
+        }
+      }
+    })();
+    return { stop: () => stopped.abort(), done };
+  }
+}

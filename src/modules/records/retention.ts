@@ -1,0 +1,35 @@
+import type pg from 'pg';
+
+export interface RetentionOutcome {
+  readonly droppedPartitions: string[];
+  readonly deletedRows: number;
+}
+
+/**
+ * Removes records older than `retentionDays`. Whole month partitions past the cutoff are
+ * detached concurrently and dropped (no row-by-row work, no long lock on `records`); only the
+ * partition the cutoff falls into is trimmed with a DELETE, which partition pruning keeps to
+ * that one month.
+ */
+export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): Promise<RetentionOutcome> {
+  const { rows: cut } = await pool.query<{ cutoff: string }>(`select (now() - make_interval(days => $1))::text as cutoff`, [retentionDays]);
+  const cutoff = cut[0]!.cutoff;
+  const { rows: parts } = await pool.query<{ name: string; detach_pending: boolean }>(
+    `select c.relname as name, i.inhdetachpending as detach_pending
+     from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'records'::regclass
+       and (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz <= $1::timestamptz`,
+    [cutoff],
+  );
+  const droppedPartitions: string[] = [];
+  for (const part of parts) {
+    const name = `"${part.name.replaceAll('"', '""')}"`;
+    // DETACH ... CONCURRENTLY cannot run in a transaction; a run killed halfway leaves the
+    // partition "detach pending", which FINALIZE completes.
+    await pool.query(`alter table records detach partition ${name} ${part.detach_pending ? 'finalize' : 'concurrently'}`);
+    await pool.query(`drop table if exists ${name}`);
+    droppedPartitions.push(part.name);
+  }
+  const deleted = await pool.query('delete from records where ts < $1::timestamptz', [cutoff]);
+  return { droppedPartitions, deletedRows: deleted.rowCount ?? 0 };
+}

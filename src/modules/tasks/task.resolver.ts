@@ -1,0 +1,72 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import type { ConnectionShape } from '../../lib/pagination.js';
+import { Trip } from '../trips/trip.entity.js';
+import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
+import { TaskConnection, TaskKwargs, TaskResult, taskResultOf } from './task.types.js';
+
+@Resolver(() => Task)
+export class TaskResolver {
+  @Authorized()
+  @Query(() => TaskConnection, { description: "The caller's export tasks, newest first." })
+  tasks(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('state', () => TaskState, { nullable: true }) state?: TaskState,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Task>> {
+    return ctx.services.tasks.connection(ctx.em, principalOf(ctx), state ? { state } : {}, first, after);
+  }
+
+  @Authorized()
+  @Query(() => Task, { name: 'task', description: 'One task; NOT_FOUND for an unknown id or one of another customer.' })
+  taskById(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Task> {
+    return ctx.services.tasks.get(ctx.em, principalOf(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => Task, { description: 'Exports a completed trip now; its task is returned (created when needed).' })
+  async exportTrip(@Ctx() ctx: GraphQLContext, @Arg('tripId', () => ID) tripId: string): Promise<Task> {
+    return (await ctx.services.tasks.exportTrip(ctx.em, principalOf(ctx), tripId)).task;
+  }
+
+  @Authorized()
+  @Mutation(() => Task, { description: 'Deletes the result file; it is no longer announced.' })
+  clearTaskResult(@Ctx() ctx: GraphQLContext, @Arg('taskId', () => ID) taskId: string): Promise<Task> {
+    return ctx.services.tasks.clearResult(ctx.em, principalOf(ctx), taskId);
+  }
+
+  @FieldResolver(() => String, { name: 'task', description: 'Always "core.tasks.es_trip_export".' })
+  taskName(): string {
+    return TRIP_EXPORT_TASK;
+  }
+
+  @FieldResolver(() => [String])
+  args(): string[] {
+    return [];
+  }
+
+  @FieldResolver(() => TaskKwargs)
+  kwargs(@Root() task: Task): TaskKwargs {
+    return { tripId: task.trip.id };
+  }
+
+  @FieldResolver(() => Trip)
+  trip(@Root() task: Task, @Ctx() ctx: GraphQLContext): Promise<Trip> {
+    return ctx.em.findOneOrFail(Trip, { id: task.trip.id, customer: task.customer.id });
+  }
+
+  @FieldResolver(() => TaskResult, { nullable: true, description: 'Null until an export succeeded, and after the result was cleared.' })
+  result(@Root() task: Task): TaskResult | null {
+    return taskResultOf(task);
+  }
+}
+
+@Resolver(() => Trip)
+export class TripTaskResolver {
+  @Authorized()
+  @FieldResolver(() => Task, { nullable: true, description: 'The export task of the trip, if it was ever exported.' })
+  task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Task | null> {
+    return ctx.services.tasks.ofTrip(ctx.em, principalOf(ctx), trip.id);
+  }
+}

@@ -1,0 +1,151 @@
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import type { Config } from '../../config/config.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
+import { isUuid } from '../../lib/ids.js';
+import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
+import { verifyDownloadSignature } from '../../notify/download-link.js';
+import type { Principal } from '../accounts/principal.js';
+import { requestExport } from '../exports/task-lease.store.js';
+import { Trip, TripState } from '../trips/trip.entity.js';
+import { Task, TaskState } from './task.entity.js';
+
+export interface TaskFilter {
+  readonly state?: TaskState;
+}
+
+
+export interface OpenResult {
+  readonly task: Task;
+  readonly file: FileHandle;
+  /** The name a download is saved under: `TRIP_ID.json.gz`. */
+  readonly filename: string;
+}
+
+const ID_RE = /^[1-9]\d{0,15}$/;
+
+/** Task ids arrive as text (URL, GraphQL ID); anything that is not one cannot exist. */
+function parseTaskId(id: string | number): number | undefined {
+  const text = String(id);
+  return ID_RE.test(text) && Number(text) <= Number.MAX_SAFE_INTEGER ? Number(text) : undefined;
+}
+
+const cursorOf = (task: Task): string => encodeCursor([task.id]);
+
+/** The customer's view of export tasks: list, read, export now, download, clear. */
+export class TaskService {
+  constructor(
+    private readonly config: Config,
+    private readonly pool: pg.Pool,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  /** Newest first. */
+  list(em: EntityManager, principal: Principal, filter: TaskFilter, limit: number, offset: number): Promise<Task[]> {
+    return em.find(Task, { customer: principal.customerId, ...filter }, { orderBy: { id: 'desc' }, limit, offset });
+  }
+
+  /** Newest first, `first` after the cursor. */
+  async connection(em: EntityManager, principal: Principal, filter: TaskFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
+    const size = pageSize(first, 20);
+    const where = { customer: principal.customerId, ...filter };
+    const before = after ? Number(decodeCursor(after, 1)[0]) : undefined;
+    const [rows, totalCount] = await Promise.all([
+      em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: size + 1 }),
+      em.count(Task, where),
+    ]);
+    return toConnection(rows, size, totalCount, cursorOf);
+  }
+
+  /** The caller's task; another customer's id answers NOT_FOUND like an unknown one. */
+  async get(em: EntityManager, principal: Principal, id: string | number): Promise<Task> {
+    const taskId = parseTaskId(id);
+    const task = taskId === undefined ? null : await em.findOne(Task, { id: taskId, customer: principal.customerId });
+    if (!task) throw notFound('Task');
+    return task;
+  }
+
+  ofTrip(em: EntityManager, principal: Principal, tripId: string): Promise<Task | null> {
+    return em.findOne(Task, { trip: tripId, customer: principal.customerId });
+  }
+
+  /**
+   * Exports a completed trip now (the legacy `POST tasks/`): creates its task or asks the
+   * existing one for another run; a run in progress is followed by exactly one more.
+   */
+  async exportTrip(em: EntityManager, principal: Principal, tripId: string): Promise<{ task: Task; created: boolean }> {
+    const trip = isUuid(tripId) ? await em.findOne(Trip, { id: tripId, customer: principal.customerId }) : null;
+    if (!trip) throw notFound('Trip');
+    if ((trip.state as TripState) !== TripState.COMPLETED) throw invalidInput(`Trip ${trip.id} is still in progress; it is exported when it ends`);
+    const requested = await requestExport(this.pool, {
+      tripId: trip.id,
+      customerId: principal.customerId,
+      deviceId: trip.device.id,
+      delaySeconds: 0,
+    });
+    this.jobs.scheduleSoon('exports.run', { taskId: requested.id }, requested.dueAt);
+    const task = await em.findOneOrFail(Task, { id: requested.id }, { refresh: true });
+    return { task, created: requested.created };
+  }
+
+  /** Deletes the result file and stops its announcements. Clearing twice is not an error. */
+  async clearResult(em: EntityManager, principal: Principal, id: string | number): Promise<Task> {
+    const task = await this.get(em, principal, id);
+    // The path is read and cleared in one statement: an export finishing at the same moment
+    // publishes a new file that stays.
+    const { rows } = await this.pool.query<{ result_path: string | null }>(
+      `update tasks t set result_path = null, result_cleared_at = case when old.result_path is null then t.result_cleared_at else now() end
+       from (select id, result_path from tasks where id = $1 for update) old
+       where t.id = old.id
+       returning old.result_path`,
+      [task.id],
+    );
+    const cleared = rows[0]?.result_path;
+    if (cleared) await rm(path.join(this.config.exportDir, cleared), { force: true });
+    return em.findOneOrFail(Task, { id: task.id }, { refresh: true });
+  }
+
+  /** Opens the current result for reading; NOT_FOUND with the reason when there is none. */
+  async openResult(em: EntityManager, principal: Principal, id: string | number): Promise<OpenResult> {
+    return this.openFile(em, await this.get(em, principal, id));
+  }
+
+  /**
+   * Opens the result for a signed download link (an announcement's `download_url`), which is
+   * the credential: a forged, expired or another task's signature answers UNAUTHENTICATED,
+   * the same whether or not the task exists.
+   */
+  async openSignedResult(em: EntityManager, id: string | number, expires: unknown, signature: unknown): Promise<OpenResult> {
+    const taskId = parseTaskId(id);
+    const task = taskId === undefined ? null : await em.findOne(Task, { id: taskId });
+    if (!task || !verifyDownloadSignature(this.config, task.id, task.customer.id, expires, signature)) {
+      throw unauthenticated('This download link is invalid or has expired');
+    }
+    return this.openFile(em, task);
+  }
+
+  private async openFile(em: EntityManager, found: Task): Promise<OpenResult> {
+    let task = found;
+    // A new run may replace the file between reading the row and opening it: read again once.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!task.resultPath) throw new AppError('NOT_FOUND', noResultReason(task));
+      try {
+        const file = await open(path.join(this.config.exportDir, task.resultPath), 'r');
+        return { task, file, filename: `${task.trip.id}.json.gz` };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        task = await em.findOneOrFail(Task, { id: task.id }, { refresh: true });
+      }
+    }
+    throw new AppError('NOT_FOUND', `Task ${task.id} has no result file`);
+  }
+}
+
+function noResultReason(task: Task): string {
+  if (task.resultClearedAt) return `Task ${task.id} has no result: it was cleared at ${task.resultClearedAt}`;
+  if ((task.state as TaskState) === TaskState.FAILURE) return `Task ${task.id} has no result: the export failed (${task.error ?? 'unknown reason'})`;
+  return `Task ${task.id} has no result yet (state ${task.state})`;
+}

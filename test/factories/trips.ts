@@ -1,0 +1,97 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { isoToMicros, microsToIso, nowIso } from '../../src/lib/time.js';
+import { Trip, TripState } from '../../src/modules/trips/trip.entity.js';
+import type { Services } from '../../src/services.js';
+import type { TestCustomer, TestDevice } from './accounts.js';
+
+export interface TestTrip {
+  readonly id: string;
+  readonly customerId: string;
+  readonly deviceId: string;
+  readonly startTimeUtc: string;
+}
+
+export interface StoredRecord {
+  readonly ts: string;
+  /** Exactly what the export must contain for this record. */
+  readonly line: string;
+}
+
+/** A trip in progress, created through the ORM (trip detection is not what these tests exercise). */
+export async function createTrip(orm: MikroORM, customer: TestCustomer, device: TestDevice, startTimeUtc: string): Promise<TestTrip> {
+  const em = orm.em.fork();
+  const trip = em.create(Trip, { customer: customer.customerId, device: device.id, startTimeUtc, state: TripState.IN_PROGRESS });
+  await em.flush();
+  return { id: trip.id, customerId: customer.customerId, deviceId: device.id, startTimeUtc };
+}
+
+/** `ts` plus `seconds`, canonical. */
+export const addSeconds = (ts: string, seconds: number): string => microsToIso(isoToMicros(ts)! + BigInt(Math.round(seconds * 1e6)));
+
+/**
+ * `count` records every `stepSeconds` from `from`, as the ingest stores them (with @uid, @vid,
+ * @rec). Values include backslashes, quotes and non-ASCII text, which must survive byte for byte.
+ */
+export function makeRecords(device: TestDevice, from: string, count: number, stepSeconds = 1, padding = 0): StoredRecord[] {
+  return Array.from({ length: count }, (_, i) => {
+    const ts = addSeconds(from, i * stepSeconds);
+    const line = JSON.stringify({
+      '@t': 'obd.rpm',
+      '@ts': ts,
+      'obd.rpm.value': 800 + i,
+      'obd.rpm.unit': 'revolutions_per_minute',
+      note: `C:\\logs\\"${i}" ünïcødé ✓${'x'.repeat(padding)}`,
+      '@uid': device.unitId,
+      '@vid': device.vehicleId,
+      '@rec': nowIso(),
+    });
+    return { ts, line };
+  });
+}
+
+/** Stores records the way ingest does: in their month partitions, `line` kept verbatim. */
+export async function insertRecords(pool: pg.Pool, device: TestDevice, records: readonly StoredRecord[]): Promise<void> {
+  for (const month of new Set(records.map((r) => `${r.ts.slice(0, 7)}-01T00:00:00Z`))) {
+    await pool.query('select ensure_records_partition($1::timestamptz)', [month]);
+  }
+  await pool.query(
+    'insert into records (device_id, ts, line) select $1, unnest($2::timestamptz[]), unnest($3::text[])',
+    [device.id, records.map((r) => r.ts), records.map((r) => r.line)],
+  );
+}
+
+/**
+ * Ends the trip at `endTimeUtc` the way trip detection does: in one transaction that raises
+ * `trip_end`, then runs the after-commit callbacks.
+ */
+export async function endTrip(services: Services, trip: TestTrip, endTimeUtc: string): Promise<void> {
+  const client = await services.db.pool.connect();
+  let after: (() => void)[] = [];
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ end_count: number }>(
+      `update trips set state = 'completed', end_time_utc = $2, end_count = end_count + 1 where id = $1 returning end_count`,
+      [trip.id, endTimeUtc],
+    );
+    after = await services.events.emitTripEnd(client, {
+      tripId: trip.id,
+      deviceId: trip.deviceId,
+      customerId: trip.customerId,
+      endTimeUtc,
+      endCount: rows[0]!.end_count,
+    });
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  } finally {
+    client.release();
+  }
+  for (const callback of after) callback();
+}
+
+/** A start event within the reopen window: the trip is in progress again (no event is raised). */
+export async function reopenTrip(pool: pg.Pool, trip: TestTrip): Promise<void> {
+  await pool.query(`update trips set state = 'in_progress', end_time_utc = null where id = $1`, [trip.id]);
+}

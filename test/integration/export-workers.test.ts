@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
+import { createTrip, endTrip, insertRecords, makeRecords } from '../factories/trips.js';
+import { downloadResult, signalsOf, taskOfTrip, waitForTask } from '../support/exports.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
+import { type ServiceProcess, startServiceProcess } from '../support/process.js';
+
+describe('export workers as separate processes', () => {
+  const exportDir = path.join(tmpdir(), `trip-export-workers-${process.pid}`);
+  let api: TestApp;
+  let acme: TestCustomer;
+  const workers: ServiceProcess[] = [];
+
+  /** The real service (`dist/src/main.js --role worker`) as a child process. */
+  const startWorker = (extra: Record<string, string> = {}) =>
+    startServiceProcess(
+      {
+        DATABASE_URL: api.db.url,
+        EXPORT_DIR: exportDir,
+        EXPORT_MIN_DELAY_SECONDS: '1',
+        EXPORT_LEASE_SECONDS: '3',
+        EXPORT_SWEEP_SECONDS: '1',
+        JOB_POLL_MS: '100',
+        ...extra,
+      },
+      ['--role', 'worker'],
+    );
+
+  before(async () => {
+    // The API instance ends trips and schedules; only the child processes run jobs.
+    api = await startTestApp({ EXPORT_DIR: exportDir }, { role: 'api' });
+    acme = await createCustomer(api.db.orm, api.config);
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+    await api.close();
+    await rm(exportDir, { recursive: true, force: true });
+  });
+
+  it('two workers share the exports and each trip is exported exactly once', async () => {
+    const pair = await Promise.all([0, 1].map(() => startWorker({ EXPORT_MAX_BYTES_PER_SECOND: '60000' })));
+    workers.push(...pair);
+    const device = await createDevice(api.db.orm, acme, { autoExport: true, reopenLimitSeconds: 1 });
+    const trips = [];
+    for (let i = 0; i < 6; i++) {
+      const trip = await createTrip(api.db.orm, acme, device, `2026-05-0${i + 1}T08:00:00.000000Z`);
+      // ~40 kB each: most of a second per export at the capped rate.
+      const records = makeRecords(device, trip.startTimeUtc, 60, 1, 600);
+      await insertRecords(api.db.pool, device, records);
+      await endTrip(api.app.services, trip, records.at(-1)!.ts);
+      trips.push({ trip, records });
+    }
+    const done = [];
+    for (const { trip } of trips) done.push(await waitForTask(api.db.pool, trip.id, 'SUCCESS', undefined, 60_000));
+    assert.deepEqual(done.map((task) => task.runs), [1, 1, 1, 1, 1, 1], 'no trip was exported twice');
+    for (const task of done) assert.equal((await signalsOf(api.db.pool, task.id)).length, 1);
+    const byWorker = new Set(done.map((task) => task.locked_by!.split('/')[0]));
+    assert.equal(byWorker.size, 2, 'both workers exported trips');
+    for (const [index, { records }] of trips.entries()) {
+      const { lines } = await downloadResult(api.baseUrl, done[index]!.id, acme.apiToken);
+      assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+    }
+    await Promise.all(pair.map((w) => w.stop()));
+  });
+
+  it('a worker killed with SIGKILL mid-export leaves no result; after a restart the export completes', async () => {
+    const device = await createDevice(api.db.orm, acme, { autoExport: true, reopenLimitSeconds: 1 });
+    const trip = await createTrip(api.db.orm, acme, device, '2026-05-20T08:00:00.000000Z');
+    // ~300 kB at 40 kB/s: several seconds in which to kill the worker.
+    const records = makeRecords(device, trip.startTimeUtc, 300, 1, 1000);
+    await insertRecords(api.db.pool, device, records);
+
+    const doomed = await startWorker({ EXPORT_MAX_BYTES_PER_SECOND: '40000' });
+    workers.push(doomed);
+    await endTrip(api.app.services, trip, records.at(-1)!.ts);
+    const tripDir = path.join(exportDir, trip.id);
+    await waitFor(async () => {
+      const task = await taskOfTrip(api.db.pool, trip.id);
+      const files = await readdir(tripDir).catch(() => []);
+      return task?.state === 'STARTED' && files.some((f) => f.endsWith('.tmp'));
+    }, 'the export to be writing its temp file', 20_000);
+    await doomed.stop('SIGKILL');
+    assert.equal(doomed.child.signalCode, 'SIGKILL');
+
+    const orphan = await taskOfTrip(api.db.pool, trip.id);
+    assert.equal(orphan?.state, 'STARTED');
+    assert.equal(orphan?.result_path, null);
+    assert.deepEqual((await readdir(tripDir)).filter((f) => f.endsWith('.json.gz')), [], 'no result file');
+    assert.equal((await downloadResult(api.baseUrl, orphan.id, acme.apiToken)).response.status, 404);
+
+    const successor = await startWorker();
+    workers.push(successor);
+    // It takes over once the dead worker's lease has run out.
+    const done = await waitForTask(api.db.pool, trip.id, 'SUCCESS', undefined, 60_000);
+    assert.equal(done.runs, 2);
+    assert.notEqual(done.locked_by!.split('/')[0], orphan.locked_by!.split('/')[0]);
+    const { lines } = await downloadResult(api.baseUrl, done.id, acme.apiToken);
+    assert.equal((JSON.parse(lines[0]!) as { id: string }).id, trip.id);
+    assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+    assert.deepEqual(await readdir(tripDir), [path.basename(done.result_path!)], 'the killed run left nothing behind');
+    assert.equal((await signalsOf(api.db.pool, done.id)).length, 1);
+    await successor.stop();
+  });
+});
