@@ -12,6 +12,8 @@ import { describeMachine, fmt, repeat, stats, table } from './harness.js';
 import { loadTest } from './scenarios/api.js';
 import { prepareUpload, runCopyBaseline, runUpload } from './scenarios/upload.js';
 import { runPsqlBaseline, runServiceExport, storeTrip } from './scenarios/export.js';
+import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
+import { percentile } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,8 +58,40 @@ async function main(): Promise<void> {
       `\n\nPeak RSS of the export process: ${fmt.mb(rssSmall.median)} at ${small.toLocaleString()} records, ${fmt.mb(rss.median)} at ${records.toLocaleString()} records (max ${fmt.mb(Math.max(rss.max, rssSmall.max))}).`,
   );
 
-  const service = await startServiceProcess({ DATABASE_URL: ctx.url, LOG_LEVEL: 'warn', EXPORT_MIN_DELAY_SECONDS: '600' });
+  const service = await startServiceProcess({
+    DATABASE_URL: ctx.url,
+    LOG_LEVEL: 'warn',
+    EXPORT_MIN_DELAY_SECONDS: '600',
+    EXPORT_DIR: exportDir,
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    JOB_POLL_MS: '200',
+    DELIVERY_CONCURRENCY: '16',
+  });
   try {
+    const subscriberCount = quick ? 200 : 1000;
+    log(`announce: ${subscriberCount} graphql-ws subscribers, a real export per round`);
+    const announceTrip = await storeTrip(ctx, '2026-10-09T06:00:00.000000Z', 1000);
+    const subscribers = await connectSubscribers(service.baseUrl, ctx.apiToken, subscriberCount);
+    const rounds = await repeat(runs, 1, () => announceRound(ctx, service.baseUrl, announceTrip, subscribers));
+    await subscribers.close();
+    const p50 = stats(rounds.map((r) => percentile(r, 50)));
+    const p99 = stats(rounds.map((r) => percentile(r, 99)));
+    const last = stats(rounds.map((r) => Math.max(...r)));
+    const hooks = quick ? 200 : 1000;
+    const throughput = await webhookThroughput(ctx, service.baseUrl, announceTrip, hooks);
+    sections.push(
+      `### Announcements (${subscriberCount} graphql-ws subscribers; time from the task's SUCCESS to receipt)\n\n` +
+        table(
+          ['measure', 'median', 'min', 'max'],
+          [
+            ['p50 over subscribers', fmt.ms(p50.median), fmt.ms(p50.min), fmt.ms(p50.max)],
+            ['p99 over subscribers', fmt.ms(p99.median), fmt.ms(p99.min), fmt.ms(p99.max)],
+            [`last (${subscriberCount}th) subscriber`, fmt.ms(last.median), fmt.ms(last.min), fmt.ms(last.max)],
+          ],
+        ) +
+        `\n\nWebhook deliveries to a local receiver: ${fmt.rate(throughput)} (${hooks} signals written at once, signed, sent and recorded).`,
+    );
+
     log(`upload: ${records.toLocaleString()} records in batches of 1,000 from ${clients} devices, ${runs} runs after a warm-up`);
     const plan = prepareUpload(records, clients);
     const uploads = await repeat(runs, 1, () => runUpload(ctx, service.baseUrl, plan));

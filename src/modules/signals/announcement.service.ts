@@ -10,8 +10,17 @@ import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 import type { TripExportFinishedEvent } from './trip-export-finished.types.js';
 
+/** How long one event's trip and device are shared between its subscribers. */
+const SHARED_LOAD_MS = 5_000;
+
 /** Live announcements for subscribers: only ever the subscriber's own customer's. */
 export class AnnouncementService {
+  /**
+   * One event reaches every subscriber of the customer at once: load its trip and device once
+   * for all of them (a query pair per subscriber made a thousand subscribers wait seconds).
+   */
+  private readonly loads = new Map<string, Promise<[Trip | null, Device | null]>>();
+
   constructor(
     private readonly config: Config,
     private readonly pubSub: AnnouncementPubSub,
@@ -28,10 +37,7 @@ export class AnnouncementService {
   /** The event as a subscriber sees it, with the trip and device as they are now. */
   async eventFor(em: EntityManager, principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
     if (message.customerId !== principal.customerId) throw notFound('Announcement');
-    const [trip, device] = await Promise.all([
-      em.findOne(Trip, { id: message.tripId, customer: principal.customerId }),
-      em.findOne(Device, { id: message.deviceId, customer: principal.customerId }),
-    ]);
+    const [trip, device] = await this.load(em, message);
     if (!trip || !device) throw notFound(trip ? 'Device' : 'Trip');
     const a = announce(this.config, message);
     return {
@@ -50,5 +56,20 @@ export class AnnouncementService {
         downloadUrl: a.result.download_url,
       },
     };
+  }
+
+  private load(em: EntityManager, message: TripExportFinishedMessage): Promise<[Trip | null, Device | null]> {
+    const key = `${message.customerId}/${message.eventId}`;
+    let pending = this.loads.get(key);
+    if (!pending) {
+      pending = Promise.all([
+        em.findOne(Trip, { id: message.tripId, customer: message.customerId }),
+        em.findOne(Device, { id: message.deviceId, customer: message.customerId }),
+      ]);
+      this.loads.set(key, pending);
+      setTimeout(() => this.loads.delete(key), SHARED_LOAD_MS).unref();
+      pending.catch(() => this.loads.delete(key));
+    }
+    return pending;
   }
 }
