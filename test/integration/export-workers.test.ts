@@ -106,4 +106,33 @@ describe('export workers as separate processes', () => {
     assert.equal((await signalsOf(api.db.pool, done.id)).length, 1);
     await successor.stop();
   });
+
+  it('SIGTERM lets a running export finish before the worker exits; a restart neither loses nor repeats it', async () => {
+    const device = await createDevice(api.db.orm, acme, { autoExport: true, reopenLimitSeconds: 1 });
+    const trip = await createTrip(api.db.orm, acme, device, '2026-05-21T08:00:00.000000Z');
+    // ~150 kB at 60 kB/s: the export is still running when the signal comes.
+    const records = makeRecords(device, trip.startTimeUtc, 150, 1, 1000);
+    await insertRecords(api.db.pool, device, records);
+
+    const stopping = await startWorker({ EXPORT_MAX_BYTES_PER_SECOND: '60000' });
+    workers.push(stopping);
+    await endTrip(api.app.services, trip, records.at(-1)!.ts);
+    await waitFor(async () => (await taskOfTrip(api.db.pool, trip.id))?.state === 'STARTED', 'the export to start', 20_000);
+    assert.equal(await stopping.stop('SIGTERM'), 0, stopping.output());
+
+    const task = await taskOfTrip(api.db.pool, trip.id);
+    assert.equal(task?.state, 'SUCCESS', 'the running export was drained, not abandoned');
+    assert.equal(task.runs, 1);
+    const { lines } = await downloadResult(api.baseUrl, task.id, acme.apiToken);
+    assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+
+    const next = await startWorker();
+    workers.push(next);
+    // A sweep or two later, nothing has been run again and one announcement exists.
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await taskOfTrip(api.db.pool, trip.id);
+    assert.equal(after?.runs, 1, 'not exported twice');
+    assert.equal((await signalsOf(api.db.pool, task.id)).length, 1, 'announced once');
+    await next.stop();
+  });
 });
