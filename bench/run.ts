@@ -11,6 +11,7 @@ import { createBenchContext } from './context.js';
 import { describeMachine, fmt, repeat, stats, table } from './harness.js';
 import { loadTest } from './scenarios/api.js';
 import { prepareUpload, runCopyBaseline, runUpload } from './scenarios/upload.js';
+import { runPsqlBaseline, runServiceExport, storeTrip } from './scenarios/export.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,12 +25,37 @@ const quick = values.quick ?? false;
 const records = Number(values.records ?? (quick ? 100_000 : 1_000_000));
 const runs = Number(values.runs ?? (quick ? 3 : 5));
 const clients = 4;
+const gzipLevel = 6;
+const exportDir = `${PROJECT_ROOT}bench/out`;
 
 const log = (message: string): void => console.error(`[bench] ${message}`);
 
 async function main(): Promise<void> {
   const ctx = await createBenchContext();
   const sections: string[] = [];
+  log(`export: a stored trip of ${records.toLocaleString()} records, gzip level ${gzipLevel}, ${runs} runs after a warm-up`);
+  const small = Math.round(records / 10);
+  const trip = await storeTrip(ctx, '2026-10-05T06:00:00.000000Z', records);
+  const smallTrip = await storeTrip(ctx, '2026-10-07T06:00:00.000000Z', small);
+  const exportsRuns = await repeat(runs, 1, () => runServiceExport(ctx, trip, exportDir, gzipLevel));
+  const baselines = await repeat(runs, 1, () => runPsqlBaseline(ctx, trip, exportDir, gzipLevel));
+  const smallRuns = await repeat(runs, 0, () => runServiceExport(ctx, smallTrip, exportDir, gzipLevel));
+  const ex = stats(exportsRuns.map((r) => r.seconds * 1000));
+  const base = stats(baselines.map((r) => r.seconds * 1000));
+  const rss = stats(exportsRuns.map((r) => r.maxRssBytes));
+  const rssSmall = stats(smallRuns.map((r) => r.maxRssBytes));
+  sections.push(
+    `### Export (one trip of ${records.toLocaleString()} records, gzip level ${gzipLevel})\n\n` +
+      table(
+        ['path', 'median', 'min', 'max', 'records/s', 'output', 'service ÷ baseline'],
+        [
+          ['service export (claim → COPY → gzip → fsync → rename → SUCCESS)', fmt.s(ex.median), fmt.s(ex.min), fmt.s(ex.max), fmt.rate(records / (ex.median / 1000)), fmt.mb(exportsRuns[0]!.bytes), fmt.ratio(ex.median / base.median)],
+          [`psql COPY \\| gzip -${gzipLevel} > file (baseline)`, fmt.s(base.median), fmt.s(base.min), fmt.s(base.max), fmt.rate(records / (base.median / 1000)), fmt.mb(baselines[0]!.bytes), ''],
+        ],
+      ) +
+      `\n\nPeak RSS of the export process: ${fmt.mb(rssSmall.median)} at ${small.toLocaleString()} records, ${fmt.mb(rss.median)} at ${records.toLocaleString()} records (max ${fmt.mb(Math.max(rss.max, rssSmall.max))}).`,
+  );
+
   const service = await startServiceProcess({ DATABASE_URL: ctx.url, LOG_LEVEL: 'warn', EXPORT_MIN_DELAY_SECONDS: '600' });
   try {
     log(`upload: ${records.toLocaleString()} records in batches of 1,000 from ${clients} devices, ${runs} runs after a warm-up`);

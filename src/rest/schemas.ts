@@ -11,8 +11,8 @@ export const errorSchema = {
   additionalProperties: true,
 } as const;
 
-const nullableString = { type: ['string', 'null'] } as const;
-const isoTime = { type: 'string', description: 'ISO-8601 UTC with microseconds' } as const;
+export const nullableString = { type: ['string', 'null'] } as const;
+export const isoTime = { type: 'string', description: 'ISO-8601 UTC with microseconds' } as const;
 
 export const tripSchema = {
   type: 'object',

@@ -4,6 +4,8 @@ import type { TriggerDraft } from '../modules/triggers/trigger-rules.js';
 import { type Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
 import type { Services } from '../services.js';
 import { requireUser } from './http.js';
+import { authErrors, bearerSecurity, errorSchema } from './schemas.js';
+import { createdTriggerSchema, triggerCreateSchema, triggerIdParams, triggerSchema, triggerUpdateSchema } from './trigger.schemas.js';
 
 /** A trigger in the legacy API's snake_case shape. */
 export const triggerJson = (t: Trigger) => ({
@@ -90,41 +92,84 @@ function draftOf(request: FastifyRequest): TriggerDraft {
   };
 }
 
+/**
+ * Fastify would check bodies with its own Ajv, which coerces ("true" becomes true, 5 becomes
+ * "5") and answers in its own words; legacy clients rely on `draftOf`'s checks and messages,
+ * so the body schemas only document. Route params are plain strings either way.
+ */
+const documentOnly = { validatorCompiler: () => () => true };
+
+const tags = ['automation'];
+
 /** `/automation/triggers/`: list, create (the signing secret is in this answer only), get, update, delete. */
 export function triggerRoutes(services: Services) {
   return async (app: FastifyInstance): Promise<void> => {
     const { triggers } = services;
 
-    app.get('/automation/triggers/', async (request) => {
-      const principal = await requireUser(services, request);
-      return (await triggers.list(request.em, principal)).map(triggerJson);
-    });
+    app.get(
+      '/automation/triggers/',
+      { schema: { tags, summary: 'Triggers of the customer, oldest first', security: bearerSecurity, response: { 200: { type: 'array', items: triggerSchema }, ...authErrors } } },
+      async (request) => {
+        const principal = await requireUser(services, request);
+        return (await triggers.list(request.em, principal)).map(triggerJson);
+      },
+    );
 
-    app.post('/automation/triggers/', async (request, reply) => {
-      const principal = await requireUser(services, request);
-      const { trigger, webhookSecret } = await triggers.create(request.em, principal, draftOf(request));
-      return reply.status(201).send({ ...triggerJson(trigger), webhook_secret: webhookSecret });
-    });
+    app.post(
+      '/automation/triggers/',
+      {
+        ...documentOnly,
+        schema: {
+          tags,
+          summary: 'Create a trigger; the webhook signing secret is in this answer only',
+          security: bearerSecurity,
+          body: triggerCreateSchema,
+          response: { 201: createdTriggerSchema, 400: errorSchema, ...authErrors },
+        },
+      },
+      async (request, reply) => {
+        const principal = await requireUser(services, request);
+        const { trigger, webhookSecret } = await triggers.create(request.em, principal, draftOf(request));
+        return reply.status(201).send({ ...triggerJson(trigger), webhook_secret: webhookSecret });
+      },
+    );
 
-    app.get<{ Params: { id: string } }>('/automation/triggers/:id/', async (request) => {
-      const principal = await requireUser(services, request);
-      return triggerJson(await triggers.get(request.em, principal, request.params.id));
-    });
+    app.get<{ Params: { id: string } }>(
+      '/automation/triggers/:id/',
+      { schema: { tags, summary: 'One trigger', security: bearerSecurity, params: triggerIdParams, response: { 200: triggerSchema, ...authErrors } } },
+      async (request) => {
+        const principal = await requireUser(services, request);
+        return triggerJson(await triggers.get(request.em, principal, request.params.id));
+      },
+    );
 
     // PUT and PATCH both change only the fields sent: legacy scripts use either.
     app.route<{ Params: { id: string } }>({
       method: ['PATCH', 'PUT'],
       url: '/automation/triggers/:id/',
+      ...documentOnly,
+      schema: {
+        tags,
+        summary: 'Change the fields sent (PUT and PATCH alike); the others keep their value',
+        security: bearerSecurity,
+        params: triggerIdParams,
+        body: triggerUpdateSchema,
+        response: { 200: triggerSchema, 400: errorSchema, ...authErrors },
+      },
       handler: async (request) => {
         const principal = await requireUser(services, request);
         return triggerJson(await triggers.update(request.em, principal, request.params.id, draftOf(request)));
       },
     });
 
-    app.delete<{ Params: { id: string } }>('/automation/triggers/:id/', async (request, reply) => {
-      const principal = await requireUser(services, request);
-      await triggers.delete(request.em, principal, request.params.id);
-      return reply.status(204).send();
-    });
+    app.delete<{ Params: { id: string } }>(
+      '/automation/triggers/:id/',
+      { schema: { tags, summary: 'Delete a trigger', security: bearerSecurity, params: triggerIdParams, response: { 204: { type: 'null' }, ...authErrors } } },
+      async (request, reply) => {
+        const principal = await requireUser(services, request);
+        await triggers.delete(request.em, principal, request.params.id);
+        return reply.status(204).send();
+      },
+    );
   };
 }

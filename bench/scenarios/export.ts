@@ -1,0 +1,98 @@
+/**
+ * Export scenario: the service's export of one stored trip, in a process of its own (wall
+ * time, records/s, peak RSS, size), against psql's COPY of the same rows into gzip at the
+ * same level, into a file.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
+import { microsToIso, nowIso } from '../../src/lib/time.js';
+import { DIST_ROOT } from '../../test/support/process.js';
+import type { BenchContext } from '../context.js';
+import { tripRecords } from '../dataset.js';
+
+const run = promisify(execFile);
+
+export interface StoredTrip {
+  readonly tripId: string;
+  readonly deviceId: string;
+  readonly startTs: string;
+  readonly endTs: string;
+  readonly records: number;
+}
+
+export interface ExportRun {
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly records: number;
+  readonly maxRssBytes: number;
+}
+
+/** Stores a completed trip of `count` records the way uploads would have left it. */
+export async function storeTrip(ctx: BenchContext, start: string, count: number): Promise<StoredTrip> {
+  const device = await ctx.newDevice();
+  const received = nowIso();
+  let first = '';
+  let last = '';
+  const rows = (function* () {
+    let chunk = '';
+    for (const { at, record } of tripRecords(start, count)) {
+      const ts = microsToIso(at);
+      first ||= ts;
+      last = ts;
+      const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
+      const line = JSON.stringify({ ...record, '@uid': device.unitId, '@vid': device.vehicleId, '@rec': received });
+      chunk += `${device.id}\x02${ts}\x02${line}\x02${loc?.lat ?? ''}\x02${loc?.lon ?? ''}\n`;
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  })();
+  await ctx.db.pool.query('SELECT ensure_records_partition($1)', [start]);
+  const client = await ctx.db.pool.connect();
+  try {
+    await pipeline(Readable.from(rows), client.query(copyStreams.from(`COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`)));
+  } finally {
+    client.release();
+  }
+  const tripId = randomUUID();
+  await ctx.db.pool.query(
+    `INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state, end_count, distance_km) VALUES ($1, $2, $3, $4, $5, 'completed', 1, 0)`,
+    [tripId, ctx.principal.customerId, device.id, first, last],
+  );
+  await ctx.db.pool.query('VACUUM ANALYZE records');
+  return { tripId, deviceId: device.id, startTs: first, endTs: last, records: count };
+}
+
+export async function runServiceExport(ctx: BenchContext, trip: StoredTrip, exportDir: string, level: number): Promise<ExportRun> {
+  const { stdout } = await run(
+    process.execPath,
+    [`${DIST_ROOT}bench/export-child.js`, ctx.url, trip.tripId, ctx.principal.customerId, trip.deviceId, exportDir, String(level)],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ExportRun;
+}
+
+/** `psql -c "\copy (…) to stdout …" | gzip -N > file`: the same rows, the textbook pipe. */
+export async function runPsqlBaseline(ctx: BenchContext, trip: StoredTrip, exportDir: string, level: number): Promise<{ seconds: number; bytes: number }> {
+  await mkdir(exportDir, { recursive: true });
+  const file = `${exportDir}/baseline-${trip.tripId}.json.gz`;
+  const copy = `\\copy (select line from records where device_id = '${trip.deviceId}' and ts between '${trip.startTs}' and '${trip.endTs}' order by ts) to stdout with (format csv, quote e'\\x01', delimiter e'\\x02')`;
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', ['-c', `set -o pipefail; psql "$1" -qAt -c "$2" | gzip -${level} > "$3"`, 'baseline', ctx.url, copy, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baseline failed (${code}): ${err}`))));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const { size } = await stat(file);
+  await rm(file, { force: true });
+  return { seconds, bytes: size };
+}
