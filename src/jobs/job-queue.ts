@@ -92,8 +92,6 @@ export class JobQueue {
     if (this.closed) throw new Error('job queue is closed');
     if (this.agenda) return this.agenda;
     this.backend = this.createBackend();
-    // An 'error' event without a listener would kill the process (a dropped LISTEN connection).
-    this.backend.notificationChannel?.on('error', (err: unknown) => this.log.warn({ err }, 'job notification channel error'));
     this.agenda = new Agenda({
       backend: this.backend,
       name: this.workerId,
@@ -110,6 +108,9 @@ export class JobQueue {
     // Our own pool so that a dropped idle connection is handled, not thrown.
     this.pool = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
     this.pool.on('error', (err) => this.log.warn({ err }, 'job runner pool error'));
-    return new PostgresBackend({ pool: this.pool, ensureSchema: false });
+    // Polling (JOB_POLL_MS) rather than LISTEN/NOTIFY: exports wait minutes anyway, and the
+    // channel would hold a connection per process, NOTIFY on every job start and finish, and
+    // its reconnect after a dropped connection could hang shutdown.
+    return new PostgresBackend({ pool: this.pool, ensureSchema: false, disableNotifications: true });
   }
 }
