@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { conflict, invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
+import { canonicalIso } from '../../lib/time.js';
 import { WORK_CHANNEL } from '../../notify/fan-out.js';
 import type { Principal } from '../accounts/principal.js';
 import { Trigger } from '../triggers/trigger.entity.js';
@@ -59,18 +60,20 @@ export class DeliveryService {
     const delivery = await this.get(em, principal, id);
     const trigger = await this.triggerOf(em, delivery);
     if (!trigger.enabled) throw conflict('the trigger is disabled; enable it before redelivering');
-    const queued = await em.transactional(async (tx) => {
+    const queuedAt = await em.transactional(async (tx) => {
       // Due by the database clock, the one the dispatchers compare against.
-      const { affectedRows } = await tx.execute<{ affectedRows: number }>(
+      const rows = await tx.execute<{ next_attempt_at: string }[]>(
         `update deliveries set state = 'pending', attempts_in_run = 0, next_attempt_at = now(), last_error = null
-          where id = ? and state in ('delivered', 'failed')`,
+          where id = ? and state in ('delivered', 'failed')
+          returning next_attempt_at::text`,
         [delivery.id],
-        'run',
       );
-      if (affectedRows > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
-      return affectedRows > 0;
+      if (rows.length > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
+      return rows[0]?.next_attempt_at;
     });
-    if (!queued) throw conflict(`the delivery is ${delivery.state.toUpperCase()}; only DELIVERED or FAILED ones can be sent again`);
-    return em.refreshOrFail(delivery);
+    if (!queuedAt) throw conflict(`the delivery is ${delivery.state.toUpperCase()}; only DELIVERED or FAILED ones can be sent again`);
+    // Answer what this call wrote: re-reading would race a dispatcher the NOTIFY already woke.
+    Object.assign(delivery, { state: DeliveryState.PENDING, attemptsInRun: 0, nextAttemptAt: canonicalIso(queuedAt) ?? queuedAt, lastError: null });
+    return delivery;
   }
 }
