@@ -23,28 +23,9 @@ export class TripSettingsType implements TripSettings {
   finalEndTags!: string[];
 }
 
+/** One layer of settings: read back as `PartialTripSettings`, written as `TripSettingsInput`. */
 @ObjectType('PartialTripSettings', { description: 'Settings given explicitly at one layer; unset fields are null.' })
-export class PartialTripSettingsType {
-  @Field(() => Boolean, { nullable: true })
-  autoExport?: boolean;
-
-  @Field(() => Int, { nullable: true })
-  reopenLimitSeconds?: number;
-
-  @Field(() => Int, { nullable: true })
-  activeTripMaxAgeSeconds?: number;
-
-  @Field(() => [String], { nullable: true })
-  startTags?: string[];
-
-  @Field(() => [String], { nullable: true })
-  endTags?: string[];
-
-  @Field(() => [String], { nullable: true })
-  finalEndTags?: string[];
-}
-
-@InputType()
+@InputType('TripSettingsInput')
 export class TripSettingsInput implements PartialTripSettings {
   @Field(() => Boolean, { nullable: true })
   autoExport?: boolean;
@@ -64,6 +45,8 @@ export class TripSettingsInput implements PartialTripSettings {
   @Field(() => [String], { nullable: true })
   finalEndTags?: string[];
 }
+
+export { TripSettingsInput as PartialTripSettingsType };
 
 @InputType()
 export class CreateDeviceInput {
