@@ -55,10 +55,14 @@ export class TripDetectionService {
       await tx.query('UPDATE devices SET last_event_ts = $2 WHERE id = $1', [device.id, microsToIso(newest)]);
     }
 
-    const refresh = new Set(changes.touched.map((t) => t.key));
+    // Positions and distance are a scan over the trip's track.pos records. Redoing that for an
+    // open trip on every batch made long trips quadratic (measured: the upload benchmark's
+    // bound), so an open trip gets them when it ends; ended trips are refreshed when touched or
+    // when late positions arrive inside them.
+    const refresh = new Set(changes.touched.filter((t) => t.endAt !== null || t.isNew).map((t) => t.key));
     if (batchRange.hasPositions) {
       const { rows } = await tx.query<{ id: string }>(
-        `SELECT id FROM trips WHERE device_id = $1 AND start_time_utc <= $3 AND (end_time_utc IS NULL OR end_time_utc >= $2)`,
+        `SELECT id FROM trips WHERE device_id = $1 AND end_time_utc IS NOT NULL AND start_time_utc <= $3 AND end_time_utc >= $2`,
         [device.id, microsToIso(batchRange.from), microsToIso(batchRange.to)],
       );
       for (const row of rows) refresh.add(row.id);
