@@ -109,10 +109,11 @@ async function main(): Promise<void> {
         ),
     );
 
-    log('api: GET /logbook/trips/ and the GraphQL trips query under load');
+    log('api: GET /tasks/, GET /logbook/trips/ and the GraphQL trips query under load');
     const seconds = quick ? 3 : 8;
     const auth = { authorization: `APIToken ${ctx.apiToken}` };
     const api = [
+      await loadTest('GET /tasks/ (legacy script)', `${service.baseUrl}/tasks/`, { headers: auth, seconds, connections: 16 }),
       await loadTest('GET /logbook/trips/?limit=20', `${service.baseUrl}/logbook/trips/?limit=20`, { headers: auth, seconds, connections: 16 }),
       await loadTest('GraphQL trips(first: 20)', `${service.baseUrl}/graphql`, {
         method: 'POST',
