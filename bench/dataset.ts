@@ -2,7 +2,8 @@
  * A realistic trip as a device logs it (product-facts.md): engine events, 1 Hz GPS, OBD
  * readings at their usual rates and 5 Hz accelerometer, about 9 records a second.
  */
-import { isoToMicros, microsToIso } from '../src/lib/time.js';
+import { copyRow, storedLine } from '../src/modules/ingest/record-copy.js';
+import { isoToMicros, microsToIso, nowIso } from '../src/lib/time.js';
 
 export interface BenchRecord {
   readonly at: bigint;
@@ -78,4 +79,23 @@ export function* batches(start: string, count: number, size = 1000): Generator<s
     }
   }
   if (batch.length) yield JSON.stringify(batch);
+}
+
+/** One device's trip as COPY rows in about 1 MiB chunks, stored exactly as an upload stores it. */
+export function* copyChunks(
+  device: { readonly id: string; readonly unitId: string; readonly vehicleId: number },
+  start: string,
+  count: number,
+  received = nowIso(),
+): Generator<string> {
+  let chunk = '';
+  for (const { at, record } of tripRecords(start, count)) {
+    const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
+    chunk += copyRow(device.id, microsToIso(at), storedLine(record, device, received), loc?.lat ?? null, loc?.lon ?? null);
+    if (chunk.length > 1 << 20) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }

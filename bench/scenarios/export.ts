@@ -10,10 +10,11 @@ import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
-import { microsToIso, nowIso } from '../../src/lib/time.js';
+import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
+import { canonicalIso } from '../../src/lib/time.js';
 import { DIST_ROOT } from '../../test/support/process.js';
 import type { BenchContext } from '../context.js';
-import { tripRecords } from '../dataset.js';
+import { copyChunks } from '../dataset.js';
 
 const run = promisify(execFile);
 
@@ -35,32 +36,20 @@ export interface ExportRun {
 /** Stores a completed trip of `count` records the way uploads would have left it. */
 export async function storeTrip(ctx: BenchContext, start: string, count: number): Promise<StoredTrip> {
   const device = await ctx.newDevice();
-  const received = nowIso();
-  let first = '';
-  let last = '';
-  const rows = (function* () {
-    let chunk = '';
-    for (const { at, record } of tripRecords(start, count)) {
-      const ts = microsToIso(at);
-      first ||= ts;
-      last = ts;
-      const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
-      const line = JSON.stringify({ ...record, '@uid': device.unitId, '@vid': device.vehicleId, '@rec': received });
-      chunk += `${device.id}\x02${ts}\x02${line}\x02${loc?.lat ?? ''}\x02${loc?.lon ?? ''}\n`;
-      if (chunk.length > 1 << 20) {
-        yield chunk;
-        chunk = '';
-      }
-    }
-    if (chunk) yield chunk;
-  })();
   await ctx.db.pool.query('SELECT ensure_records_partition($1)', [start]);
   const client = await ctx.db.pool.connect();
   try {
-    await pipeline(Readable.from(rows), client.query(copyStreams.from(`COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`)));
+    await pipeline(Readable.from(copyChunks(device, start, count)), client.query(copyStreams.from(RECORDS_COPY_IN)));
   } finally {
     client.release();
   }
+  // The trip spans exactly its records, as trip detection would have cut it.
+  const { rows } = await ctx.db.pool.query<{ first: string; last: string }>(
+    'SELECT min(ts)::text AS first, max(ts)::text AS last FROM records WHERE device_id = $1',
+    [device.id],
+  );
+  const first = canonicalIso(rows[0]!.first)!;
+  const last = canonicalIso(rows[0]!.last)!;
   const tripId = randomUUID();
   await ctx.db.pool.query(
     `INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state, end_count, distance_km) VALUES ($1, $2, $3, $4, $5, 'completed', 1, 0)`,

@@ -6,9 +6,9 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
-import { nowIso, microsToIso } from '../../src/lib/time.js';
+import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
 import type { BenchContext, BenchDevice } from '../context.js';
-import { batches, tripRecords } from '../dataset.js';
+import { batches, copyChunks } from '../dataset.js';
 
 export interface UploadResult {
   readonly seconds: number;
@@ -46,28 +46,15 @@ export async function runUpload(ctx: BenchContext, baseUrl: string, plan: string
 export async function runCopyBaseline(ctx: BenchContext, records: number, clients: number): Promise<UploadResult> {
   const devices: BenchDevice[] = await Promise.all(Array.from({ length: clients }, () => ctx.newDevice()));
   const per = Math.ceil(records / clients);
-  const received = nowIso();
-  const chunks: string[] = [];
-  devices.forEach((device, i) => {
-    let chunk = '';
-    for (const { at, record } of tripRecords(`2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)) {
-      const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
-      const line = JSON.stringify({ ...record, '@uid': device.unitId, '@vid': device.vehicleId, '@rec': received });
-      chunk += `${device.id}\x02${microsToIso(at)}\x02${line}\x02${loc?.lat ?? ''}\x02${loc?.lon ?? ''}\n`;
-      if (chunk.length > 1 << 20) {
-        chunks.push(chunk);
-        chunk = '';
-      }
-    }
-    if (chunk) chunks.push(chunk);
-  });
+  // Built before the clock starts: the baseline times COPY alone.
+  const chunks = devices.flatMap((device, i) => [...copyChunks(device, `2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)]);
   for (let i = 0; i < clients; i++) await ctx.db.pool.query('SELECT ensure_records_partition($1)', [`2026-0${(i % 9) + 1}-01T00:00:00Z`]);
   const client = await ctx.db.pool.connect();
   try {
     const started = performance.now();
     await pipeline(
       Readable.from(chunks),
-      client.query(copyStreams.from(`COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`)),
+      client.query(copyStreams.from(RECORDS_COPY_IN)),
     );
     return { seconds: (performance.now() - started) / 1000, records: per * clients };
   } finally {

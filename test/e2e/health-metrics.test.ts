@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { drive, upload } from '../factories/records.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { request } from '../support/http.js';
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 1;
-}
+import { freePort } from '../support/process.js';
 
 const metricValue = (text: string, name: string, labels = ''): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
@@ -40,7 +31,7 @@ describe('health, readiness and metrics', () => {
   });
 
   it('answers 503 naming the dependency that is down', async () => {
-    const broken = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}` }, { db: t.db });
+    const broken = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` }, { db: t.db });
     try {
       const ready = await request<{ detail: string; checks: Record<string, { ok: boolean; error?: string }> }>(broken.baseUrl, 'GET', '/readyz');
       assert.equal(ready.status, 503);

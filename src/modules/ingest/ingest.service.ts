@@ -10,6 +10,7 @@ import { sha256Hex } from '../../lib/secrets.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
+import { copyRow, RECORDS_COPY_IN, storedLine } from './record-copy.js';
 import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
 
 export interface UploadingDevice {
@@ -25,9 +26,6 @@ export interface IngestResult {
   readonly trips: { readonly started: number; readonly ended: number; readonly reopened: number };
 }
 
-/** COPY's CSV format with quote and delimiter bytes that JSON never contains unescaped. */
-const COPY_IN = `COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`;
-const SEP = '\x02';
 /** Rows per write into the COPY stream: few large writes instead of one per record. */
 const COPY_CHUNK = 500;
 const NO_PARTITION = '23514';
@@ -140,7 +138,6 @@ export class IngestService {
 
   private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[]) {
     const received = nowIso();
-    const prefix = `${device.id}${SEP}`;
     let from = records[0]!.at;
     let to = from;
     let hasPositions = false;
@@ -152,9 +149,7 @@ export class IngestService {
         if (record.at > to) to = record.at;
         const { lat, lon } = positionOf(record);
         if (lat !== null) hasPositions = true;
-        // The server's fields win over anything a device sent under the same names.
-        const line = JSON.stringify({ ...record.data, '@uid': device.unitId, '@vid': device.vehicleId, '@rec': received });
-        chunk += `${prefix}${microsToIso(record.at)}${SEP}${line}${SEP}${lat ?? ''}${SEP}${lon ?? ''}\n`;
+        chunk += copyRow(device.id, microsToIso(record.at), storedLine(record.data, device, received), lat, lon);
         if (++n % COPY_CHUNK === 0) {
           yield chunk;
           chunk = '';
@@ -162,7 +157,7 @@ export class IngestService {
       }
       if (chunk) yield chunk;
     }
-    await pipeline(Readable.from(rows()), client.query(copyStreams.from(COPY_IN)));
+    await pipeline(Readable.from(rows()), client.query(copyStreams.from(RECORDS_COPY_IN)));
     return { from, to, hasPositions };
   }
 

@@ -1,9 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { type GraphQLContext, principalOf } from '../../graphql/context.js';
 import { connectionType, type ConnectionShape } from '../../lib/pagination.js';
-import { formatDuration, nowIso, secondsBetween } from '../../lib/time.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
+import { tripDuration } from './trip.serializer.js';
 
 export const TripConnection = connectionType(Trip, 'Trip');
 
@@ -35,6 +35,6 @@ export class TripResolver {
 
   @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })
   duration(@Root() trip: Trip): string {
-    return formatDuration(secondsBetween(trip.startTimeUtc, trip.endTimeUtc ?? nowIso()));
+    return tripDuration(trip.startTimeUtc, trip.endTimeUtc);
   }
 }

@@ -17,6 +17,10 @@ export interface TripRow {
   readonly unitId: string;
 }
 
+/** "HH:MM:SS" of a trip; one in progress counts up to now. */
+export const tripDuration = (startTimeUtc: string, endTimeUtc: string | null | undefined): string =>
+  formatDuration(secondsBetween(startTimeUtc, endTimeUtc ?? nowIso()));
+
 /** Positions travel as decimal strings, as in the original API. */
 const coordinate = (value: number | null | undefined): string | null => (value === null || value === undefined ? null : String(value));
 
@@ -34,7 +38,7 @@ export function tripJson(row: TripRow): Record<string, unknown> {
     end_position_lat: coordinate(row.endLat),
     end_position_lng: coordinate(row.endLng),
     distance_km: Math.round(row.distanceKm * 1000) / 1000,
-    duration: formatDuration(secondsBetween(row.startTimeUtc, row.endTimeUtc ?? nowIso())),
+    duration: tripDuration(row.startTimeUtc, row.endTimeUtc),
     state: row.state,
     device: row.deviceId,
     vehicle: row.vehicleId,
