@@ -60,12 +60,15 @@ function countNewlines(chunk: Buffer): number {
 /**
  * Streams one trip into `EXPORT_DIR/<trip>/<run>.json.gz`: the trip line, then the device's
  * records in the trip's time range by `@ts`, gzipped into a temporary file that is fsynced and
- * renamed into place, so a reader never sees half a file and a crash leaves only a temp file.
+ * renamed into place, so a reader never sees half a file and a crash leaves only a temp file,
+ * which the next run of the trip removes before it starts writing.
  * Memory stays flat: rows flow from COPY through gzip to disk with backpressure.
  */
 export async function writeExport(pool: pg.Pool, source: ExportSource, options: ExportWriterOptions): Promise<ExportResult> {
   const dir = path.join(options.exportDir, source.tripId);
   await mkdir(dir, { recursive: true });
+  // Temp files of runs that were killed: this run holds the lease, so none of them can publish.
+  await removeFiles(dir, (name) => name.endsWith('.tmp'));
   const run = randomUUID();
   const tmp = path.join(dir, `.${run}.tmp`);
   const finalName = `${run}.json.gz`;
@@ -163,8 +166,11 @@ async function fsync(file: string): Promise<void> {
  * and its lease is gone anyway, so nothing of it is ever published.
  */
 export async function removeStaleFiles(exportDir: string, tripId: string, currentPath: string | null): Promise<void> {
-  const dir = path.join(exportDir, tripId);
   const keep = currentPath ? path.basename(currentPath) : undefined;
+  await removeFiles(path.join(exportDir, tripId), (name) => name !== keep);
+}
+
+async function removeFiles(dir: string, pick: (name: string) => boolean): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  await Promise.all(names.filter((n) => n !== keep).map((n) => rm(path.join(dir, n), { force: true })));
+  await Promise.all(names.filter(pick).map((n) => rm(path.join(dir, n), { force: true })));
 }
