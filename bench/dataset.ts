@@ -2,7 +2,7 @@
  * A realistic trip as a device logs it (product-facts.md): engine events, 1 Hz GPS, OBD
  * readings at their usual rates and 5 Hz accelerometer, about 9 records a second.
  */
-import { copyRow, storedLine } from '../src/modules/ingest/record-copy.js';
+import { copyRow, storedLineMaker } from '../src/modules/ingest/record-copy.js';
 import { isoToMicros, microsToIso, nowIso } from '../src/lib/time.js';
 
 export interface BenchRecord {
@@ -89,9 +89,10 @@ export function* copyChunks(
   received = nowIso(),
 ): Generator<string> {
   let chunk = '';
+  const line = storedLineMaker(device, received);
   for (const { at, record } of tripRecords(start, count)) {
     const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
-    chunk += copyRow(device.id, microsToIso(at), storedLine(record, device, received), loc?.lat ?? null, loc?.lon ?? null);
+    chunk += copyRow(device.id, microsToIso(at), line(record), loc?.lat ?? null, loc?.lon ?? null);
     if (chunk.length > 1 << 20) {
       yield chunk;
       chunk = '';

@@ -4,40 +4,58 @@
  */
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 
-/** Microseconds since the epoch, or `undefined` when `value` is not an ISO-8601 time. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/**
+ * Microseconds since the epoch, or `undefined` when `value` is not an ISO-8601 time.
+ * Called once per uploaded record, so it works in Numbers (exact below 2^53 µs, the year 2255)
+ * and makes one BigInt at the end.
+ */
 export function isoToMicros(value: string): bigint | undefined {
   const m = ISO_RE.exec(value);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const check = new Date(ms);
-  if (
-    Number.isNaN(ms) ||
-    check.getUTCFullYear() !== Number(y) ||
-    check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) ||
-    Number(h) > 23 ||
-    Number(mi) > 59 ||
-    Number(s) > 59
-  ) {
-    return undefined;
-  }
+  const [, ys, mos, ds, hs, mis, ss, frac = '', zone = 'Z'] = m;
+  const y = Number(ys);
+  const mo = Number(mos);
+  const d = Number(ds);
+  const h = Number(hs);
+  const mi = Number(mis);
+  const s = Number(ss);
+  const days = mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1];
+  // Date.UTC reads years 0-99 as 1900-1999: such times are refused, as before.
+  if (y < 100 || days === undefined || d < 1 || d > days || h > 23 || mi > 59 || s > 59) return undefined;
   let offsetMinutes = 0;
   if (zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
   }
-  const micros = BigInt(frac.padEnd(6, '0').slice(0, 6));
-  return (BigInt(ms) - BigInt(offsetMinutes) * 60_000n) * 1000n + micros;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMinutes * 60_000;
+  const micros = Number(frac.padEnd(6, '0').slice(0, 6));
+  const total = ms * 1000 + micros;
+  return Number.isSafeInteger(total) ? BigInt(total) : BigInt(ms) * 1000n + BigInt(micros);
 }
+
+/** The last second formatted: a device's records come many to a second, in order. */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
 
 /** Canonical form: UTC, always six fractional digits, `Z` suffix. */
 export function microsToIso(micros: bigint): string {
-  const rest = ((micros % 1000n) + 1000n) % 1000n;
-  const ms = (micros - rest) / 1000n;
-  const base = new Date(Number(ms)).toISOString(); // 2020-01-01T08:16:52.962Z
-  return `${base.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
+  const n = Number(micros);
+  if (!Number.isSafeInteger(n)) {
+    const rest = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+    const seconds = (micros - rest) / 1_000_000n;
+    return `${new Date(Number(seconds) * 1000).toISOString().slice(0, -4)}${rest.toString().padStart(6, '0')}Z`;
+  }
+  const second = Math.floor(n / 1_000_000);
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, -4); // 2020-01-01T08:16:52.
+    cachedSecond = second;
+  }
+  const rest = n - second * 1_000_000;
+  return `${cachedPrefix}${String(rest).padStart(6, '0')}Z`;
 }
 
 /** Normalises any accepted ISO-8601 string to the canonical form; `undefined` when invalid. */

@@ -12,6 +12,11 @@ describe('timestamps keep their microseconds', () => {
     ['2020-02-30T00:00:00Z', undefined],
     ['yesterday', undefined],
     ['2020-01-01T25:00:00Z', undefined],
+    ['2024-02-29T23:59:59.999999-01:30', '2024-03-01T01:29:59.999999Z'],
+    ['2023-02-29T00:00:00Z', undefined],
+    ['2023-04-31T00:00:00Z', undefined],
+    ['0099-01-01T00:00:00Z', undefined],
+    ['2300-06-01T00:00:00.000007Z', '2300-06-01T00:00:00.000007Z'],
   ];
   for (const [input, expected] of cases) {
     it(`${input} -> ${expected}`, () => assert.equal(canonicalIso(input), expected));
@@ -19,6 +24,13 @@ describe('timestamps keep their microseconds', () => {
   it('round-trips through microseconds', () => {
     const micros = isoToMicros('2026-11-25T08:00:00.000001Z')!;
     assert.equal(microsToIso(micros + 1n), '2026-11-25T08:00:00.000002Z');
+  });
+  it('formats consecutive and far-apart times alike', () => {
+    // The formatter caches the last second; crossing seconds, both ways, must not reuse it.
+    const times = ['2026-11-25T08:00:00.999999Z', '2026-11-25T08:00:01.000000Z', '2026-11-25T07:59:59.000001Z', '1969-12-31T23:59:59.000000Z', '2026-11-25T08:00:01.000010Z'];
+    for (const time of times) assert.equal(microsToIso(isoToMicros(time)!), time);
+    assert.equal(microsToIso(-1n), '1969-12-31T23:59:59.999999Z');
+    assert.equal(microsToIso(2n ** 53n + 1n), '2255-06-05T23:47:34.740993Z');
   });
   it('formats durations as HH:MM:SS', () => {
     assert.equal(formatDuration(0), '00:00:00');

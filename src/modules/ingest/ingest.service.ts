@@ -10,7 +10,7 @@ import { sha256Hex } from '../../lib/secrets.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
-import { copyRow, RECORDS_COPY_IN, storedLine } from './record-copy.js';
+import { copyRow, RECORDS_COPY_IN, storedLineMaker } from './record-copy.js';
 import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
 
 export interface UploadingDevice {
@@ -137,7 +137,7 @@ export class IngestService {
   }
 
   private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[]) {
-    const received = nowIso();
+    const line = storedLineMaker(device, nowIso());
     let from = records[0]!.at;
     let to = from;
     let hasPositions = false;
@@ -149,7 +149,7 @@ export class IngestService {
         if (record.at > to) to = record.at;
         const { lat, lon } = positionOf(record);
         if (lat !== null) hasPositions = true;
-        chunk += copyRow(device.id, microsToIso(record.at), storedLine(record.data, device, received), lat, lon);
+        chunk += copyRow(device.id, microsToIso(record.at), line(record.data), lat, lon);
         if (++n % COPY_CHUNK === 0) {
           yield chunk;
           chunk = '';
