@@ -1,7 +1,10 @@
 /**
- * One export through the service's own code path (ExportService: claim, COPY → gzip → fsync →
- * rename, finish), alone in a process so its peak RSS is the export's. Prints one JSON line.
- * Arguments: databaseUrl tripId customerId deviceId exportDir gzipLevel
+ * Exports of one trip through the service's own code path (ExportService: claim, COPY → gzip
+ * → fsync → rename, finish), in a process of its own so its peak RSS is the exports'. Like a
+ * worker that has run before, the process warms up first: its first export also pays for a
+ * new PostgreSQL backend touching shared buffers for the first time (reported apart).
+ * Arguments: databaseUrl tripId customerId deviceId exportDir gzipLevel runs.
+ * Prints one JSON line: { firstSeconds, seconds[], bytes, records, maxRssBytes }.
  */
 import 'reflect-metadata';
 import pg from 'pg';
@@ -11,12 +14,13 @@ import { JobQueue } from '../src/jobs/job-queue.js';
 import { ExportService } from '../src/modules/exports/export.service.js';
 import { requestExport } from '../src/modules/exports/task-lease.store.js';
 
-const [url, tripId, customerId, deviceId, exportDir, level] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [url, tripId, customerId, deviceId, exportDir, level, runs] = process.argv.slice(2) as [string, string, string, string, string, string, string];
 const config = loadConfig({ DATABASE_URL: url, EXPORT_DIR: exportDir, EXPORT_GZIP_LEVEL: level, LOG_LEVEL: 'silent', EXPORT_MIN_DELAY_SECONDS: '0' });
 const pool = new pg.Pool({ connectionString: url, max: 4 });
 const jobs = new JobQueue(config, url, pino({ level: 'silent' }));
 const service = new ExportService(config, pool, jobs);
-try {
+
+async function exportOnce(): Promise<{ seconds: number; bytes: number; records: number }> {
   const task = await requestExport(pool, { tripId, customerId, deviceId, notBefore: null, delaySeconds: 0 });
   const started = performance.now();
   await service.runTask(task.id, { touch: async () => undefined });
@@ -27,7 +31,23 @@ try {
   );
   const row = rows[0]!;
   if (row.state !== 'SUCCESS') throw new Error(`export ended ${row.state}: ${row.error}`);
-  console.log(JSON.stringify({ seconds, bytes: Number(row.result_bytes), records: Number(row.result_records), maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  return { seconds, bytes: Number(row.result_bytes), records: Number(row.result_records) };
+}
+
+try {
+  const first = await exportOnce();
+  const measured = [];
+  for (let i = 0; i < Number(runs); i++) measured.push(await exportOnce());
+  const last = measured.at(-1) ?? first;
+  console.log(
+    JSON.stringify({
+      firstSeconds: first.seconds,
+      seconds: measured.map((r) => r.seconds),
+      bytes: last.bytes,
+      records: last.records,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    }),
+  );
 } finally {
   await jobs.close();
   await pool.end();

@@ -26,10 +26,14 @@ export interface StoredTrip {
   readonly records: number;
 }
 
-export interface ExportRun {
-  readonly seconds: number;
+export interface ExportRuns {
+  /** The process's first export: a new database connection, shared buffers not yet touched. */
+  readonly firstSeconds: number;
+  /** The measured exports after it, in the same process. */
+  readonly seconds: readonly number[];
   readonly bytes: number;
   readonly records: number;
+  /** Over the whole process, warm-up included. */
   readonly maxRssBytes: number;
 }
 
@@ -59,13 +63,14 @@ export async function storeTrip(ctx: BenchContext, start: string, count: number)
   return { tripId, deviceId: device.id, startTs: first, endTs: last, records: count };
 }
 
-export async function runServiceExport(ctx: BenchContext, trip: StoredTrip, exportDir: string, level: number): Promise<ExportRun> {
+/** One worker process: a warm-up export, then `runs` measured ones. */
+export async function runServiceExports(ctx: BenchContext, trip: StoredTrip, exportDir: string, level: number, runs: number): Promise<ExportRuns> {
   const { stdout } = await run(
     process.execPath,
-    [`${DIST_ROOT}bench/export-child.js`, ctx.url, trip.tripId, ctx.principal.customerId, trip.deviceId, exportDir, String(level)],
+    [`${DIST_ROOT}bench/export-child.js`, ctx.url, trip.tripId, ctx.principal.customerId, trip.deviceId, exportDir, String(level), String(runs)],
     { maxBuffer: 1 << 20 },
   );
-  return JSON.parse(stdout.trim().split('\n').pop()!) as ExportRun;
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ExportRuns;
 }
 
 /** `psql -c "\copy (…) to stdout …" | gzip -N > file`: the same rows, the textbook pipe. */

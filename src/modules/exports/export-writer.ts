@@ -5,11 +5,11 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGzip } from 'node:zlib';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso } from '../../lib/time.js';
+import { parallelGzip } from './parallel-gzip.js';
 import type { ExportResult } from './task-lease.store.js';
 
 /** Nothing to export: the trip's records are gone. Retrying cannot help. */
@@ -95,7 +95,7 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
     const hash = createHash('sha256');
     await pipeline(
       lines(source.header, copy, options, (n) => (records += n)),
-      createGzip({ level: options.gzipLevel, chunkSize: GZIP_CHUNK }),
+      (source: AsyncIterable<Buffer>) => parallelGzip(source, { level: options.gzipLevel }),
       async function* measure(gz: AsyncIterable<Buffer>) {
         for await (const chunk of gz) {
           hash.update(chunk);

@@ -1,0 +1,75 @@
+import { promisify } from 'node:util';
+import { constants, crc32, deflateRaw } from 'node:zlib';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** Back-references reach 32 KiB: each block is primed with that much of the one before. */
+const WINDOW = 32 * 1024;
+
+export interface ParallelGzipOptions {
+  readonly level: number;
+  /** Input bytes per block (default 1 MiB). */
+  readonly blockSize?: number;
+  /** Blocks compressed at once on the libuv thread pool (default 2). */
+  readonly parallel?: number;
+}
+
+/**
+ * gzip as pigz writes it: ONE gzip member (RFC 1952), whose deflate stream is compressed in
+ * blocks on several threads at once. Each block is raw-deflated with the previous block's last
+ * 32 KiB as its dictionary and ends with a sync flush (byte-aligned, not final), so the blocks
+ * concatenate into a single valid deflate stream; the last block finishes it. The CRC-32 of the
+ * input is kept on the main thread. Any gunzip reads the result, including readers that stop
+ * after the first member. Memory is bounded by `parallel + 1` blocks plus their output.
+ */
+export async function* parallelGzip(source: AsyncIterable<Buffer>, options: ParallelGzipOptions): AsyncGenerator<Buffer> {
+  const blockSize = options.blockSize ?? 1 << 20;
+  const parallel = Math.max(1, options.parallel ?? 2);
+  const pending: Promise<Buffer>[] = [];
+  let dictionary: Buffer | undefined;
+  let crc = 0;
+  let size = 0;
+  let parts: Buffer[] = [];
+  let held = 0;
+
+  const compress = (block: Buffer, last: boolean): Promise<Buffer> => {
+    crc = crc32(block, crc);
+    size += block.length;
+    const done = deflateRawAsync(block, {
+      level: options.level,
+      ...(dictionary ? { dictionary } : {}),
+      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    });
+    // Awaited in order later; until then a failure must not count as unhandled.
+    done.catch(() => undefined);
+    // The dictionary must be a copy: `block` may be a view into a buffer that is reused.
+    dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
+    return done;
+  };
+
+  yield GZIP_HEADER;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    held += chunk.length;
+    if (held < blockSize) continue;
+    // Blocks of exactly `blockSize`: the output depends on the input bytes only, not on how
+    // they were chunked, so an unchanged trip exports to the same file and SHA-256.
+    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+    let at = 0;
+    for (; all.length - at >= blockSize; at += blockSize) {
+      pending.push(compress(all.subarray(at, at + blockSize), false));
+      if (pending.length >= parallel) yield await pending.shift()!;
+    }
+    parts = at < all.length ? [all.subarray(at)] : [];
+    held = all.length - at;
+  }
+  pending.push(compress(Buffer.concat(parts, held), true));
+  for (const block of pending) yield await block;
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(size % 2 ** 32, 4);
+  yield trailer;
+}
+
+/** Magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
