@@ -48,14 +48,7 @@ function copySql(deviceId: string, startTs: string, endTs: string): string {
   return `copy (select line from records where device_id = '${deviceId}' and ts between '${start}' and '${end}' order by ts)
     to stdout with (format csv, quote e'\\x01', delimiter e'\\x02')`;
 }
-const GZIP_CHUNK = 256 * 1024;
-const NEWLINE = 0x0a;
-
-function countNewlines(chunk: Buffer): number {
-  let n = 0;
-  for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) n++;
-  return n;
-}
+const WRITE_CHUNK = 256 * 1024;
 
 /**
  * Streams one trip into `EXPORT_DIR/<trip>/<run>.json.gz`: the trip line, then the device's
@@ -90,12 +83,11 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
     }
     const copy = client.query(copyTo(copySql(source.deviceId, source.startTs, source.endTs)));
     clientBroken = true; // until COPY has run to its end
-    let records = 0;
     let bytes = 0;
     const hash = createHash('sha256');
     await pipeline(
-      lines(source.header, copy, options, (n) => (records += n)),
-      (source: AsyncIterable<Buffer>) => parallelGzip(source, { level: options.gzipLevel }),
+      lines(source.header, copy, options),
+      (text: AsyncIterable<Buffer>) => parallelGzip(text, { level: options.gzipLevel }),
       async function* measure(gz: AsyncIterable<Buffer>) {
         for await (const chunk of gz) {
           hash.update(chunk);
@@ -103,7 +95,7 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
           yield chunk;
         }
       },
-      createWriteStream(tmp, { flags: 'wx', highWaterMark: GZIP_CHUNK }),
+      createWriteStream(tmp, { flags: 'wx', highWaterMark: WRITE_CHUNK }),
       { signal: options.signal },
     );
     clientBroken = false;
@@ -117,7 +109,8 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
       path: path.join(source.tripId, finalName),
       bytes,
       sha256: hash.digest('hex'),
-      records,
+      // PostgreSQL's own count of the rows COPY sent.
+      records: copy.rowCount,
       firstTs: canonicalIso(first) ?? first,
       lastTs: rows[0]?.last ? (canonicalIso(rows[0].last) ?? rows[0].last) : null,
     };
@@ -135,13 +128,11 @@ async function* lines(
   header: string,
   copy: Readable,
   options: Pick<ExportWriterOptions, 'maxBytesPerSecond'>,
-  onRecords: (n: number) => void,
 ): AsyncGenerator<Buffer> {
   yield Buffer.from(`${header}\n`);
   const started = Date.now();
   let read = 0;
   for await (const chunk of copy as AsyncIterable<Buffer>) {
-    onRecords(countNewlines(chunk));
     read += chunk.length;
     if (options.maxBytesPerSecond) {
       const ahead = (read / options.maxBytesPerSecond) * 1000 - (Date.now() - started);

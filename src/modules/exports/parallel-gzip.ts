@@ -42,7 +42,7 @@ export async function* parallelGzip(source: AsyncIterable<Buffer>, options: Para
     });
     // Awaited in order later; until then a failure must not count as unhandled.
     done.catch(() => undefined);
-    // The dictionary must be a copy: `block` may be a view into a buffer that is reused.
+    // A copy: a view would keep the whole previous block alive.
     dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
     return done;
   };
