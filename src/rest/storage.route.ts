@@ -29,7 +29,7 @@ export function storageRoutes(services: Services) {
         validatorCompiler: () => () => true,
       },
       async (request) => {
-      const device = await services.devices.authenticateDevice(request.em, request.headers.authorization, header(request.headers['unit-id']));
+      const device = await services.devices.authenticateDevice(services.db.pool, request.headers.authorization, header(request.headers['unit-id']));
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       return services.ingest.upload(device, raw, header(request.headers['content-encoding']));
       },

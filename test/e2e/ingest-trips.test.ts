@@ -154,6 +154,29 @@ describe('device uploads and trips', () => {
     assert.equal(user.status, 401, 'a user token is not a device token');
   });
 
+  it('counts positions streamed during a trip, and late positions that land inside an ended trip', async () => {
+    const device = await createDevice(t.db.orm, acme);
+    const start = '2026-03-09T07:00:00Z';
+    const route = (s: number) => position(at(start, s), 56.2 + s * 0.0002, 10.1);
+    // Engine on, then positions in batches of their own while the trip is in progress.
+    await upload(t.baseUrl, device, [engine(start, 'running'), route(10)]);
+    await upload(t.baseUrl, device, [route(20), route(30)]);
+    const stop = await upload(t.baseUrl, device, [route(40), engine(at(start, 60), 'stopped')]);
+    assert.deepEqual(stop.body.trips, { started: 0, ended: 1, reopened: 0 });
+    const tripOf = async () => (await request<LegacyPage>(t.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token: acme.apiToken })).body.results[0]!;
+    const km = (...seconds: number[]) => seconds.slice(1).reduce((sum, s, i) => sum + haversineKm({ lat: 56.2 + seconds[i]! * 0.0002, lon: 10.1 }, { lat: 56.2 + s * 0.0002, lon: 10.1 }), 0);
+    const ended = await tripOf();
+    assert.ok(Math.abs(ended.distance_km - km(10, 20, 30, 40)) < 0.001, `distance ${ended.distance_km}`);
+
+    // A batch held back by the device arrives after the end: its positions belong to the trip.
+    const late = await upload(t.baseUrl, device, [route(50), route(55)]);
+    assert.deepEqual(late.body.trips, { started: 0, ended: 0, reopened: 0 });
+    const refreshed = await tripOf();
+    assert.equal(refreshed.id, ended.id);
+    assert.ok(Math.abs(refreshed.distance_km - km(10, 20, 30, 40, 50, 55)) < 0.001, `distance ${refreshed.distance_km}`);
+    assert.equal(refreshed.end_position_lng, '10.1');
+  });
+
   it('reopens inside the reopen limit, and late old events do not change trips', async () => {
     const device = await createDevice(t.db.orm, acme, { reopenLimitSeconds: 300 });
     const start = '2026-03-07T07:00:00Z';

@@ -1,8 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { newToken, sha256Hex } from '../../lib/secrets.js';
 import type { Principal } from '../accounts/principal.js';
+import type { UploadingDevice } from '../ingest/ingest.service.js';
 import { Device } from './device.entity.js';
 import { Template } from './template.entity.js';
 import { effectiveSettings, type PartialTripSettings, type TripSettings, validateSettings } from './trip-settings.js';
@@ -100,18 +102,23 @@ export class DeviceService {
 
   /**
    * Resolves a device upload credential (`token <t>` or `Bearer <t>`). When the device also
-   * sends a `unit-id` header it must match.
+   * sends a `unit-id` header it must match. Runs once per upload batch, so it is one plain
+   * query on the pool rather than an ORM load (measured: ~1 ms of CPU per batch through the ORM).
    */
-  async authenticateDevice(em: EntityManager, header: string | undefined, unitIdHeader: string | undefined): Promise<Device> {
+  async authenticateDevice(db: Queryable, header: string | undefined, unitIdHeader: string | undefined): Promise<UploadingDevice> {
     const [scheme = '', token = ''] = (header ?? '').trim().split(/\s+/, 2);
     if (!['token', 'bearer'].includes(scheme.toLowerCase()) || !token) {
       throw unauthenticated('Device token missing; send "Authorization: token <device token>"');
     }
-    const device = await em.findOne(Device, { uploadTokenHash: sha256Hex(token) });
+    const { rows } = await db.query<{ id: string; unit_id: string; vehicle_id: number }>(
+      'SELECT id, unit_id, vehicle_id FROM devices WHERE upload_token_hash = $1',
+      [sha256Hex(token)],
+    );
+    const device = rows[0];
     if (!device) throw unauthenticated('Invalid device token');
-    if (unitIdHeader && unitIdHeader.trim().toLowerCase() !== device.unitId) {
+    if (unitIdHeader && unitIdHeader.trim().toLowerCase() !== device.unit_id) {
       throw unauthenticated('unit-id header does not match the device token');
     }
-    return device;
+    return { id: device.id, unitId: device.unit_id, vehicleId: device.vehicle_id };
   }
 }

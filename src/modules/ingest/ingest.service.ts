@@ -10,7 +10,7 @@ import { sha256Hex } from '../../lib/secrets.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
-import { copyRow, RECORDS_COPY_IN, storedLineMaker } from './record-copy.js';
+import { copyRow, packRows, RECORDS_COPY_IN, storedLineMaker } from './record-copy.js';
 import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
 
 export interface UploadingDevice {
@@ -26,8 +26,8 @@ export interface IngestResult {
   readonly trips: { readonly started: number; readonly ended: number; readonly reopened: number };
 }
 
-/** Rows per write into the COPY stream: few large writes instead of one per record. */
-const COPY_CHUNK = 500;
+/** Bytes per write into the COPY stream: few large writes instead of one per record. */
+const COPY_CHUNK_BYTES = 256 * 1024;
 const NO_PARTITION = '23514';
 
 const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -41,6 +41,22 @@ function positionOf(record: ParsedRecord): { lat: number | null; lon: number | n
 }
 
 const monthStart = (at: bigint): string => microsToIso(at).slice(0, 7) + '-01T00:00:00.000000Z';
+
+/** The earliest and latest `@ts` of a batch. */
+interface Span {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+function spanOf(records: readonly ParsedRecord[]): Span {
+  let from = records[0]!.at;
+  let to = from;
+  for (const { at } of records) {
+    if (at < from) from = at;
+    else if (at > to) to = at;
+  }
+  return { from, to };
+}
 
 /**
  * Stores a device batch whole or not at all, once, and runs trip detection on it — all in one
@@ -77,41 +93,46 @@ export class IngestService {
 
   async ingest(device: UploadingDevice, records: readonly ParsedRecord[], batchText: string): Promise<IngestResult> {
     const batchHash = sha256Hex(batchText);
-    await this.ensurePartitions(records);
+    const span = spanOf(records);
+    await this.ensurePartitions(records, span);
     try {
-      return await this.store(device, records, batchHash);
+      return await this.store(device, records, batchHash, span);
     } catch (error) {
       // A partition dropped by retention since we cached it: recreate and try once more.
       if ((error as { code?: string }).code !== NO_PARTITION) throw error;
       this.partitions.clear();
-      await this.ensurePartitions(records);
-      return this.store(device, records, batchHash);
+      await this.ensurePartitions(records, span);
+      return this.store(device, records, batchHash, span);
     }
   }
 
-  private async store(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string): Promise<IngestResult> {
+  private async store(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string, span: Span): Promise<IngestResult> {
     const client = await this.db.pool.connect();
     let afterCommit: (() => void)[] = [];
     try {
       await client.query('BEGIN');
-      const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null }>(
-        `SELECT d.customer_id, d.settings, t.settings AS template_settings,
-                (extract(epoch from d.last_event_ts) * 1000000)::bigint AS last_at
-           FROM devices d LEFT JOIN templates t ON t.id = d.template_id
-          WHERE d.id = $1 FOR UPDATE OF d`,
-        [device.id],
+      // One round trip: lock the device row (its batches never interleave), then record the
+      // batch's hash; a hash seen before means the device is resending a stored batch.
+      const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null; fresh: boolean }>(
+        `WITH locked AS (
+           SELECT d.id, d.customer_id, d.settings, t.settings AS template_settings,
+                  (extract(epoch from d.last_event_ts) * 1000000)::bigint AS last_at
+             FROM devices d LEFT JOIN templates t ON t.id = d.template_id
+            WHERE d.id = $1 FOR UPDATE OF d
+         ), batch AS (
+           INSERT INTO ingest_batches (device_id, sha256, records) SELECT id, $2, $3 FROM locked
+           ON CONFLICT DO NOTHING RETURNING 1
+         )
+         SELECT customer_id, settings, template_settings, last_at, EXISTS (SELECT FROM batch) AS fresh FROM locked`,
+        [device.id, batchHash, records.length],
       );
       const row = locked.rows[0];
       if (!row) throw new Error(`device ${device.id} vanished during upload`);
-      const fresh = await client.query(
-        'INSERT INTO ingest_batches (device_id, sha256, records) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [device.id, batchHash, records.length],
-      );
-      if (fresh.rowCount === 0) {
+      if (!row.fresh) {
         await client.query('ROLLBACK');
         return { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } };
       }
-      const range = await this.copyRecords(client, device, records);
+      const range = await this.copyRecords(client, device, records, span);
       const events = records.filter((r) => r.tag !== undefined).map((r) => ({ at: r.at, tag: r.tag! }));
       const result = await this.detection.detect(
         client,
@@ -136,33 +157,24 @@ export class IngestService {
     }
   }
 
-  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[]) {
+  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span) {
     const line = storedLineMaker(device, nowIso());
-    let from = records[0]!.at;
-    let to = from;
     let hasPositions = false;
     function* rows(): Generator<string> {
-      let chunk = '';
-      let n = 0;
       for (const record of records) {
-        if (record.at < from) from = record.at;
-        if (record.at > to) to = record.at;
         const { lat, lon } = positionOf(record);
         if (lat !== null) hasPositions = true;
-        chunk += copyRow(device.id, microsToIso(record.at), line(record.data), lat, lon);
-        if (++n % COPY_CHUNK === 0) {
-          yield chunk;
-          chunk = '';
-        }
+        yield copyRow(device.id, microsToIso(record.at), line(record.data), lat, lon);
       }
-      if (chunk) yield chunk;
     }
-    await pipeline(Readable.from(rows()), client.query(copyStreams.from(RECORDS_COPY_IN)));
-    return { from, to, hasPositions };
+    await pipeline(Readable.from(packRows(rows(), COPY_CHUNK_BYTES)), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    return { ...span, hasPositions };
   }
 
-  private async ensurePartitions(records: readonly ParsedRecord[]): Promise<void> {
-    const months = new Set(records.map((r) => monthStart(r.at)));
+  private async ensurePartitions(records: readonly ParsedRecord[], span: Span): Promise<void> {
+    // A batch nearly always lies in one month; only one that spans more looks at every record.
+    const first = monthStart(span.from);
+    const months = first === monthStart(span.to) ? [first] : new Set(records.map((r) => monthStart(r.at)));
     for (const month of months) {
       if (this.partitions.has(month)) continue;
       // Outside the upload transaction: creating a partition locks the parent table briefly.

@@ -58,9 +58,11 @@ export class TripDetectionService {
     // Positions and distance are a scan over the trip's track.pos records. Redoing that for an
     // open trip on every batch made long trips quadratic (measured: the upload benchmark's
     // bound), so an open trip gets them when it ends; ended trips are refreshed when touched or
-    // when late positions arrive inside them.
+    // when late positions arrive inside them. A trip ends at an applied event, so no ended trip
+    // reaches past the device's newest one: a batch that starts after it (every batch of a
+    // trip in progress) cannot fall inside one, and the lookup is skipped.
     const refresh = new Set(changes.touched.filter((t) => t.endAt !== null || t.isNew).map((t) => t.key));
-    if (batchRange.hasPositions) {
+    if (batchRange.hasPositions && device.lastEventAt !== null && batchRange.from <= device.lastEventAt) {
       const { rows } = await tx.query<{ id: string }>(
         `SELECT id FROM trips WHERE device_id = $1 AND end_time_utc IS NOT NULL AND start_time_utc <= $3 AND end_time_utc >= $2`,
         [device.id, microsToIso(batchRange.from), microsToIso(batchRange.to)],
