@@ -110,10 +110,11 @@ export class DeviceService {
     if (!['token', 'bearer'].includes(scheme.toLowerCase()) || !token) {
       throw unauthenticated('Device token missing; send "Authorization: token <device token>"');
     }
-    const { rows } = await db.query<{ id: string; unit_id: string; vehicle_id: number }>(
-      'SELECT id, unit_id, vehicle_id FROM devices WHERE upload_token_hash = $1',
-      [sha256Hex(token)],
-    );
+    const { rows } = await db.query<{ id: string; unit_id: string; vehicle_id: number }>({
+      name: 'device-by-upload-token',
+      text: 'SELECT id, unit_id, vehicle_id FROM devices WHERE upload_token_hash = $1',
+      values: [sha256Hex(token)],
+    });
     const device = rows[0];
     if (!device) throw unauthenticated('Invalid device token');
     if (unitIdHeader && unitIdHeader.trim().toLowerCase() !== device.unit_id) {

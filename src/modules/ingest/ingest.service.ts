@@ -113,8 +113,10 @@ export class IngestService {
       await client.query('BEGIN');
       // One round trip: lock the device row (its batches never interleave), then record the
       // batch's hash; a hash seen before means the device is resending a stored batch.
-      const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null; fresh: boolean }>(
-        `WITH locked AS (
+      const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null; fresh: boolean }>({
+        // Named: parsed and planned once per connection, not once per batch.
+        name: 'ingest-lock-device',
+        text: `WITH locked AS (
            SELECT d.id, d.customer_id, d.settings, t.settings AS template_settings,
                   (extract(epoch from d.last_event_ts) * 1000000)::bigint AS last_at
              FROM devices d LEFT JOIN templates t ON t.id = d.template_id
@@ -124,8 +126,8 @@ export class IngestService {
            ON CONFLICT DO NOTHING RETURNING 1
          )
          SELECT customer_id, settings, template_settings, last_at, EXISTS (SELECT FROM batch) AS fresh FROM locked`,
-        [device.id, batchHash, records.length],
-      );
+        values: [device.id, batchHash, records.length],
+      });
       const row = locked.rows[0];
       if (!row) throw new Error(`device ${device.id} vanished during upload`);
       if (!row.fresh) {
