@@ -1,5 +1,6 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
+import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import type { SignalReason, TripExportFinishedPayload } from '../modules/signals/signal.entity.js';
 
@@ -35,7 +36,13 @@ export interface PubSubHandle {
  * this process.
  */
 export function createAnnouncementPubSub(redisUrl: string | undefined): PubSubHandle {
-  if (!redisUrl) return { pubSub: createPubSub<Channels>(), shared: false, close: async () => undefined };
+  if (!redisUrl) {
+    // Every subscriber of a customer listens on the customer's topic: far more than Node's
+    // default of 10 listeners is normal here, not a leak worth a warning in the logs.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return { pubSub: createPubSub<Channels>({ eventTarget }), shared: false, close: async () => undefined };
+  }
   // A subscribing Redis connection cannot publish, hence two.
   const publishClient = new Redis(redisUrl);
   const subscribeClient = new Redis(redisUrl);

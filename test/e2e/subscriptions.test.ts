@@ -74,6 +74,28 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     await waitFor(() => t.app.ws!.liveSubscriptions() === base, 'the subscriptions to end');
   });
 
+  it('reaches every one of many subscribers of a customer, without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const base = t.app.ws!.liveSubscriptions();
+      // A dashboard per operator: more listeners on one customer's topic than Node's default of 10.
+      const subscriptions = Array.from({ length: 15 }, () => connect(t, `APIToken ${acme.customer.apiToken}`).subscribe<{ tripExportFinished: Event }>(SUBSCRIPTION));
+      await live(t, base + subscriptions.length);
+      const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
+      await waitFor(() => subscriptions.every((s) => s.events.length > 0), 'every subscriber to get the event');
+      for (const s of subscriptions) assert.deepEqual(s.events.map((e) => e.tripExportFinished.eventId), [signal.id]);
+      for (const s of subscriptions) s.stop();
+      await waitFor(() => t.app.ws!.liveSubscriptions() === base, 'the subscriptions to end');
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('narrows to one device, and answers NOT_FOUND for a device of another customer', async () => {
     const second = await createDevice(t.db.orm, acme.customer);
     const secondTrip = await createTrip(t.db.orm, acme.customer, second);
