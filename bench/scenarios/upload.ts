@@ -15,13 +15,16 @@ export interface UploadResult {
   readonly records: number;
 }
 
-/** The batches each client sends; identical across runs (fresh devices keep dedup out of the way). */
-export function prepareUpload(records: number, clients: number): string[][] {
+/**
+ * The batches each client sends, encoded before the clock starts (the clients share the two
+ * cores with the service); identical across runs (fresh devices keep dedup out of the way).
+ */
+export function prepareUpload(records: number, clients: number): Buffer[][] {
   const per = Math.ceil(records / clients);
-  return Array.from({ length: clients }, (_, i) => [...batches(`2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)]);
+  return Array.from({ length: clients }, (_, i) => [...batches(`2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)].map((body) => Buffer.from(body)));
 }
 
-export async function runUpload(ctx: BenchContext, baseUrl: string, plan: string[][]): Promise<UploadResult> {
+export async function runUpload(ctx: BenchContext, baseUrl: string, plan: Buffer[][]): Promise<UploadResult> {
   const devices = await Promise.all(plan.map(() => ctx.newDevice()));
   const started = performance.now();
   let records = 0;
