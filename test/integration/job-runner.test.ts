@@ -115,7 +115,7 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
       assertNextDaily((await store.jobs('exports.reannounce'))[0], REANNOUNCE_HOUR);
     });
 
-    it('drops records older than RETENTION_DAYS when the daily retention job comes round', async (ctx) => {
+    it('drops records and upload batch hashes older than RETENTION_DAYS when the daily retention job comes round', async (ctx) => {
       if (skip(ctx)) return;
       assertNextDaily((await store.jobs('records.retention'))[0], REANNOUNCE_HOUR + 1);
       const cutoff = addSeconds(nowIso(), -RETENTION_DAYS * 86400);
@@ -127,8 +127,18 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
       const count = async (from: string, to: string) =>
         Number((await t.db.pool.query<{ n: string }>('select count(*) as n from records where device_id = $1 and ts between $2 and $3', [device.id, from, to])).rows[0]!.n);
 
+      // Upload batch hashes: one received before the cutoff, one after.
+      await t.db.pool.query(
+        `insert into ingest_batches (device_id, sha256, records, received_at) values ($1, 'old-batch', 4, $2), ($1, 'new-batch', 4, $3)`,
+        [device.id, addSeconds(cutoff, -3600), addSeconds(cutoff, 3600)],
+      );
+      const batches = async () =>
+        (await t.db.pool.query<{ sha256: string }>('select sha256 from ingest_batches where device_id = $1 order by sha256', [device.id])).rows.map((r) => r.sha256);
+
       await store.makeDue('records.retention');
       await waitFor(async () => (await count('1970-01-01T00:00:00Z', cutoff)) === 0, 'old records to be gone', 20_000);
+      await waitFor(async () => !(await batches()).includes('old-batch'), 'old batch hashes to be gone', 20_000);
+      assert.deepEqual(await batches(), ['new-batch']);
       const { rows } = await t.db.pool.query<{ part: string | null }>('select to_regclass($1)::text as part', [ancientPartition]);
       assert.equal(rows[0]!.part, null, 'the whole old month was dropped');
       assert.equal(await count(kept[0]!.ts, kept.at(-1)!.ts), kept.length);

@@ -3,13 +3,16 @@ import type pg from 'pg';
 export interface RetentionOutcome {
   readonly droppedPartitions: string[];
   readonly deletedRows: number;
+  /** Upload batch hashes past the cutoff (one row per accepted batch would grow forever). */
+  readonly deletedBatches: number;
 }
 
 /**
  * Removes records older than `retentionDays`. Whole month partitions past the cutoff are
  * detached concurrently and dropped (no row-by-row work, no long lock on `records`); only the
  * partition the cutoff falls into is trimmed with a DELETE, which partition pruning keeps to
- * that one month.
+ * that one month. The hashes that recognise a re-sent upload batch expire with the records:
+ * a batch re-sent after that would only hold records retention removes anyway.
  */
 export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): Promise<RetentionOutcome> {
   const { rows: cut } = await pool.query<{ cutoff: string }>(`select (now() - make_interval(days => $1))::text as cutoff`, [retentionDays]);
@@ -31,5 +34,6 @@ export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): 
     droppedPartitions.push(part.name);
   }
   const deleted = await pool.query('delete from records where ts < $1::timestamptz', [cutoff]);
-  return { droppedPartitions, deletedRows: deleted.rowCount ?? 0 };
+  const batches = await pool.query('delete from ingest_batches where received_at < $1::timestamptz', [cutoff]);
+  return { droppedPartitions, deletedRows: deleted.rowCount ?? 0, deletedBatches: batches.rowCount ?? 0 };
 }
