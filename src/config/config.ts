@@ -53,6 +53,8 @@ export interface Config {
   /** Webhook and e-mail sends one instance runs at the same time. */
   readonly deliveryConcurrency: number;
   readonly graphqlWsMaxSubscriptions: number;
+  /** How often an open WebSocket's credentials are checked again (revoked, expired). */
+  readonly graphqlWsRecheckSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 120000),
     deliveryConcurrency: int('DELIVERY_CONCURRENCY', 4, 1, 64),
     graphqlWsMaxSubscriptions: int('GRAPHQL_WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
+    graphqlWsRecheckSeconds: int('GRAPHQL_WS_RECHECK_SECONDS', 60, 1, 3600),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, deliveryRetrySeconds: Object.freeze([...config.deliveryRetrySeconds]) });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, parse, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
@@ -11,9 +11,13 @@ import { checkQueryLimits } from './limits.js';
 
 /** RFC 6455 "going away": the server is shutting down. */
 const GOING_AWAY = 1001;
+/** graphql-ws's close code for refused credentials. */
+const FORBIDDEN = 4403;
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   principal?: Principal;
+  /** Checks the credentials again every GRAPHQL_WS_RECHECK_SECONDS while the socket is open. */
+  recheck?: NodeJS.Timeout;
   subscriptions: number;
   /** Ids of this connection's operations that are streaming events right now. */
   live?: Set<string>;
@@ -31,12 +35,26 @@ export interface GraphQLWsServer {
 /**
  * graphql-ws on the same port and path as HTTP GraphQL. The client authenticates in
  * `connection_init` (`{"authorization": "APIToken <t>"}` or `"Bearer <jwt>"`); bad or revoked
- * credentials close the socket with 4403.
+ * credentials close the socket with 4403, and so does a token revoked or a JWT expired while
+ * the socket is open (checked again every `GRAPHQL_WS_RECHECK_SECONDS`).
  */
 export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, services: Services, maxSubscriptionsPerConnection = 20): GraphQLWsServer {
   const { config, db } = services;
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.graphqlBodyLimitBytes });
   let live = 0;
+  /** Closes the socket with 4403 once its credentials no longer authenticate. */
+  const recheck = async (extra: Pick<ConnectionExtra, 'recheck'> & { readonly socket: WebSocket }, header: string | undefined): Promise<void> => {
+    try {
+      await services.auth.authenticate(db.orm.em.fork(), header);
+    } catch (error) {
+      if (!(error instanceof AppError)) {
+        app.log.warn({ err: error }, 'could not check WebSocket credentials; will try again');
+        return;
+      }
+      clearInterval(extra.recheck);
+      extra.socket.close(FORBIDDEN, 'Forbidden');
+    }
+  };
   // Same mapping as the HTTP path: service errors keep their code, anything else is hidden.
   const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, (err) => app.log.error({ err }, 'graphql subscription failed'));
   useServer<Record<string, unknown>, ConnectionExtra>(
@@ -46,8 +64,10 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {
-          const principal = await services.auth.authenticate(db.orm.em.fork(), typeof authorization === 'string' ? authorization : undefined);
+          const header = typeof authorization === 'string' ? authorization : undefined;
+          const principal = await services.auth.authenticate(db.orm.em.fork(), header);
           Object.assign(ctx.extra, { principal, subscriptions: 0 });
+          ctx.extra.recheck = setInterval(() => void recheck(ctx.extra, header), config.graphqlWsRecheckSeconds * 1000).unref();
           services.metrics.wsConnections.inc();
           return true;
         } catch (error) {
@@ -101,9 +121,12 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         }
       },
       // graphql-ws completes (onComplete) every open subscription before this runs.
-      onDisconnect: () => {
+      onDisconnect: (ctx) => {
+        clearInterval(ctx.extra.recheck);
         services.metrics.wsConnections.dec();
       },
+      // A socket closed before or during connection_init never reaches onDisconnect.
+      onClose: (ctx) => clearInterval(ctx.extra.recheck),
     },
     wss,
   );

@@ -28,10 +28,15 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     sockets.push(socket);
     return socket;
   };
+  /** A socket authenticated with the API token, subscribed to all of its customer's announcements. */
+  const listen = (token: string) => {
+    const socket = connect(t, `APIToken ${token}`);
+    return { socket, subscriber: socket.subscribe<{ tripExportFinished: Event }>(SUBSCRIPTION) };
+  };
   const live = (app: TestApp, count: number) => waitFor(() => app.app.ws!.liveSubscriptions() >= count, `${count} live subscriptions`);
 
   before(async () => {
-    t = await startTestApp({ PUBLIC_URL: 'https://exports.example.test' });
+    t = await startTestApp({ PUBLIC_URL: 'https://exports.example.test', GRAPHQL_WS_RECHECK_SECONDS: '1' });
     acme = await createFleet(t.db.orm, t.config, 'Acme');
     globex = await createFleet(t.db.orm, t.config, 'Globex');
   });
@@ -42,10 +47,8 @@ describe('subscription tripExportFinished over graphql-ws', () => {
 
   it("delivers a customer's events to its subscribers only, each once", async () => {
     const base = t.app.ws!.liveSubscriptions();
-    const acmeSocket = connect(t, `APIToken ${acme.customer.apiToken}`);
-    const mine = acmeSocket.subscribe<{ tripExportFinished: Event }>(SUBSCRIPTION);
-    const globexSocket = connect(t, `APIToken ${globex.customer.apiToken}`);
-    const theirs = globexSocket.subscribe<{ tripExportFinished: Event }>(SUBSCRIPTION);
+    const mine = listen(acme.customer.apiToken).subscriber;
+    const theirs = listen(globex.customer.apiToken).subscriber;
     await live(t, base + 2);
 
     const acmeSignal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
@@ -81,7 +84,7 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     try {
       const base = t.app.ws!.liveSubscriptions();
       // A dashboard per operator: more listeners on one customer's topic than Node's default of 10.
-      const subscriptions = Array.from({ length: 15 }, () => connect(t, `APIToken ${acme.customer.apiToken}`).subscribe<{ tripExportFinished: Event }>(SUBSCRIPTION));
+      const subscriptions = Array.from({ length: 15 }, () => listen(acme.customer.apiToken).subscriber);
       await live(t, base + subscriptions.length);
       const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
       await waitFor(() => subscriptions.every((s) => s.events.length > 0), 'every subscriber to get the event');
@@ -121,6 +124,25 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     const revoked = await request(t.baseUrl, 'DELETE', `/auth/api_tokens/${created.body.id}/`, { token: acme.customer.apiToken });
     assert.equal(revoked.status, 204);
     assert.equal(await connect(t, `APIToken ${created.body.token}`).closed, 4403);
+  });
+
+  it('closes an open socket with 4403 once its token is revoked, and delivers nothing after', async () => {
+    const created = await request<{ id: string; token: string }>(t.baseUrl, 'POST', '/auth/api_tokens/', { token: acme.customer.apiToken, body: { name: 'dashboard' } });
+    const base = t.app.ws!.liveSubscriptions();
+    const { subscriber: keptEvents } = listen(acme.customer.apiToken);
+    const { socket: doomed, subscriber: doomedEvents } = listen(created.body.token);
+    await live(t, base + 2);
+    const revoked = await request(t.baseUrl, 'DELETE', `/auth/api_tokens/${created.body.id}/`, { token: acme.customer.apiToken });
+    assert.equal(revoked.status, 204);
+    // GRAPHQL_WS_RECHECK_SECONDS is 1 here.
+    const stillOpen = new Promise<string>((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000).unref());
+    assert.equal(await Promise.race([doomed.closed, stillOpen]), 4403);
+    const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
+    await waitFor(() => keptEvents.events.length > 0, 'the event on the socket whose token is valid');
+    assert.deepEqual(keptEvents.events.map((e) => e.tripExportFinished.eventId), [signal.id]);
+    assert.deepEqual(doomedEvents.events, []);
+    keptEvents.stop();
+    await waitFor(() => t.app.ws!.liveSubscriptions() === base, 'the subscriptions to end');
   });
 
   it('applies depth and cost limits and a per-connection cap on the WebSocket path', async () => {
