@@ -10,7 +10,12 @@ export interface ParallelGzipOptions {
   readonly level: number;
   /** Input bytes per block (default 1 MiB). */
   readonly blockSize?: number;
-  /** Blocks compressed at once on the libuv thread pool (default 2). */
+  /**
+   * Blocks in flight on the libuv thread pool (default 3). More than the cores: while the
+   * oldest block is awaited, the next ones keep compressing and COPY keeps flowing. Measured
+   * on 2 cores, 1,000,000 records, runs interleaved: 1.52-1.6 s with 2, 1.41-1.68 s with 3,
+   * 1.34-1.48 s with 4; peak RSS about 130, 133 and 137 MB (up to 147 MB with 4).
+   */
   readonly parallel?: number;
 }
 
@@ -24,7 +29,7 @@ export interface ParallelGzipOptions {
  */
 export async function* parallelGzip(source: AsyncIterable<Buffer>, options: ParallelGzipOptions): AsyncGenerator<Buffer> {
   const blockSize = options.blockSize ?? 1 << 20;
-  const parallel = Math.max(1, options.parallel ?? 2);
+  const parallel = Math.max(1, options.parallel ?? 3);
   const pending: Promise<Buffer>[] = [];
   let dictionary: Buffer | undefined;
   let crc = 0;
