@@ -2,7 +2,7 @@
  * A realistic trip as a device logs it (product-facts.md): engine events, 1 Hz GPS, OBD
  * readings at their usual rates and 5 Hz accelerometer, about 9 records a second.
  */
-import { copyRow, storedLineMaker } from '../src/modules/ingest/record-copy.js';
+import { copyRow, packRows, storedLineMaker } from '../src/modules/ingest/record-copy.js';
 import { isoToMicros, microsToIso, nowIso } from '../src/lib/time.js';
 
 export interface BenchRecord {
@@ -82,21 +82,18 @@ export function* batches(start: string, count: number, size = 1000): Generator<s
 }
 
 /** One device's trip as COPY rows in about 1 MiB chunks, stored exactly as an upload stores it. */
-export function* copyChunks(
+export function copyChunks(
   device: { readonly id: string; readonly unitId: string; readonly vehicleId: number },
   start: string,
   count: number,
   received = nowIso(),
-): Generator<string> {
-  let chunk = '';
+): Generator<Buffer> {
   const line = storedLineMaker(device, received);
-  for (const { at, record } of tripRecords(start, count)) {
-    const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
-    chunk += copyRow(device.id, microsToIso(at), line(record), loc?.lat ?? null, loc?.lon ?? null);
-    if (chunk.length > 1 << 20) {
-      yield chunk;
-      chunk = '';
+  function* rows(): Generator<string> {
+    for (const { at, record } of tripRecords(start, count)) {
+      const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
+      yield copyRow(device.id, microsToIso(at), line(record), loc?.lat ?? null, loc?.lon ?? null);
     }
   }
-  if (chunk) yield chunk;
+  return packRows(rows(), 1 << 20);
 }

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { Config } from '../../config/config.js';
 import type { Database } from '../../db/database.js';
+import { transaction } from '../../db/pg-transaction.js';
 import { AppError } from '../../lib/errors.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { sha256Hex } from '../../lib/secrets.js';
@@ -107,10 +108,7 @@ export class IngestService {
   }
 
   private async store(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string, span: Span): Promise<IngestResult> {
-    const client = await this.db.pool.connect();
-    let afterCommit: (() => void)[] = [];
-    try {
-      await client.query('BEGIN');
+    const { result, afterCommit } = await transaction(this.db.pool, async (client) => {
       // One round trip: lock the device row (its batches never interleave), then record the
       // batch's hash; a hash seen before means the device is resending a stored batch.
       const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null; fresh: boolean }>({
@@ -130,13 +128,11 @@ export class IngestService {
       });
       const row = locked.rows[0];
       if (!row) throw new Error(`device ${device.id} vanished during upload`);
-      if (!row.fresh) {
-        await client.query('ROLLBACK');
-        return { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } };
-      }
+      // A duplicate wrote nothing: the commit only releases the device lock.
+      if (!row.fresh) return { result: { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } }, afterCommit: [] };
       const range = await this.copyRecords(client, device, records, span);
       const events = records.filter((r) => r.tag !== undefined).map((r) => ({ at: r.at, tag: r.tag! }));
-      const result = await this.detection.detect(
+      const detected = await this.detection.detect(
         client,
         {
           id: device.id,
@@ -147,16 +143,13 @@ export class IngestService {
         events,
         range,
       );
-      await client.query('COMMIT');
-      afterCommit = result.afterCommit;
-      return { stored: records.length, duplicate: false, trips: { started: result.started, ended: result.ended, reopened: result.reopened } };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-      for (const callback of afterCommit) callback();
-    }
+      return {
+        result: { stored: records.length, duplicate: false, trips: { started: detected.started, ended: detected.ended, reopened: detected.reopened } },
+        afterCommit: detected.afterCommit,
+      };
+    });
+    for (const callback of afterCommit) callback();
+    return result;
   }
 
   private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span) {
