@@ -6,10 +6,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { CopyLinesStream } from '../../db/copy-lines.js';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso } from '../../lib/time.js';
-import { parallelGzip } from './parallel-gzip.js';
+import { GZIP_BLOCK_BYTES, parallelGzip } from './parallel-gzip.js';
 import type { ExportResult } from './task-lease.store.js';
 
 /** Nothing to export: the trip's records are gone. Retrying cannot help. */
@@ -37,16 +37,17 @@ export interface ExportWriterOptions {
 }
 
 /**
- * CSV with quote and delimiter characters that JSON text never contains: each stored line
- * comes out byte for byte (the text format would escape backslashes). COPY takes no bind
- * parameters, so the values are checked to be a uuid and two timestamps before they go in.
+ * The binary format: each stored line comes out byte for byte, and PostgreSQL does not scan it
+ * for characters to quote or escape (measured on a million rows: 0.65-0.88 s of backend CPU
+ * against 0.97-1.6 s for CSV). COPY takes no bind parameters, so the values are checked to be
+ * a uuid and two timestamps before they go in.
  */
 function copySql(deviceId: string, startTs: string, endTs: string): string {
   const start = canonicalIso(startTs);
   const end = canonicalIso(endTs);
   if (!isUuid(deviceId) || !start || !end) throw new Error(`bad export range ${deviceId} ${startTs} ${endTs}`);
   return `copy (select line from records where device_id = '${deviceId}' and ts between '${start}' and '${end}' order by ts)
-    to stdout with (format csv, quote e'\\x01', delimiter e'\\x02')`;
+    to stdout with (format binary)`;
 }
 const WRITE_CHUNK = 256 * 1024;
 
@@ -81,13 +82,14 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
       const hint = options.retentionDays ? ` (records older than ${options.retentionDays} days are removed by the retention policy)` : '';
       throw new NoRecordsError(`no recorded data left for this trip between ${source.startTs} and ${source.endTs}${hint}`);
     }
-    const copy = client.query(copyTo(copySql(source.deviceId, source.startTs, source.endTs)));
+    // Blocks of the gzip's own size, the trip line first: compressed without another copy.
+    const copy = client.query(new CopyLinesStream(copySql(source.deviceId, source.startTs, source.endTs), { blockSize: GZIP_BLOCK_BYTES, prepend: Buffer.from(`${source.header}\n`) }));
     clientBroken = true; // until COPY has run to its end
     let bytes = 0;
     const hash = createHash('sha256');
     await pipeline(
-      lines(source.header, copy, options),
-      (text: AsyncIterable<Buffer>) => parallelGzip(text, { level: options.gzipLevel }),
+      throttled(copy, options),
+      (text: AsyncIterable<Buffer>) => parallelGzip(text, { level: options.gzipLevel, blockSize: GZIP_BLOCK_BYTES }),
       async function* measure(gz: AsyncIterable<Buffer>) {
         for await (const chunk of gz) {
           hash.update(chunk);
@@ -119,17 +121,12 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
     if (!clientBroken) await client.query('rollback').catch(() => undefined);
     throw error;
   } finally {
-    // A COPY cut off midway leaves the connection unusable: drop it rather than pool it.
+    // A COPY cut off midway: the stream reads the rest off, but the connection is not pooled again.
     client.release(clientBroken);
   }
 }
 
-async function* lines(
-  header: string,
-  copy: Readable,
-  options: Pick<ExportWriterOptions, 'maxBytesPerSecond'>,
-): AsyncGenerator<Buffer> {
-  yield Buffer.from(`${header}\n`);
+async function* throttled(copy: Readable, options: Pick<ExportWriterOptions, 'maxBytesPerSecond'>): AsyncGenerator<Buffer> {
   const started = Date.now();
   let read = 0;
   for await (const chunk of copy as AsyncIterable<Buffer>) {

@@ -5,10 +5,15 @@ const deflateRawAsync = promisify(deflateRaw);
 
 /** Back-references reach 32 KiB: each block is primed with that much of the one before. */
 const WINDOW = 32 * 1024;
+/** Input bytes per block unless told otherwise. */
+export const GZIP_BLOCK_BYTES = 1 << 20;
 
 export interface ParallelGzipOptions {
   readonly level: number;
-  /** Input bytes per block (default 1 MiB). */
+  /**
+   * Input bytes per block (default {@link GZIP_BLOCK_BYTES}). A source whose chunks are
+   * exactly this long is compressed without a copy.
+   */
   readonly blockSize?: number;
   /**
    * Blocks in flight on the libuv thread pool (default 3). More than the cores: while the
@@ -28,7 +33,7 @@ export interface ParallelGzipOptions {
  * after the first member. Memory is bounded by `parallel + 1` blocks plus their output.
  */
 export async function* parallelGzip(source: AsyncIterable<Buffer>, options: ParallelGzipOptions): AsyncGenerator<Buffer> {
-  const blockSize = options.blockSize ?? 1 << 20;
+  const blockSize = options.blockSize ?? GZIP_BLOCK_BYTES;
   const parallel = Math.max(1, options.parallel ?? 3);
   const pending: Promise<Buffer>[] = [];
   let dictionary: Buffer | undefined;
