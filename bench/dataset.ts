@@ -2,7 +2,7 @@
  * A realistic trip as a device logs it (product-facts.md): engine events, 1 Hz GPS, OBD
  * readings at their usual rates and 5 Hz accelerometer, about 9 records a second.
  */
-import { copyRow, packRows, storedLineMaker } from '../src/modules/ingest/record-copy.js';
+import { encodeRecordRows, type RecordRow, storedLineMaker } from '../src/modules/ingest/record-copy.js';
 import { isoToMicros, microsToIso, nowIso } from '../src/lib/time.js';
 
 export interface BenchRecord {
@@ -89,11 +89,11 @@ export function copyChunks(
   received = nowIso(),
 ): Generator<Buffer> {
   const line = storedLineMaker(device, received);
-  function* rows(): Generator<string> {
+  function* rows(): Generator<RecordRow> {
     for (const { at, record } of tripRecords(start, count)) {
       const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
-      yield copyRow(device.id, microsToIso(at), line(record), loc?.lat ?? null, loc?.lon ?? null);
+      yield { at, line: line(record), lat: loc?.lat ?? null, lon: loc?.lon ?? null };
     }
   }
-  return packRows(rows(), 1 << 20);
+  return encodeRecordRows(device.id, rows(), 1 << 20);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packRows, storedLineMaker } from '../../src/modules/ingest/record-copy.js';
+import { storedLineMaker } from '../../src/modules/ingest/record-copy.js';
 
 describe('stored lines', () => {
   const device = { unitId: '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d', vehicleId: 4711 };
@@ -25,24 +25,5 @@ describe('stored lines', () => {
 
   it('writes the server fields alone for an empty object', () => {
     assert.deepEqual(JSON.parse(line({})), { '@uid': device.unitId, '@vid': 4711, '@rec': received });
-  });
-});
-
-describe('COPY row packing', () => {
-  it('encodes every row once, in order, whatever their size and characters', () => {
-    const rows = ['short\n', `${'é'.repeat(40)}\n`, `${'x'.repeat(100)}\n`, '日本語\n', `${'€'.repeat(7)}\n`, 'end\n'];
-    for (const chunkBytes of [8, 64, 1 << 16]) {
-      const chunks = [...packRows(rows, chunkBytes)];
-      assert.equal(Buffer.concat(chunks).toString('utf8'), rows.join(''), `chunks of ${chunkBytes}`);
-      // A row is never split across chunks, and no chunk is empty.
-      for (const chunk of chunks) {
-        assert.ok(chunk.length > 0);
-        assert.equal(chunk.at(-1), 0x0a);
-      }
-    }
-  });
-
-  it('yields nothing for no rows', () => {
-    assert.deepEqual([...packRows([], 1024)], []);
   });
 });

@@ -11,7 +11,7 @@ import { sha256Hex } from '../../lib/secrets.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
-import { copyRow, packRows, RECORDS_COPY_IN, storedLineMaker } from './record-copy.js';
+import { encodeRecordRows, RECORDS_COPY_IN, type RecordRow, storedLineMaker } from './record-copy.js';
 import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
 
 export interface UploadingDevice {
@@ -155,14 +155,14 @@ export class IngestService {
   private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span) {
     const line = storedLineMaker(device, nowIso());
     let hasPositions = false;
-    function* rows(): Generator<string> {
+    function* rows(): Generator<RecordRow> {
       for (const record of records) {
         const { lat, lon } = positionOf(record);
         if (lat !== null) hasPositions = true;
-        yield copyRow(device.id, microsToIso(record.at), line(record.data), lat, lon);
+        yield { at: record.at, line: line(record.data), lat, lon };
       }
     }
-    await pipeline(Readable.from(packRows(rows(), COPY_CHUNK_BYTES)), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    await pipeline(Readable.from(encodeRecordRows(device.id, rows(), COPY_CHUNK_BYTES)), client.query(copyStreams.from(RECORDS_COPY_IN)));
     return { ...span, hasPositions };
   }
 

@@ -3,9 +3,12 @@
  * (benchmarks): the exact export line plus the columns exports and trip statistics read.
  */
 
-/** COPY's CSV format with quote and delimiter bytes that JSON never contains unescaped. */
-export const RECORDS_COPY_IN = `COPY records (device_id, ts, line, lat, lon) FROM STDIN WITH (FORMAT csv, DELIMITER e'\\x02', QUOTE e'\\x01')`;
-const SEP = '\x02';
+/**
+ * COPY's binary format: PostgreSQL reads each value as it is stored (a uuid's 16 bytes, a
+ * timestamp's microseconds, a float's 8 bytes, the line's bytes) instead of parsing and
+ * scanning text for each column of each row.
+ */
+export const RECORDS_COPY_IN = `COPY records (device_id, ts, line, lat, lon) FROM STDIN (FORMAT binary)`;
 
 /**
  * Makes the lines an export writes for one device's records received at one time: each record
@@ -23,27 +26,61 @@ export function storedLineMaker(device: { readonly unitId: string; readonly vehi
   };
 }
 
-/** One row of {@link RECORDS_COPY_IN}; `ts` canonical ISO, position only for `track.pos`. */
-export const copyRow = (deviceId: string, ts: string, line: string, lat: number | null, lon: number | null): string =>
-  `${deviceId}${SEP}${ts}${SEP}${line}${SEP}${lat ?? ''}${SEP}${lon ?? ''}\n`;
+/** One row of {@link RECORDS_COPY_IN}: `at` in microseconds since 1970, a position only for `track.pos`. */
+export interface RecordRow {
+  readonly at: bigint;
+  readonly line: string;
+  readonly lat: number | null;
+  readonly lon: number | null;
+}
+
+/** Signature, flags, no header extension. */
+const FILE_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+const TRAILER = Buffer.from([0xff, 0xff]);
+/** PostgreSQL counts timestamps from 2000-01-01 UTC, in microseconds. */
+const PG_EPOCH_MICROS = 946_684_800_000_000n;
+const COLUMNS = 5;
+/** Field count, then each field's length and fixed-size values: everything but the line's bytes. */
+const ROW_OVERHEAD = 2 + (4 + 16) + (4 + 8) + 4 + 2 * (4 + 8);
 
 /**
- * Encodes rows straight into buffers of about `chunkBytes` for a COPY stream. Appending
- * thousands of rows to one string and encoding it at the end costs more than building them
- * (V8 flattens the concatenation first): measured 1.6 ms against 1.4 ms for the rows
- * themselves, per 1,000-record batch.
+ * Encodes one device's rows as a whole binary COPY stream (header, rows, trailer) straight
+ * into buffers of about `chunkBytes`, a row never split across two.
  */
-export function* packRows(rows: Iterable<string>, chunkBytes: number): Generator<Buffer> {
+export function* encodeRecordRows(deviceId: string, rows: Iterable<RecordRow>, chunkBytes: number): Generator<Buffer> {
+  const device = Buffer.from(deviceId.replaceAll('-', ''), 'hex');
+  if (device.length !== 16) throw new Error(`not a uuid: ${deviceId}`);
   let buffer = Buffer.allocUnsafe(chunkBytes);
-  let used = 0;
+  let used = FILE_HEADER.copy(buffer, 0);
   for (const row of rows) {
     // A UTF-16 code unit never takes more than 3 bytes of UTF-8.
-    if (buffer.length - used < row.length * 3) {
+    const most = ROW_OVERHEAD + row.line.length * 3;
+    if (buffer.length - used < most) {
       if (used > 0) yield buffer.subarray(0, used);
-      buffer = Buffer.allocUnsafe(Math.max(chunkBytes, row.length * 3));
+      buffer = Buffer.allocUnsafe(Math.max(chunkBytes, most));
       used = 0;
     }
-    used += buffer.write(row, used);
+    used = buffer.writeInt16BE(COLUMNS, used);
+    used = buffer.writeInt32BE(16, used);
+    used += device.copy(buffer, used);
+    used = buffer.writeInt32BE(8, used);
+    used = buffer.writeBigInt64BE(row.at - PG_EPOCH_MICROS, used);
+    const length = buffer.write(row.line, used + 4);
+    buffer.writeInt32BE(length, used);
+    used += 4 + length;
+    used = float8(buffer, used, row.lat);
+    used = float8(buffer, used, row.lon);
   }
-  if (used > 0) yield buffer.subarray(0, used);
+  if (buffer.length - used < TRAILER.length) {
+    yield buffer.subarray(0, used);
+    buffer = Buffer.allocUnsafe(TRAILER.length);
+    used = 0;
+  }
+  used += TRAILER.copy(buffer, used);
+  yield buffer.subarray(0, used);
+}
+
+function float8(buffer: Buffer, at: number, value: number | null): number {
+  if (value === null) return buffer.writeInt32BE(-1, at);
+  return buffer.writeDoubleBE(value, buffer.writeInt32BE(8, at));
 }
