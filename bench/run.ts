@@ -5,13 +5,15 @@
  */
 import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT, startServiceProcess } from '../test/support/process.js';
 import { createBenchContext } from './context.js';
 import { describeMachine, fmt, repeat, stats, table } from './harness.js';
 import { loadTest } from './scenarios/api.js';
-import { prepareUpload, runCopyBaseline, runUpload } from './scenarios/upload.js';
-import { runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
+import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult } from './scenarios/upload.js';
+import { deflateAlone, type ExportRuns, runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
+import type { CpuUse } from './cpu.js';
 import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
 import { percentile } from './harness.js';
 
@@ -27,10 +29,37 @@ const quick = values.quick ?? false;
 const records = Number(values.records ?? (quick ? 100_000 : 1_000_000));
 const runs = Number(values.runs ?? (quick ? 3 : 5));
 const clients = 4;
+const cores = os.cpus().length;
 const gzipLevel = 6;
 const exportDir = `${PROJECT_ROOT}bench/out`;
 
 const log = (message: string): void => console.error(`[bench] ${message}`);
+
+/** Where an export's time goes, from the CPU counters of the measured runs. */
+function exportBound(big: ExportRuns, deflateMs: number, bytes: number): string {
+  const median = (pick: (cpu: CpuUse) => number): number => stats(big.cpu.map(pick)).median;
+  const service = median((c) => c.groups.export ?? 0);
+  const postgres = median((c) => c.groups.PostgreSQL ?? 0);
+  const floor = (service + postgres) / cores;
+  return (
+    `CPU per export (medians): the export process ${fmt.s(service)} (deflate on the thread pool, COPY decoding, CRC-32, writing), ` +
+    `PostgreSQL ${fmt.s(postgres)}; the ${cores} cores were ${Math.round(median((c) => c.busy) * 100)}% busy. ` +
+    `Deflate alone at level ${gzipLevel}, one core, in memory: ${fmt.s(deflateMs)} for the same ${fmt.mb(bytes)}. ` +
+    `With that CPU on ${cores} cores an export cannot take less than ${fmt.s(floor)}; the median export took ${fmt.ratio(stats(big.seconds).median * 1000 / floor)} that.`
+  );
+}
+
+/** CPU per 1,000-record batch by process, and the rate that CPU allows on this machine's cores. */
+function uploadBound(uploads: readonly ServiceUploadResult[]): string {
+  const perBatch = (name: string): number => stats(uploads.map((u) => ((u.cpu.groups[name] ?? 0) / u.records) * 1000)).median;
+  const [service, postgres, clientsMs] = [perBatch('service'), perBatch('PostgreSQL'), perBatch('clients')];
+  const allowed = (cores * 1000 * 1000) / (service + postgres + clientsMs);
+  return (
+    `CPU per 1,000-record batch (medians): the service ${fmt.ms(service)}, PostgreSQL ${fmt.ms(postgres)}, the benchmark's HTTP clients ${fmt.ms(clientsMs)}; ` +
+    `the ${cores} cores were ${Math.round(stats(uploads.map((u) => u.cpu.busy)).median * 100)}% busy. ` +
+    `That CPU allows at most ${fmt.rate(allowed)} on ${cores} cores.`
+  );
+}
 
 async function main(): Promise<void> {
   const ctx = await createBenchContext();
@@ -41,6 +70,7 @@ async function main(): Promise<void> {
   const smallTrip = await storeTrip(ctx, '2026-10-07T06:00:00.000000Z', small);
   const big = await runServiceExports(ctx, trip, exportDir, gzipLevel, runs);
   const baselines = await repeat(runs, 1, () => runPsqlBaseline(ctx, trip, exportDir, gzipLevel));
+  const deflates = await repeat(runs, 0, () => deflateAlone(trip, exportDir, gzipLevel));
   const smallRuns = await runServiceExports(ctx, smallTrip, exportDir, gzipLevel, runs);
   const ex = stats(big.seconds.map((s) => s * 1000));
   const base = stats(baselines.map((r) => r.seconds * 1000));
@@ -56,7 +86,8 @@ async function main(): Promise<void> {
         ],
       ) +
       `\n\nThe service's runs are exports in one worker process after its first; psql starts a new connection each run. ` +
-      `Peak RSS of the export process: ${fmt.mb(smallRuns.maxRssBytes)} at ${small.toLocaleString()} records, ${fmt.mb(big.maxRssBytes)} at ${records.toLocaleString()} records.`,
+      `Peak RSS of the export process: ${fmt.mb(smallRuns.maxRssBytes)} at ${small.toLocaleString()} records, ${fmt.mb(big.maxRssBytes)} at ${records.toLocaleString()} records.\n\n` +
+      exportBound(big, stats(deflates.map((d) => d.seconds * 1000)).median, deflates[0]!.bytes),
   );
 
   const service = await startServiceProcess({
@@ -97,7 +128,7 @@ async function main(): Promise<void> {
 
     log(`upload: ${records.toLocaleString()} records in batches of 1,000 from ${clients} devices, ${runs} runs after a warm-up`);
     const plan = prepareUpload(records, clients);
-    const uploads = await repeat(runs, 1, () => runUpload(ctx, service.baseUrl, plan));
+    const uploads = await repeat(runs, 1, () => runUpload(ctx, { baseUrl: service.baseUrl, pid: service.child.pid! }, plan));
     const copies = await repeat(runs, 1, () => runCopyBaseline(ctx, records, clients));
     const up = stats(uploads.map((r) => r.records / r.seconds));
     const copy = stats(copies.map((r) => r.records / r.seconds));
@@ -109,11 +140,12 @@ async function main(): Promise<void> {
             ['POST /logbook/storage/ (with trip detection)', fmt.rate(up.median), fmt.rate(up.min), fmt.rate(up.max), fmt.ratio(copy.median / up.median)],
             ['bare COPY of the same rows (baseline)', fmt.rate(copy.median), fmt.rate(copy.min), fmt.rate(copy.max), ''],
           ],
-        ),
+        ) +
+        `\n\n${uploadBound(uploads)}`,
     );
 
     log('api: GET /tasks/, GET /logbook/trips/ and the GraphQL trips query under load');
-    const seconds = quick ? 3 : 8;
+    const seconds = quick ? 2 : 8;
     const auth = { authorization: `APIToken ${ctx.apiToken}` };
     const api = [
       await loadTest('GET /tasks/ (legacy script)', `${service.baseUrl}/tasks/`, { headers: auth, seconds, connections: 16 }),

@@ -4,16 +4,18 @@
  * same level, into a file.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { deflateRawSync, gunzipSync } from 'node:zlib';
 import copyStreams from 'pg-copy-streams';
 import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
 import { canonicalIso } from '../../src/lib/time.js';
 import { DIST_ROOT } from '../../test/support/process.js';
 import type { BenchContext } from '../context.js';
+import type { CpuUse } from '../cpu.js';
 import { copyChunks } from '../dataset.js';
 
 const run = promisify(execFile);
@@ -31,6 +33,8 @@ export interface ExportRuns {
   readonly firstSeconds: number;
   /** The measured exports after it, in the same process. */
   readonly seconds: readonly number[];
+  /** Where the CPU went during each measured export. */
+  readonly cpu: readonly CpuUse[];
   readonly bytes: number;
   readonly records: number;
   /** Over the whole process, warm-up included. */
@@ -89,4 +93,19 @@ export async function runPsqlBaseline(ctx: BenchContext, trip: StoredTrip, expor
   const { size } = await stat(file);
   await rm(file, { force: true });
   return { seconds, bytes: size };
+}
+
+/**
+ * The bound of the export: deflate of the same uncompressed bytes (read back from the
+ * service's result) at the same level, in memory, on one core. Two cores cannot export faster
+ * than half of this plus what PostgreSQL spends sending the rows.
+ */
+export async function deflateAlone(trip: StoredTrip, exportDir: string, level: number): Promise<{ seconds: number; bytes: number }> {
+  const dir = `${exportDir}/${trip.tripId}`;
+  const [result] = (await readdir(dir)).filter((name) => name.endsWith('.json.gz'));
+  if (!result) throw new Error(`no export result in ${dir}`);
+  const text = gunzipSync(await readFile(`${dir}/${result}`));
+  const started = performance.now();
+  deflateRawSync(text, { level });
+  return { seconds: (performance.now() - started) / 1000, bytes: text.length };
 }

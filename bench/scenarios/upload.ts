@@ -8,11 +8,17 @@ import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
 import type { BenchContext, BenchDevice } from '../context.js';
+import { cpuBetween, cpuSnapshot, type CpuUse } from '../cpu.js';
 import { batches, copyChunks } from '../dataset.js';
 
 export interface UploadResult {
   readonly seconds: number;
   readonly records: number;
+}
+
+export interface ServiceUploadResult extends UploadResult {
+  /** Where the CPU went: the service, PostgreSQL, and the benchmark itself (the clients). */
+  readonly cpu: CpuUse;
 }
 
 /**
@@ -24,8 +30,11 @@ export function prepareUpload(records: number, clients: number): Buffer[][] {
   return Array.from({ length: clients }, (_, i) => [...batches(`2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)].map((body) => Buffer.from(body)));
 }
 
-export async function runUpload(ctx: BenchContext, baseUrl: string, plan: Buffer[][]): Promise<UploadResult> {
+export async function runUpload(ctx: BenchContext, service: { baseUrl: string; pid: number }, plan: Buffer[][]): Promise<ServiceUploadResult> {
+  const { baseUrl } = service;
   const devices = await Promise.all(plan.map(() => ctx.newDevice()));
+  const processes = { service: service.pid, clients: process.pid };
+  const before = cpuSnapshot(processes);
   const started = performance.now();
   let records = 0;
   await Promise.all(
@@ -42,7 +51,8 @@ export async function runUpload(ctx: BenchContext, baseUrl: string, plan: Buffer
       }
     }),
   );
-  return { seconds: (performance.now() - started) / 1000, records };
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, records, cpu: cpuBetween(before, cpuSnapshot(processes)) };
 }
 
 /** The same rows, as the service would store them, in one COPY. */
