@@ -10,16 +10,17 @@ import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 import type { TripExportFinishedEvent } from './trip-export-finished.types.js';
 
-/** How long one event's trip and device are shared between its subscribers. */
-const SHARED_LOAD_MS = 5_000;
+/** How long one event is shared between its subscribers. */
+const SHARED_EVENT_MS = 5_000;
 
 /** Live announcements for subscribers: only ever the subscriber's own customer's. */
 export class AnnouncementService {
   /**
-   * One event reaches every subscriber of the customer at once: load its trip and device once
-   * for all of them (a query pair per subscriber made a thousand subscribers wait seconds).
+   * One event reaches every subscriber of the customer at once: build it once for all of them.
+   * Loading its trip and device per subscriber made a thousand subscribers wait seconds; signing
+   * a download link and building the object per subscriber was most of what remained.
    */
-  private readonly loads = new Map<string, Promise<[Trip | null, Device | null]>>();
+  private readonly shared = new Map<string, Promise<TripExportFinishedEvent>>();
 
   constructor(
     private readonly config: Config,
@@ -34,10 +35,28 @@ export class AnnouncementService {
     return deviceId ? pipe(events, filter((m: TripExportFinishedMessage) => m.deviceId === deviceId)) : events;
   }
 
-  /** The event as a subscriber sees it, with the trip and device as they are now. */
-  async eventFor(em: EntityManager, principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
+  /**
+   * The event as a subscriber sees it, with the trip and device as they are now. `em` is called
+   * only by the first subscriber of an event, which loads them for everyone.
+   */
+  async eventFor(em: () => EntityManager, principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
     if (message.customerId !== principal.customerId) throw notFound('Announcement');
-    const [trip, device] = await this.load(em, message);
+    const key = `${message.customerId}/${message.eventId}`;
+    let pending = this.shared.get(key);
+    if (!pending) {
+      pending = this.build(em(), message);
+      this.shared.set(key, pending);
+      setTimeout(() => this.shared.delete(key), SHARED_EVENT_MS).unref();
+      pending.catch(() => this.shared.delete(key));
+    }
+    return pending;
+  }
+
+  private async build(em: EntityManager, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
+    const [trip, device] = await Promise.all([
+      em.findOne(Trip, { id: message.tripId, customer: message.customerId }),
+      em.findOne(Device, { id: message.deviceId, customer: message.customerId }),
+    ]);
     if (!trip || !device) throw notFound(trip ? 'Device' : 'Trip');
     const a = announce(this.config, message);
     return {
@@ -56,20 +75,5 @@ export class AnnouncementService {
         downloadUrl: a.result.download_url,
       },
     };
-  }
-
-  private load(em: EntityManager, message: TripExportFinishedMessage): Promise<[Trip | null, Device | null]> {
-    const key = `${message.customerId}/${message.eventId}`;
-    let pending = this.loads.get(key);
-    if (!pending) {
-      pending = Promise.all([
-        em.findOne(Trip, { id: message.tripId, customer: message.customerId }),
-        em.findOne(Device, { id: message.deviceId, customer: message.customerId }),
-      ]);
-      this.loads.set(key, pending);
-      setTimeout(() => this.loads.delete(key), SHARED_LOAD_MS).unref();
-      pending.catch(() => this.loads.delete(key));
-    }
-    return pending;
   }
 }

@@ -20,7 +20,7 @@ export class TripExportFinishedResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string,
   ): Promise<TripExportFinishedEvent> {
-    // A subscription lives long; every event gets an EntityManager of its own.
-    return ctx.services.announcements.eventFor(ctx.services.db.orm.em.fork(), principalOf(ctx), message);
+    // A subscription lives long: the event is loaded with an EntityManager of its own.
+    return ctx.services.announcements.eventFor(() => ctx.services.db.orm.em.fork(), principalOf(ctx), message);
   }
 }
