@@ -7,12 +7,43 @@ const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
+/** The last UTC second parsed ("2020-01-01T08:16:52") and its milliseconds since the epoch. */
+let parsedSecond = '\0';
+let parsedSecondMs = 0;
+const DIGIT_0 = 48;
+const Z = 90;
+const DOT = 46;
+
 /**
  * Microseconds since the epoch, or `undefined` when `value` is not an ISO-8601 time.
  * Called once per uploaded record, so it works in Numbers (exact below 2^53 µs, the year 2255)
- * and makes one BigInt at the end.
+ * and makes one BigInt at the end. A device's records come many to a second: a UTC time in the
+ * same second as the last one parsed only has its fraction read (the regular expression and
+ * the calendar were 0.9 ms of a 1,000-record batch).
  */
 export function isoToMicros(value: string): bigint | undefined {
+  if (value.startsWith(parsedSecond) && value.charCodeAt(value.length - 1) === Z) {
+    const micros = fractionMicros(value, 19, value.length - 1);
+    if (micros !== undefined) return BigInt(parsedSecondMs * 1000 + micros);
+  }
+  return parseIso(value);
+}
+
+/** `.` and 1-9 digits (or nothing) between `from` and `to`, as microseconds; else undefined. */
+function fractionMicros(value: string, from: number, to: number): number | undefined {
+  if (from === to) return 0;
+  const digits = to - from - 1;
+  if (value.charCodeAt(from) !== DOT || digits < 1 || digits > 9) return undefined;
+  let micros = 0;
+  for (let i = 1; i <= 9; i++) {
+    const digit = i <= digits ? value.charCodeAt(from + i) - DIGIT_0 : 0;
+    if (digit < 0 || digit > 9) return undefined;
+    if (i <= 6) micros = micros * 10 + digit;
+  }
+  return micros;
+}
+
+function parseIso(value: string): bigint | undefined {
   const m = ISO_RE.exec(value);
   if (!m) return undefined;
   const [, ys, mos, ds, hs, mis, ss, frac = '', zone = 'Z'] = m;
@@ -32,6 +63,10 @@ export function isoToMicros(value: string): bigint | undefined {
     offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
   }
   const ms = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMinutes * 60_000;
+  if (m[8] === 'Z' && value.charCodeAt(10) === 84 /* T */ && Number.isSafeInteger(ms * 1000 + 999_999)) {
+    parsedSecond = value.slice(0, 19);
+    parsedSecondMs = ms;
+  }
   const micros = Number(frac.padEnd(6, '0').slice(0, 6));
   const total = ms * 1000 + micros;
   return Number.isSafeInteger(total) ? BigInt(total) : BigInt(ms) * 1000n + BigInt(micros);

@@ -17,6 +17,8 @@ describe('records COPY encoding', () => {
     { at: isoToMicros('1999-12-31T23:59:59.999999Z')!, line: '{"before":"2000, when PostgreSQL counts from"}', lat: null, lon: null },
     { at: isoToMicros('2199-01-01T00:00:00.5Z')!, line: `{"long":"${'x'.repeat(70_000)}"}`, lat: 0, lon: 180 },
     { at: isoToMicros('2026-11-26T08:00:01Z')!, line: '{"日本語":"€"}', lat: -0.000001, lon: 1e-300 },
+    // Past 2^53 µs (the year 2255) a Number no longer holds every microsecond.
+    { at: 2n ** 53n + 1n, line: '{"far":"future"}', lat: null, lon: null },
   ];
 
   before(async () => {

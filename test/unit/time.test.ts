@@ -32,6 +32,24 @@ describe('timestamps keep their microseconds', () => {
     assert.equal(microsToIso(-1n), '1969-12-31T23:59:59.999999Z');
     assert.equal(microsToIso(2n ** 53n + 1n), '2255-06-05T23:47:34.740993Z');
   });
+  it('reads times in the second it parsed last exactly like any other', () => {
+    // The parser remembers the last UTC second: each of these starts with it.
+    const base = Date.UTC(2026, 10, 25, 8, 0, 0) * 1000;
+    const cases: [string, number | undefined][] = [
+      ['2026-11-25T08:00:00.5Z', base + 500_000],
+      ['2026-11-25T08:00:00.000001Z', base + 1],
+      ['2026-11-25T08:00:00Z', base],
+      ['2026-11-25T08:00:00.123456789Z', base + 123_456],
+      ['2026-11-25T08:00:00.1234567891Z', undefined],
+      ['2026-11-25T08:00:00.12a4Z', undefined],
+      ['2026-11-25T08:00:00.Z', undefined],
+      ['2026-11-25T08:00:00.25', base + 250_000],
+      ['2026-11-25T08:00:00.25+01:00', base + 250_000 - 3_600_000_000],
+      ['2026-11-25T08:00:001Z', undefined],
+      ['2026-11-25T08:00:00.999999Z', base + 999_999],
+    ];
+    for (const [input, expected] of cases) assert.equal(isoToMicros(input), expected === undefined ? undefined : BigInt(expected), input);
+  });
   it('formats durations as HH:MM:SS', () => {
     assert.equal(formatDuration(0), '00:00:00');
     assert.equal(formatDuration(3723.9), '01:02:03');

@@ -65,7 +65,7 @@ function parseJson(text: string): unknown[] {
   return out;
 }
 
-function check(value: unknown): Omit<ParsedRecord, 'data'> | string {
+function check(value: unknown): ParsedRecord | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record must be a JSON object';
   const rec = value as Record<string, unknown>;
   const type = rec['@t'];
@@ -77,9 +77,9 @@ function check(value: unknown): Omit<ParsedRecord, 'data'> | string {
   const tag = rec['@tag'];
   if (type.startsWith('event.')) {
     if (typeof tag !== 'string' || !tag.trim()) return 'events ("@t" starting with "event.") need a string "@tag"';
-    return { at, ts, type, tag };
+    return { data: rec, at, ts, type, tag };
   }
-  return { at, ts, type };
+  return { data: rec, at, ts, type };
 }
 
 /** Parses and validates a whole batch; throws INVALID_INPUT naming the first bad records. */
@@ -96,7 +96,7 @@ export function parseRecords(text: string, maxRecords: number): ParsedRecord[] {
     if (typeof result === 'string') {
       badCount += 1;
       if (bad.length < MAX_REPORTED) bad.push({ index, error: result });
-    } else records.push({ data: item as Record<string, unknown>, ...result });
+    } else records.push(result);
   });
   if (badCount > 0) {
     const first = bad[0]!;
