@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { CopyLinesStream } from '../../src/db/copy-lines.js';
+import { CopyLinesStream } from '../../src/db/copy-lines.stream.js';
 import { TEST_SERVER_URL } from '../support/test-db.js';
 
 async function read(stream: AsyncIterable<Buffer>): Promise<Buffer[]> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CopyFormatError, CopyLinesDecoder } from '../../src/db/copy-lines.js';
+import { CopyFormatError, CopyLinesDecoder } from '../../src/db/copy-lines.decoder.js';
 
 /** A backend message: type byte, length (itself included), payload. */
 function message(type: string, payload: Buffer): Buffer {

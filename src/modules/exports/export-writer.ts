@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { CopyLinesStream } from '../../db/copy-lines.js';
+import { CopyLinesStream } from '../../db/copy-lines.stream.js';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso } from '../../lib/time.js';
 import { GZIP_BLOCK_BYTES, parallelGzip } from './parallel-gzip.js';
