@@ -81,19 +81,20 @@ export function* batches(start: string, count: number, size = 1000): Generator<s
   if (batch.length) yield JSON.stringify(batch);
 }
 
-/** One device's trip as COPY rows in about 1 MiB chunks, stored exactly as an upload stores it. */
+/** Trips of devices as the rows of one COPY in about 1 MiB chunks, stored exactly as uploads store them. */
 export function copyChunks(
-  device: { readonly id: string; readonly unitId: string; readonly vehicleId: number },
-  start: string,
-  count: number,
+  trips: readonly { readonly device: { readonly id: string; readonly unitId: string; readonly vehicleId: number }; readonly start: string; readonly count: number }[],
   received = nowIso(),
 ): Generator<Buffer> {
-  const line = storedLineMaker(device, received);
-  function* rows(): Generator<RecordRow> {
+  function* rows(device: { readonly unitId: string; readonly vehicleId: number }, start: string, count: number): Generator<RecordRow> {
+    const line = storedLineMaker(device, received);
     for (const { at, record } of tripRecords(start, count)) {
       const loc = record['track.pos.loc'] as { lat: number; lon: number } | undefined;
       yield { at, line: line(record), lat: loc?.lat ?? null, lon: loc?.lon ?? null };
     }
   }
-  return encodeRecordRows(device.id, rows(), 1 << 20);
+  return encodeRecordRows(
+    trips.map(({ device, start, count }) => ({ deviceId: device.id, rows: rows(device, start, count) })),
+    1 << 20,
+  );
 }

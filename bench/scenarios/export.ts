@@ -48,7 +48,7 @@ export async function storeTrip(ctx: BenchContext, start: string, count: number)
   await ctx.db.pool.query('SELECT ensure_records_partition($1)', [start]);
   const client = await ctx.db.pool.connect();
   try {
-    await pipeline(Readable.from(copyChunks(device, start, count)), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    await pipeline(Readable.from(copyChunks([{ device, start, count }])), client.query(copyStreams.from(RECORDS_COPY_IN)));
   } finally {
     client.release();
   }

@@ -60,7 +60,7 @@ export async function runCopyBaseline(ctx: BenchContext, records: number, client
   const devices: BenchDevice[] = await Promise.all(Array.from({ length: clients }, () => ctx.newDevice()));
   const per = Math.ceil(records / clients);
   // Built before the clock starts: the baseline times COPY alone.
-  const chunks = devices.flatMap((device, i) => [...copyChunks(device, `2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, per)]);
+  const chunks = [...copyChunks(devices.map((device, i) => ({ device, start: `2026-0${(i % 9) + 1}-02T08:00:00.000000Z`, count: per })))];
   for (let i = 0; i < clients; i++) await ctx.db.pool.query('SELECT ensure_records_partition($1)', [`2026-0${(i % 9) + 1}-01T00:00:00Z`]);
   const client = await ctx.db.pool.connect();
   try {

@@ -32,7 +32,7 @@ describe('records COPY encoding', () => {
   for (const chunkBytes of [64, 300, 1 << 20]) {
     it(`stores every column exactly, whatever the chunking (${chunkBytes}-byte chunks)`, async () => {
       await client.query('truncate records');
-      const chunks = [...encodeRecordRows(deviceId, rows, chunkBytes)];
+      const chunks = [...encodeRecordRows([{ deviceId, rows }], chunkBytes)];
       assert.ok(chunks.every((c) => c.length > 0));
       await pipeline(Readable.from(chunks), client.query(copyStreams.from(RECORDS_COPY_IN)));
       const { rows: stored } = await client.query<{ device_id: string; micros: string; line: string; lat: number | null; lon: number | null }>(
@@ -46,9 +46,19 @@ describe('records COPY encoding', () => {
     });
   }
 
+  it('takes several devices in one COPY', async () => {
+    await client.query('truncate records');
+    const other = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
+    const [first, second] = [rows.slice(0, 2), rows.slice(2)];
+    await pipeline(Readable.from([...encodeRecordRows([{ deviceId, rows: first }, { deviceId: other, rows: second }], 128)]), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    const { rows: stored } = await client.query<{ device_id: string; line: string }>('select device_id::text, line from records order by ts');
+    const expected = [...first.map((r) => ({ ...r, device: deviceId })), ...second.map((r) => ({ ...r, device: other }))].sort((a, b) => (a.at < b.at ? -1 : 1));
+    assert.deepEqual(stored, expected.map((r) => ({ device_id: r.device, line: r.line })));
+  });
+
   it('an empty batch is a valid COPY of nothing', async () => {
     await client.query('truncate records');
-    await pipeline(Readable.from([...encodeRecordRows(deviceId, [], 64)]), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    await pipeline(Readable.from([...encodeRecordRows([{ deviceId, rows: [] }], 64)]), client.query(copyStreams.from(RECORDS_COPY_IN)));
     assert.equal((await client.query('select * from records')).rowCount, 0);
   });
 });

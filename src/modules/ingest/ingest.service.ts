@@ -162,7 +162,7 @@ export class IngestService {
         yield { at: record.at, line: line(record.data), lat, lon };
       }
     }
-    await pipeline(Readable.from(encodeRecordRows(device.id, rows(), COPY_CHUNK_BYTES)), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    await pipeline(Readable.from(encodeRecordRows([{ deviceId: device.id, rows: rows() }], COPY_CHUNK_BYTES)), client.query(copyStreams.from(RECORDS_COPY_IN)));
     return { ...span, hasPositions };
   }
 

@@ -43,33 +43,41 @@ const COLUMNS = 5;
 /** Field count, then each field's length and fixed-size values: everything but the line's bytes. */
 const ROW_OVERHEAD = 2 + (4 + 16) + (4 + 8) + 4 + 2 * (4 + 8);
 
+/** Rows of one device. */
+export interface DeviceRows {
+  readonly deviceId: string;
+  readonly rows: Iterable<RecordRow>;
+}
+
 /**
- * Encodes one device's rows as a whole binary COPY stream (header, rows, trailer) straight
- * into buffers of about `chunkBytes`, a row never split across two.
+ * Encodes devices' rows as one whole binary COPY stream (header, rows, trailer) straight into
+ * buffers of about `chunkBytes`, a row never split across two.
  */
-export function* encodeRecordRows(deviceId: string, rows: Iterable<RecordRow>, chunkBytes: number): Generator<Buffer> {
-  const device = Buffer.from(deviceId.replaceAll('-', ''), 'hex');
-  if (device.length !== 16) throw new Error(`not a uuid: ${deviceId}`);
+export function* encodeRecordRows(devices: Iterable<DeviceRows>, chunkBytes: number): Generator<Buffer> {
   let buffer = Buffer.allocUnsafe(chunkBytes);
   let used = FILE_HEADER.copy(buffer, 0);
-  for (const row of rows) {
-    // A UTF-16 code unit never takes more than 3 bytes of UTF-8.
-    const most = ROW_OVERHEAD + row.line.length * 3;
-    if (buffer.length - used < most) {
-      if (used > 0) yield buffer.subarray(0, used);
-      buffer = Buffer.allocUnsafe(Math.max(chunkBytes, most));
-      used = 0;
+  for (const { deviceId, rows } of devices) {
+    const device = Buffer.from(deviceId.replaceAll('-', ''), 'hex');
+    if (device.length !== 16) throw new Error(`not a uuid: ${deviceId}`);
+    for (const row of rows) {
+      // A UTF-16 code unit never takes more than 3 bytes of UTF-8.
+      const most = ROW_OVERHEAD + row.line.length * 3;
+      if (buffer.length - used < most) {
+        if (used > 0) yield buffer.subarray(0, used);
+        buffer = Buffer.allocUnsafe(Math.max(chunkBytes, most));
+        used = 0;
+      }
+      used = buffer.writeInt16BE(COLUMNS, used);
+      used = buffer.writeInt32BE(16, used);
+      used += device.copy(buffer, used);
+      used = buffer.writeInt32BE(8, used);
+      used = buffer.writeBigInt64BE(row.at - PG_EPOCH_MICROS, used);
+      const length = buffer.write(row.line, used + 4);
+      buffer.writeInt32BE(length, used);
+      used += 4 + length;
+      used = float8(buffer, used, row.lat);
+      used = float8(buffer, used, row.lon);
     }
-    used = buffer.writeInt16BE(COLUMNS, used);
-    used = buffer.writeInt32BE(16, used);
-    used += device.copy(buffer, used);
-    used = buffer.writeInt32BE(8, used);
-    used = buffer.writeBigInt64BE(row.at - PG_EPOCH_MICROS, used);
-    const length = buffer.write(row.line, used + 4);
-    buffer.writeInt32BE(length, used);
-    used += 4 + length;
-    used = float8(buffer, used, row.lat);
-    used = float8(buffer, used, row.lon);
   }
   if (buffer.length - used < TRAILER.length) {
     yield buffer.subarray(0, used);
