@@ -3,6 +3,7 @@
  * into fixed-size blocks of newline-terminated lines. Pure: bytes in, blocks out, so it is
  * tested on its own against every way a socket can split them.
  */
+import { BINARY_COPY_HEADER, BINARY_COPY_SIGNATURE } from './binary-copy.js';
 
 /** Protocol message types (first byte of each backend message). */
 const Message = {
@@ -15,9 +16,8 @@ const Message = {
   NotificationResponse: 0x41, // A
 } as const;
 
-/** The binary COPY file header: signature, flags, length of the extension area. */
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-const FILE_HEADER_BYTES = SIGNATURE.length + 8;
+/** The file header: signature, flags, length of the extension area. */
+const FILE_HEADER_BYTES = BINARY_COPY_HEADER.length;
 const NEWLINE = 0x0a;
 
 /** Where the decoder is in the binary COPY tuple stream (the CopyData payloads, joined). */
@@ -185,8 +185,8 @@ export class CopyLinesDecoder {
           i = this.gather(chunk, i, to, FILE_HEADER_BYTES);
           if (this.scratchHave < FILE_HEADER_BYTES) break;
           this.scratchHave = 0;
-          if (!this.scratch.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new CopyFormatError('COPY output is not in the binary format');
-          this.left = this.scratch.readUInt32BE(SIGNATURE.length + 4);
+          if (!this.scratch.subarray(0, BINARY_COPY_SIGNATURE.length).equals(BINARY_COPY_SIGNATURE)) throw new CopyFormatError('COPY output is not in the binary format');
+          this.left = this.scratch.readUInt32BE(BINARY_COPY_SIGNATURE.length + 4);
           this.at = this.left > 0 ? At.Extension : At.FieldCount;
           break;
         case At.Extension: {

@@ -2,6 +2,7 @@
  * The one stored form of a record, shared by uploads and anything else that fills the table
  * (benchmarks): the exact export line plus the columns exports and trip statistics read.
  */
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../db/binary-copy.js';
 
 /**
  * COPY's binary format: PostgreSQL reads each value as it is stored (a uuid's 16 bytes, a
@@ -34,9 +35,6 @@ export interface RecordRow {
   readonly lon: number | null;
 }
 
-/** Signature, flags, no header extension. */
-const FILE_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
-const TRAILER = Buffer.from([0xff, 0xff]);
 /** PostgreSQL counts timestamps from 2000-01-01 UTC, in microseconds. */
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
 const COLUMNS = 5;
@@ -55,7 +53,7 @@ export interface DeviceRows {
  */
 export function* encodeRecordRows(devices: Iterable<DeviceRows>, chunkBytes: number): Generator<Buffer> {
   let buffer = Buffer.allocUnsafe(chunkBytes);
-  let used = FILE_HEADER.copy(buffer, 0);
+  let used = BINARY_COPY_HEADER.copy(buffer, 0);
   for (const { deviceId, rows } of devices) {
     const device = Buffer.from(deviceId.replaceAll('-', ''), 'hex');
     if (device.length !== 16) throw new Error(`not a uuid: ${deviceId}`);
@@ -79,12 +77,12 @@ export function* encodeRecordRows(devices: Iterable<DeviceRows>, chunkBytes: num
       used = float8(buffer, used, row.lon);
     }
   }
-  if (buffer.length - used < TRAILER.length) {
+  if (buffer.length - used < BINARY_COPY_TRAILER.length) {
     yield buffer.subarray(0, used);
-    buffer = Buffer.allocUnsafe(TRAILER.length);
+    buffer = Buffer.allocUnsafe(BINARY_COPY_TRAILER.length);
     used = 0;
   }
-  used += TRAILER.copy(buffer, used);
+  used += BINARY_COPY_TRAILER.copy(buffer, used);
   yield buffer.subarray(0, used);
 }
 
