@@ -5,6 +5,7 @@ import { drive, upload } from '../factories/records.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { request } from '../support/http.js';
 import { freePort } from '../support/process.js';
+import { NO_REDIS, TEST_REDIS_URL } from '../support/redis.js';
 
 const metricValue = (text: string, name: string, labels = ''): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
@@ -16,12 +17,12 @@ describe('health, readiness and metrics', () => {
   let acme: TestCustomer;
 
   before(async () => {
-    t = await startTestApp({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+    t = await startTestApp(NO_REDIS ? {} : { REDIS_URL: TEST_REDIS_URL });
     acme = await createCustomer(t.db.orm, t.config);
   });
   after(() => t.close());
 
-  it('answers /healthz and /readyz when PostgreSQL and Redis are reachable', async () => {
+  it('answers /healthz and /readyz when PostgreSQL and Redis are reachable', { skip: NO_REDIS }, async () => {
     const health = await request<{ status: string }>(t.baseUrl, 'GET', '/healthz');
     assert.deepEqual([health.status, health.body.status], [200, 'ok']);
     const ready = await request<{ status: string; checks: Record<string, { ok: boolean }> }>(t.baseUrl, 'GET', '/readyz');

@@ -7,17 +7,17 @@ import { TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from '../../src/
 import { writeSignal } from '../factories/signals.js';
 import { TripExportFinishedDocument, type TripExportFinishedSubscription } from '../generated/graphql.js';
 import { createFleet, createTrigger, type Fleet, webhookTrigger } from '../support/notify-fixtures.js';
+import { NO_REDIS, TEST_REDIS_URL } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-db.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { connectWs } from '../support/ws-client.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 redis.on('error', () => undefined);
-const redisUp = await redis.connect().then(() => true, () => false);
-const NO_REDIS = redisUp ? false : `Redis is not reachable at ${REDIS_URL} (set REDIS_URL)`;
+if (!NO_REDIS) await redis.connect();
 
 type Event = TripExportFinishedSubscription['tripExportFinished'];
 
