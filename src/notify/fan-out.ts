@@ -24,6 +24,13 @@ function channelsOf(trigger: Trigger): DeliveryChannel[] {
   return channels;
 }
 
+/** The database clock, the one every instance shares, as an ISO text with microseconds. */
+async function databaseNow(tx: EntityManager): Promise<string> {
+  const [row] = await tx.execute<{ now: string }[]>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`);
+  if (!row) throw new Error('clock_timestamp() returned no row');
+  return row.now;
+}
+
 /**
  * Turns up to `limit` waiting signals into deliveries, in one transaction. Signals are claimed
  * with FOR UPDATE SKIP LOCKED, so concurrent dispatchers (in this process or others) each take
@@ -31,12 +38,6 @@ function channelsOf(trigger: Trigger): DeliveryChannel[] {
  * once. Matching triggers are locked (in id order, so two fan-outs cannot deadlock) so that
  * their minimum interval holds across instances too.
  */
-async function databaseNow(tx: EntityManager): Promise<string> {
-  const [row] = await tx.execute<{ now: string }[]>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`);
-  if (!row) throw new Error('clock_timestamp() returned no row');
-  return row.now;
-}
-
 export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanOutResult> {
   return em.transactional(async (tx) => {
     const signals = await tx.find(

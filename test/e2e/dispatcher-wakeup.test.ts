@@ -29,7 +29,7 @@ describe('the dispatcher wakes on NOTIFY, not on its poll', () => {
     await receiver.close();
   });
 
-  // Only the dispatcher's connection: the job runner LISTENs on a channel of its own.
+  // The dispatcher's LISTEN connection (the job runner polls and listens on nothing).
   const listeners = async (): Promise<number[]> =>
     (
       await t.db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE $1', [`LISTEN%${WORK_CHANNEL}%`])
