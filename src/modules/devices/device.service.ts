@@ -103,7 +103,7 @@ export class DeviceService {
   /**
    * Resolves a device upload credential (`token <t>` or `Bearer <t>`). When the device also
    * sends a `unit-id` header it must match. Runs once per upload batch, so it is one plain
-   * query on the pool rather than an ORM load (measured: ~1 ms of CPU per batch through the ORM).
+   * query on the pool rather than an ORM load (see bench/results.md for what the ORM cost).
    */
   async authenticateDevice(db: Queryable, header: string | undefined, unitIdHeader: string | undefined): Promise<UploadingDevice> {
     const [scheme = '', token = ''] = (header ?? '').trim().split(/\s+/, 2);

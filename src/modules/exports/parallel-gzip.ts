@@ -17,9 +17,8 @@ export interface ParallelGzipOptions {
   readonly blockSize?: number;
   /**
    * Blocks in flight on the libuv thread pool (default 3). More than the cores: while the
-   * oldest block is awaited, the next ones keep compressing and COPY keeps flowing. Measured
-   * on 2 cores, 1,000,000 records, runs interleaved: 1.52-1.6 s with 2, 1.41-1.68 s with 3,
-   * 1.34-1.48 s with 4; peak RSS about 130, 133 and 137 MB (up to 147 MB with 4).
+   * oldest block is awaited, the next ones keep compressing and COPY keeps flowing. Three
+   * balanced time against peak memory best (bench/results.md, "Measurements behind the code").
    */
   readonly parallel?: number;
 }
