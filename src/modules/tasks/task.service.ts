@@ -52,7 +52,7 @@ export class TaskService {
   async connection(em: EntityManager, principal: Principal, filter: TaskFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
     const size = pageSize(first, 20);
     const where = { customer: principal.customerId, ...filter };
-    const before = after ? Number(decodeCursor(after, 1)[0]) : undefined;
+    const before = after ? decodeCursor(after, ([id, ...rest]) => (rest.length === 0 && typeof id === 'number' ? parseTaskId(id) : undefined)) : undefined;
     const [rows, totalCount] = await Promise.all([
       em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: size + 1 }),
       em.count(Task, where),
