@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError, withoutSuggestions } from './errors.js';
 import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
+import { RequestCache } from './request-cache.js';
 
 /**
  * Mounts Apollo on `POST/GET /graphql` with the body limit and the query limits (tokens while
@@ -51,7 +52,7 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
         if (!(error instanceof AppError)) throw error;
         principal = undefined;
       }
-      return { em: request.em, principal, services };
+      return { em: request.em, principal, services, cache: new RequestCache() };
     },
   });
   app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, handler });

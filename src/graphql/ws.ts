@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, parse, specifiedRules, validate } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../lib/errors.js';
@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
 import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
+import { RequestCache } from './request-cache.js';
 
 /** RFC 6455 "going away": the server is shutting down. */
 const GOING_AWAY = 1001;
@@ -62,7 +63,12 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,
-      context: (ctx): GraphQLContext => ({ em: db.orm.em.fork(), principal: ctx.extra.principal, services }),
+      context: (ctx, _id, _payload, args): GraphQLContext => ({
+        em: db.orm.em.fork(),
+        principal: ctx.extra.principal,
+        services,
+        cache: new RequestCache(getOperationAST(args.document, args.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION),
+      }),
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {

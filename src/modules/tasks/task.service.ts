@@ -68,8 +68,10 @@ export class TaskService {
     return task;
   }
 
-  ofTrip(em: EntityManager, principal: Principal, tripId: string): Promise<Task | null> {
-    return em.findOne(Task, { trip: tripId, customer: principal.customerId });
+  /** The tasks of these trips (a trip has at most one), keyed by trip id. */
+  async ofTrips(em: EntityManager, principal: Principal, tripIds: readonly string[]): Promise<Map<string, Task>> {
+    const tasks = await em.find(Task, { trip: { $in: tripIds.filter(isUuid) }, customer: principal.customerId });
+    return new Map(tasks.map((task) => [task.trip.id, task]));
   }
 
   /**
