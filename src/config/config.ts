@@ -45,6 +45,11 @@ export interface Config {
   readonly uploadMaxRecords: number;
   readonly graphqlMaxDepth: number;
   readonly graphqlMaxCost: number;
+  /** Aliased fields per operation: each alias runs its field again. */
+  readonly graphqlMaxAliases: number;
+  readonly graphqlMaxDirectives: number;
+  /** Lexical tokens per document, counted while parsing so a huge query is refused early. */
+  readonly graphqlMaxTokens: number;
   readonly graphqlBodyLimitBytes: number;
   /** Poll interval of the job runner and the announcement dispatcher, in milliseconds. */
   readonly jobPollMs: number;
@@ -162,6 +167,9 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxRecords: int('UPLOAD_MAX_RECORDS', 10000, 1, 1_000_000),
     graphqlMaxDepth: int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
     graphqlMaxCost: int('GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
+    graphqlMaxAliases: int('GRAPHQL_MAX_ALIASES', 30, 0, 10_000),
+    graphqlMaxDirectives: int('GRAPHQL_MAX_DIRECTIVES', 50, 0, 10_000),
+    graphqlMaxTokens: int('GRAPHQL_MAX_TOKENS', 5000, 100, 1_000_000),
     graphqlBodyLimitBytes: int('GRAPHQL_BODY_LIMIT_BYTES', 100 * 1024, 1024, 10 * 1024 * 1024),
     jobPollMs: int('JOB_POLL_MS', 1000, 50, 60000),
     webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 120000),

@@ -1,6 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { notFound } from '../lib/errors.js';
+import { ownedByIds } from '../lib/ownership.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
+import type { RequestCache } from './request-cache.js';
 
 /** Built once per GraphQL operation (HTTP) or per subscription event (WebSocket). */
 export interface GraphQLContext {
@@ -8,10 +11,27 @@ export interface GraphQLContext {
   readonly em: EntityManager;
   readonly principal: Principal | undefined;
   readonly services: Services;
+  /** What this operation loaded already: repeated and aliased fields do not query again. */
+  readonly cache: RequestCache;
 }
 
 /** The principal of an operation that passed `@Authorized()`. */
 export function principalOf(ctx: GraphQLContext): Principal {
   if (!ctx.principal) throw new Error('principalOf() used on a resolver without @Authorized()');
   return ctx.principal;
+}
+
+/**
+ * The row `id` of a customer, loaded in one query with every other row of that entity the
+ * operation's fields ask for in the same tick, and only once per operation.
+ */
+export async function loadOwned<T extends { id: string }>(
+  ctx: GraphQLContext,
+  entity: { readonly name: string; new (...args: never[]): T },
+  customerId: string,
+  id: string,
+): Promise<T> {
+  const row = await ctx.cache.load(`${entity.name}:${customerId}`, id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids));
+  if (!row) throw notFound(entity.name);
+  return row;
 }

@@ -27,9 +27,12 @@ export function formatGraphQLError(
   }
   // Errors raised by GraphQL itself (parse, validation, variables, limits) are the client's
   // fault and already carry a code; keep it.
+  // A limit's own code (QUERY_TOO_DEEP...) wins over the GRAPHQL_VALIDATION_FAILED Apollo wraps it in.
   if (original instanceof GraphQLError) {
-    const code = formatted.extensions?.code;
-    return { ...formatted, extensions: { ...formatted.extensions, code: typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR' ? code : 'BAD_USER_INPUT' } };
+    const code = [original.extensions.code, formatted.extensions?.code].find((c) => typeof c === 'string' && c !== 'INTERNAL_SERVER_ERROR');
+    // `http` is Apollo's instruction (the status), not part of the answer.
+    const { http: _http, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions: { ...extensions, code: code ?? 'BAD_USER_INPUT' } };
   }
   if (original instanceof Error && original.name === 'ArgumentValidationError') {
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'BAD_USER_INPUT' } };
@@ -37,3 +40,6 @@ export function formatGraphQLError(
   log(original);
   return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
+
+/** graphql-js appends `Did you mean "x"?` (or `… the enum value "X"?`) to what it cannot find. */
+export const withoutSuggestions = (message: string): string => message.replace(/ Did you mean .*\?$/s, '');

@@ -5,20 +5,27 @@ import type { GraphQLSchema } from 'graphql';
 import { AppError } from '../lib/errors.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
-import { formatGraphQLError } from './errors.js';
-import { checkQueryLimits } from './limits.js';
+import { formatGraphQLError, withoutSuggestions } from './errors.js';
+import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
+import { RequestCache } from './request-cache.js';
 
-/** Mounts Apollo on `POST/GET /graphql` with the body limit, depth and cost limits. */
+/**
+ * Mounts Apollo on `POST/GET /graphql` with the body limit and the query limits (tokens while
+ * parsing; aliases, directives and depth while validating; cost once the variables are known).
+ * Every refusal is a 400.
+ */
 export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, services: Services): Promise<ApolloServer<GraphQLContext>> {
   const { config } = services;
+  const limits = queryLimitsOf(config);
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          checkQueryLimits(schema, document, request.variables, request.operationName, {
-            maxDepth: config.graphqlMaxDepth,
-            maxCost: config.graphqlMaxCost,
-          });
+          checkQueryCost(schema, document, request.variables, request.operationName, limits.maxCost);
+        },
+        // "Did you mean …" would spell out the schema to whoever probes it without an account.
+        async didEncounterErrors({ contextValue, errors }) {
+          if (!contextValue.principal) for (const error of errors) error.message = withoutSuggestions(error.message);
         },
       };
     },
@@ -29,6 +36,8 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
     // main.ts owns shutdown; Apollo's own handler would re-raise SIGTERM mid-drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    parseOptions: parseOptionsOf(limits),
+    validationRules: limitRules(limits),
     plugins: [fastifyApolloDrainPlugin(app), limitsPlugin],
     formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'graphql resolver failed')),
   });
@@ -43,7 +52,7 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
         if (!(error instanceof AppError)) throw error;
         principal = undefined;
       }
-      return { em: request.em, principal, services };
+      return { em: request.em, principal, services, cache: new RequestCache() };
     },
   });
   app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, handler });

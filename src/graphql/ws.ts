@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, parse, validate } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../lib/errors.js';
@@ -7,7 +7,8 @@ import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
-import { checkQueryLimits } from './limits.js';
+import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
+import { RequestCache } from './request-cache.js';
 
 /** RFC 6455 "going away": the server is shutting down. */
 const GOING_AWAY = 1001;
@@ -40,6 +41,8 @@ export interface GraphQLWsServer {
  */
 export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, services: Services, maxSubscriptionsPerConnection = 20): GraphQLWsServer {
   const { config, db } = services;
+  const limits = queryLimitsOf(config);
+  const rules = [...specifiedRules, ...limitRules(limits)];
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.graphqlBodyLimitBytes });
   let live = 0;
   /** Closes the socket with 4403 once its credentials no longer authenticate. */
@@ -60,7 +63,12 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,
-      context: (ctx): GraphQLContext => ({ em: db.orm.em.fork(), principal: ctx.extra.principal, services }),
+      context: (ctx, _id, _payload, args): GraphQLContext => ({
+        em: db.orm.em.fork(),
+        principal: ctx.extra.principal,
+        services,
+        cache: new RequestCache(getOperationAST(args.document, args.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION),
+      }),
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {
@@ -88,14 +96,12 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         // later would never reach onComplete and would hold its place under the cap for good.
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
-          const invalid = validate(schema, document);
+          // The same limits as the HTTP path: tokens while parsing, then aliases, directives, depth, cost.
+          document = parse(payload.query, parseOptionsOf(limits));
+          const invalid = validate(schema, document, rules);
           if (invalid.length > 0) return invalid;
           if (!getOperationAST(document, payload.operationName)) return [new GraphQLError('Unable to identify operation')];
-          checkQueryLimits(schema, document, payload.variables ?? undefined, payload.operationName, {
-            maxDepth: config.graphqlMaxDepth,
-            maxCost: config.graphqlMaxCost,
-          });
+          checkQueryCost(schema, document, payload.variables ?? undefined, payload.operationName, limits.maxCost);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;

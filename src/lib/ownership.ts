@@ -19,3 +19,9 @@ export async function findOwned<T extends object>(em: EntityManager, entity: Ent
 export async function requireOwned<T extends object>(em: EntityManager, entity: EntityName<T>, owner: Owner, id: string, what: string): Promise<void> {
   if (!isUuid(id) || (await em.count(entity, { id, customer: owner.customerId } as FilterQuery<T>)) === 0) throw notFound(what);
 }
+
+/** The customer's rows among `ids`, keyed by id, in one query (what a per-request loader batches). */
+export async function ownedByIds<T extends { id: string }>(em: EntityManager, entity: EntityName<T>, customerId: string, ids: readonly string[]): Promise<Map<string, T>> {
+  const rows = await em.find(entity, { id: { $in: ids.filter(isUuid) }, customer: customerId } as FilterQuery<T>);
+  return new Map(rows.map((row) => [row.id, row]));
+}

@@ -1,3 +1,5 @@
+// Its classes carry type-graphql decorators, and it may be the first such module loaded.
+import 'reflect-metadata';
 import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
 import { invalidInput } from './errors.js';
 
@@ -6,16 +8,21 @@ export function encodeCursor(parts: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, arity: number): (string | number)[] {
+/**
+ * Reads a cursor made by {@link encodeCursor}. `read` checks every part and answers the sort
+ * key, or undefined: a forged cursor is the client's mistake, never a value the database
+ * chokes on.
+ */
+export function decodeCursor<T>(cursor: string, read: (parts: readonly unknown[]) => T | undefined): T {
+  let key: T | undefined;
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string' || typeof p === 'number')) {
-      return parts;
-    }
+    if (Array.isArray(parts)) key = read(parts);
   } catch {
-    // fall through
+    // not JSON: not one of ours
   }
-  throw invalidInput('after is not a valid cursor');
+  if (key === undefined) throw invalidInput('after is not a valid cursor; pass the endCursor of a page');
+  return key;
 }
 
 export const MAX_PAGE_SIZE = 200;

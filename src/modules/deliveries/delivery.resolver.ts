@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { webhookIdOf } from '../../notify/delivery-channels.js';
 import { Trigger } from '../triggers/trigger.entity.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
@@ -44,7 +44,7 @@ export class DeliveryResolver {
 
   @FieldResolver(() => Trigger)
   trigger(@Root() delivery: Delivery, @Ctx() ctx: GraphQLContext): Promise<Trigger> {
-    return ctx.services.deliveries.triggerOf(ctx.em, delivery);
+    return loadOwned(ctx, Trigger, delivery.customer.id, delivery.trigger.id);
   }
 
   @FieldResolver(() => [DeliveryAttempt], { description: 'Every attempt, oldest first.' })

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { Device } from './device.entity.js';
 import { Template } from './template.entity.js';
 import {
@@ -54,7 +54,7 @@ export class DeviceResolver {
 
   @FieldResolver(() => Template, { nullable: true })
   async template(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<Template | null> {
-    return device.template ? ctx.em.findOne(Template, { id: device.template.id }) : null;
+    return device.template ? loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
   }
 }
 

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
@@ -53,7 +53,7 @@ export class TaskResolver {
 
   @FieldResolver(() => Trip)
   trip(@Root() task: Task, @Ctx() ctx: GraphQLContext): Promise<Trip> {
-    return ctx.em.findOneOrFail(Trip, { id: task.trip.id, customer: task.customer.id });
+    return loadOwned(ctx, Trip, task.customer.id, task.trip.id);
   }
 
   @FieldResolver(() => TaskResult, { nullable: true, description: 'Null until an export succeeded, and after the result was cleared.' })
@@ -67,6 +67,7 @@ export class TripTaskResolver {
   @Authorized()
   @FieldResolver(() => Task, { nullable: true, description: 'The export task of the trip, if it was ever exported.' })
   task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Task | null> {
-    return ctx.services.tasks.ofTrip(ctx.em, principalOf(ctx), trip.id);
+    const principal = principalOf(ctx);
+    return ctx.cache.load(`taskOfTrip:${principal.customerId}`, trip.id, (tripIds: readonly string[]) => ctx.services.tasks.ofTrips(ctx.em, principal, tripIds));
   }
 }

@@ -52,7 +52,7 @@ export class TaskService {
   async connection(em: EntityManager, principal: Principal, filter: TaskFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
     const size = pageSize(first, 20);
     const where = { customer: principal.customerId, ...filter };
-    const before = after ? Number(decodeCursor(after, 1)[0]) : undefined;
+    const before = after ? decodeCursor(after, ([id, ...rest]) => (rest.length === 0 && typeof id === 'number' ? parseTaskId(id) : undefined)) : undefined;
     const [rows, totalCount] = await Promise.all([
       em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: size + 1 }),
       em.count(Task, where),
@@ -68,8 +68,10 @@ export class TaskService {
     return task;
   }
 
-  ofTrip(em: EntityManager, principal: Principal, tripId: string): Promise<Task | null> {
-    return em.findOne(Task, { trip: tripId, customer: principal.customerId });
+  /** The tasks of these trips (a trip has at most one), keyed by trip id. */
+  async ofTrips(em: EntityManager, principal: Principal, tripIds: readonly string[]): Promise<Map<string, Task>> {
+    const tasks = await em.find(Task, { trip: { $in: tripIds.filter(isUuid) }, customer: principal.customerId });
+    return new Map(tasks.map((task) => [task.trip.id, task]));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { Device } from '../devices/device.entity.js';
 import type { TriggerDraft } from './trigger-rules.js';
 import { Trigger } from './trigger.entity.js';
@@ -83,7 +83,7 @@ export class TriggerResolver {
 
   @FieldResolver(() => Device, { nullable: true, description: 'Only signals of this device fire the trigger; null: every device.' })
   device(@Root() trigger: Trigger, @Ctx() ctx: GraphQLContext): Promise<Device | null> {
-    return trigger.device ? ctx.em.findOne(Device, { id: trigger.device.id, customer: trigger.customer.id }) : Promise.resolve(null);
+    return trigger.device ? loadOwned(ctx, Device, trigger.customer.id, trigger.device.id) : Promise.resolve(null);
   }
 
   @FieldResolver(() => TriggerActions)

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
-import { type GraphQLContext, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { connectionType, type ConnectionShape } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
@@ -29,8 +29,8 @@ export class TripResolver {
   }
 
   @FieldResolver(() => Device)
-  async device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Device> {
-    return ctx.em.findOneOrFail(Device, { id: trip.device.id });
+  device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Device> {
+    return loadOwned(ctx, Device, trip.customer.id, trip.device.id);
   }
 
   @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })

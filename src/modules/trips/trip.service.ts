@@ -54,7 +54,10 @@ export class TripService {
     const total = await em.count(Trip, where);
     let page: FilterQuery<Trip> = where;
     if (after) {
-      const [start, id] = decodeCursor(after, 2) as [string, string];
+      const [start, id] = decodeCursor(after, ([time, tripId, ...rest]): [string, string] | undefined => {
+        const at = rest.length === 0 && typeof time === 'string' ? canonicalIso(time) : undefined;
+        return at && isUuid(tripId) ? [at, tripId] : undefined;
+      });
       page = { $and: [where, { $or: [{ startTimeUtc: { $lt: start } }, { startTimeUtc: start, id: { $lt: id } }] }] };
     }
     const rows = await em.find(Trip, page, { orderBy: NEWEST_FIRST, limit: size + 1 });
