@@ -52,7 +52,7 @@ export class JobQueue {
     this.instance().define<JobPayloads[N]>(
       name,
       async (job) => {
-        await handler(job.attrs.data, { touch: () => job.touch() });
+        await handler(job.attrs.data);
       },
       {
         concurrency: options.concurrency ?? 1,
