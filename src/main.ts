@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { buildApp, type Role } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { migrate, openDatabase, resolveDatabaseUrl } from './db/database.js';
+import { StartupError } from './lib/errors.js';
 
 function parseRole(argv: readonly string[]): Role {
   const index = argv.indexOf('--role');
@@ -42,6 +43,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof StartupError ? error.message : error);
   process.exit(1);
 });

@@ -47,7 +47,7 @@ export async function startJobs(services: Services): Promise<void> {
   const handlers = jobRegistry(services);
   const options = jobOptions(services);
   const names = Object.keys(handlers) as JobName[];
-  for (const name of names) jobs.define(name, handlers[name] as never, options[name]);
+  for (const name of names) await jobs.define(name, handlers[name] as never, options[name]);
   await jobs.start();
   for (const name of names) {
     const every = options[name].repeat;
@@ -64,7 +64,7 @@ export async function stopJobs(services: Services, graceMs = 30_000): Promise<vo
   const timer = setTimeout(() => services.exports.abortRuns(), graceMs);
   try {
     // Exports first: a run that ends may still schedule its follow-up.
-    await Promise.race([services.exports.idle(), sleep(graceMs + 5_000)]);
+    await Promise.race([services.exports.idle(), sleep(graceMs + 5_000, undefined, { ref: false })]);
     await services.jobs.close(graceMs + 5_000);
   } finally {
     clearTimeout(timer);
