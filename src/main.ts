@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   await migrate(db);
   const app = await buildApp(config, db, { role });
   const base = await app.listen();
-  app.http.log.info({ role, embeddedDatabase: Boolean(embedded) }, `trip-export listening on ${base}`);
+  app.http.log.info({ role, embeddedDatabase: embedded?.pgDir ?? false }, `trip-export listening on ${base}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

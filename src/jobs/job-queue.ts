@@ -6,7 +6,7 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
-import { StartupError } from '../lib/errors.js';
+import { errorLine, StartupError } from '../lib/errors.js';
 import type { JobHandler, JobName, JobOptions, JobPayloads } from './job-registry.js';
 
 /** The slice of a pino/fastify logger the job runner uses. */
@@ -151,7 +151,7 @@ export class JobQueue {
       } catch (error) {
         await client.close().catch(() => undefined);
         // The URL is not repeated: it may carry a password.
-        throw new StartupError(`MongoDB (MONGODB_URL) is unreachable: ${oneLine(error)}. Start MongoDB, correct MONGODB_URL, or unset it to keep jobs in PostgreSQL.`);
+        throw new StartupError(`MongoDB (MONGODB_URL) is unreachable: ${errorLine(error)}. Start MongoDB, correct MONGODB_URL, or unset it to keep jobs in PostgreSQL.`);
       }
     }
     // Our own pool so that a dropped idle connection is handled, not thrown.
@@ -166,7 +166,7 @@ export class JobQueue {
     try {
       await backend.connect();
     } catch (error) {
-      throw new StartupError(`the job store in PostgreSQL is unreachable: ${oneLine(error)}. Check DATABASE_URL and that PostgreSQL is running.`);
+      throw new StartupError(`the job store in PostgreSQL is unreachable: ${errorLine(error)}. Check DATABASE_URL and that PostgreSQL is running.`);
     }
     return backend;
   }
@@ -182,5 +182,3 @@ function pick(backend: AgendaBackend): Omit<AgendaBackend, 'connect' | 'disconne
     ownsConnection: backend.ownsConnection,
   };
 }
-
-const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();

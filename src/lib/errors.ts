@@ -47,3 +47,6 @@ export const unauthenticated = (message = 'Authentication credentials were not p
 export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
+
+/** An error's message on one line, for a {@link StartupError}. */
+export const errorLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
