@@ -36,7 +36,7 @@ async function exportOnce(): Promise<{ seconds: number; cpu: CpuUse; bytes: numb
   const task = await requestExport(pool, { tripId, customerId, deviceId, notBefore: null, delaySeconds: 0 });
   const before = cpuSnapshot({ export: process.pid });
   const started = performance.now();
-  await service.runTask(task.id, { touch: async () => undefined });
+  await (await service.startTask(task.id))?.done;
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuBetween(before, cpuSnapshot({ export: process.pid }));
   const { rows } = await pool.query<{ state: string; error: string | null; result_bytes: string; result_records: string }>(

@@ -38,6 +38,8 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
   const role = options.role ?? 'all';
   const log = createLogger(config);
   const services = createServices(config, db, log);
+  // Every role schedules jobs: an unreachable job store stops start-up with one clear line.
+  await services.jobs.connect();
   const http = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep Fastify's default generics.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion

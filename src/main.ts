@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { buildApp, type Role } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { migrate, openDatabase, resolveDatabaseUrl } from './db/database.js';
+import { StartupError } from './lib/errors.js';
 
 function parseRole(argv: readonly string[]): Role {
   const index = argv.indexOf('--role');
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   await migrate(db);
   const app = await buildApp(config, db, { role });
   const base = await app.listen();
-  app.http.log.info({ role, embeddedDatabase: Boolean(embedded) }, `trip-export listening on ${base}`);
+  app.http.log.info({ role, embeddedDatabase: embedded?.pgDir ?? false }, `trip-export listening on ${base}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -42,6 +43,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof StartupError ? error.message : error);
   process.exit(1);
 });

@@ -52,6 +52,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   const { redisUrl } = config;
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
   const jobs = new JobQueue(config, db.url, log);
+  readiness.add(jobs.storeName, () => jobs.check());
   const exports = new ExportService(config, db.pool, jobs);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
   const pubSub = createAnnouncementPubSub(config.redisUrl);

@@ -5,7 +5,7 @@
 export interface JobPayloads {
   /** Export one trip (its task). Scheduled at the task's due time; safe to run twice. */
   'exports.run': { readonly taskId: number };
-  /** Runs every due export whose scheduled job was lost (crash, failed schedule, skipped claim). */
+  /** Fills the free export slots with due exports whose job was lost or found every slot busy. */
   'exports.sweep': Record<string, never>;
   /** Daily: announces again the results older than 2 hours that nobody cleared. */
   'exports.reannounce': Record<string, never>;
@@ -15,13 +15,8 @@ export interface JobPayloads {
 
 export type JobName = keyof JobPayloads;
 
-/** What a running job may do besides its work. */
-export interface JobHelpers {
-  /** Tells the job runner the job is alive (long exports call it, or another worker takes the job). */
-  touch(): Promise<void>;
-}
-
-export type JobHandler<N extends JobName> = (payload: JobPayloads[N], helpers: JobHelpers) => Promise<void>;
+/** A job handler finishes well within its lock lifetime: long work runs apart (see ExportService). */
+export type JobHandler<N extends JobName> = (payload: JobPayloads[N]) => Promise<void>;
 
 export type JobRegistry = { readonly [N in JobName]: JobHandler<N> };
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dropExpiredRecords } from '../modules/records/retention.js';
 import { reannounceResults } from '../modules/exports/reannounce.js';
 import type { Services } from '../services.js';
@@ -7,9 +8,12 @@ import type { JobName, JobOptions, JobRegistry } from './job-registry.js';
 export function jobRegistry(services: Services): JobRegistry {
   const { exports, db, config } = services;
   return {
-    'exports.run': ({ taskId }, helpers) => exports.runTask(taskId, helpers),
-    'exports.sweep': async (_payload, helpers) => {
-      await exports.runDueTasks(helpers);
+    // Both only claim work for free export slots and return; the exports run on in those slots.
+    'exports.run': async ({ taskId }) => {
+      await exports.startTask(taskId);
+    },
+    'exports.sweep': async () => {
+      await exports.startDueTasks();
     },
     'exports.reannounce': async () => {
       await reannounceResults(db.pool);
@@ -24,8 +28,9 @@ export function jobRegistry(services: Services): JobRegistry {
 function jobOptions(services: Services): { readonly [N in JobName]: JobOptions } {
   const { config } = services;
   // Agenda keeps a process alive for half the lock lifetime after each run (its liveness
-  // check sleeps that long, unref'd it is not), so every job gets the export lease, touched
-  // while long exports run; the daily jobs are idempotent if a second worker ever re-runs them.
+  // check sleeps that long, unref'd it is not), so every job gets the export lease (short in
+  // tests); the export jobs end once they have claimed, and the daily jobs are idempotent if a
+  // second worker ever re-runs them.
   const lockLifetimeMs = config.exportLeaseSeconds * 1000;
   return {
     'exports.run': { concurrency: config.exportConcurrency, lockLifetimeMs },
@@ -42,7 +47,7 @@ export async function startJobs(services: Services): Promise<void> {
   const handlers = jobRegistry(services);
   const options = jobOptions(services);
   const names = Object.keys(handlers) as JobName[];
-  for (const name of names) jobs.define(name, handlers[name] as never, options[name]);
+  for (const name of names) await jobs.define(name, handlers[name] as never, options[name]);
   await jobs.start();
   for (const name of names) {
     const every = options[name].repeat;
@@ -51,13 +56,15 @@ export async function startJobs(services: Services): Promise<void> {
 }
 
 /**
- * Stops taking work, lets running jobs finish for a while, abandons what still runs (its
- * lease passes to another worker), disconnects. Safe when jobs never started.
+ * Stops taking work, lets running exports and jobs finish for a while, abandons what still
+ * runs (its lease passes to another worker), disconnects. Safe when jobs never started.
  */
 export async function stopJobs(services: Services, graceMs = 30_000): Promise<void> {
   services.exports.stopClaiming();
   const timer = setTimeout(() => services.exports.abortRuns(), graceMs);
   try {
+    // Exports first: a run that ends may still schedule its follow-up.
+    await Promise.race([services.exports.idle(), sleep(graceMs + 5_000, undefined, { ref: false })]);
     await services.jobs.close(graceMs + 5_000);
   } finally {
     clearTimeout(timer);

@@ -39,3 +39,14 @@ export const invalidInput = (message: string, details?: unknown): AppError =>
 export const conflict = (message: string): AppError => new AppError('CONFLICT', message);
 export const unauthenticated = (message = 'Authentication credentials were not provided or are invalid'): AppError =>
   new AppError('UNAUTHENTICATED', message);
+
+/**
+ * A start-up failure the operator fixes (an unreachable job store, an embedded database that
+ * cannot start): its message says what is wrong and what to do, and is printed as one line.
+ */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/** An error's message on one line, for a {@link StartupError}. */
+export const errorLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();

@@ -24,19 +24,45 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs the built service (`dist/src/main.js`) as a real child process and waits until it answers. */
-export async function startServiceProcess(env: Record<string, string | undefined>, args: string[] = [], timeoutMs = 60_000): Promise<ServiceProcess> {
+/** The built service (`main`, by default `dist/src/main.js`) as a child process on a free port; `env` undefined values unset. */
+async function spawnService(env: Record<string, string | undefined>, args: string[], main = `${DIST_ROOT}src/main.js`, cwd?: string) {
   const port = env.PORT ?? String(await freePort());
   const childEnv: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...env, PORT: port, HOST: '127.0.0.1' };
   for (const [key, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[key];
-  const child = spawn(process.execPath, [`${DIST_ROOT}src/main.js`, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const child = spawn(process.execPath, [main, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  const out = { stdout: '', stderr: '', all: '' };
+  child.stdout?.on('data', (d: Buffer) => ((out.stdout += d.toString()), (out.all += d.toString())));
+  child.stderr?.on('data', (d: Buffer) => ((out.stderr += d.toString()), (out.all += d.toString())));
+  return { child, port, out };
+}
+
+/** Runs the built service until it exits by itself (a start-up that must fail), at most `timeoutMs`. */
+export async function runServiceToExit(
+  env: Record<string, string | undefined>,
+  timeoutMs = 60_000,
+  where: { main?: string; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
+  const { child, out } = await spawnService(env, [], where.main, where.cwd);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout: out.stdout, stderr: out.stderr, ms: Date.now() - started };
+}
+
+/** Runs the built service (`dist/src/main.js`, or `where.main` from `where.cwd`) as a real child process and waits until it answers. */
+export async function startServiceProcess(
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+  timeoutMs = 60_000,
+  where: { main?: string; cwd?: string } = {},
+): Promise<ServiceProcess> {
+  const { child, port, out } = await spawnService(env, args, where.main, where.cwd);
+  const output = () => out.all;
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output()}`);
     try {
       if ((await fetch(`${baseUrl}/healthz`)).ok) break;
     } catch {
@@ -44,14 +70,14 @@ export async function startServiceProcess(env: Record<string, string | undefined
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`service did not answer within ${timeoutMs} ms:\n${output}`);
+      throw new Error(`service did not answer within ${timeoutMs} ms:\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
     child,
     baseUrl,
-    output: () => output,
+    output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');

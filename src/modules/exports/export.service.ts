@@ -12,9 +12,10 @@ import { insertExportSignal } from './export-signal.js';
 import { NoRecordsError, removeStaleFiles, writeExport } from './export-writer.js';
 import { type ClaimedTask, claimTask, finishFailure, finishSuccess, renewLease, requestExport } from './task-lease.store.js';
 
-/** What a job gives a running export: a way to tell the job runner it is alive. */
-export interface RunHelpers {
-  touch(): Promise<void>;
+/** An export claimed and running in one of this process's slots. */
+export interface StartedRun {
+  readonly taskId: number;
+  readonly done: Promise<void>;
 }
 
 class LeaseLostError extends Error {
@@ -25,9 +26,19 @@ class LeaseLostError extends Error {
  * Exports trips: schedules the export when an auto-export trip ends, claims due tasks and
  * runs them. Every decision is taken by a conditional statement in PostgreSQL (see
  * `task-lease.store.ts`); the job runner only wakes this service up.
+ *
+ * Runs happen in this process's export slots (EXPORT_CONCURRENCY of them), apart from the
+ * jobs that start them: a job claims at most as many tasks as there are free slots and
+ * returns, so no job outlives its lock however long the backlog (a sweep that worked through
+ * the backlog itself outlived its lock, was run again beside itself and exceeded the limit).
+ * The task's lease, renewed while the run works, is what keeps other workers off it; a run
+ * that ends hands its slot to the next due task at once, so a backlog drains at full speed.
  */
 export class ExportService {
   private claiming = true;
+  /** Slots taken: claims under way plus runs in flight; never more than EXPORT_CONCURRENCY. */
+  private slotsTaken = 0;
+  private readonly runs = new Set<Promise<void>>();
   /** Aborts running exports when shutdown cannot wait for them; their leases run out and another worker redoes them. */
   private readonly shutdown = new AbortController();
 
@@ -60,23 +71,49 @@ export class ExportService {
     return () => this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
   }
 
-  /** Runs the task if it is due and free; otherwise does nothing (a job may fire more than once). */
-  async runTask(taskId: number, helpers: RunHelpers): Promise<void> {
-    if (!this.claiming) return;
-    const task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds, taskId);
-    if (task) await this.run(task, helpers);
+  /**
+   * Starts the task's export if it is due and free and a slot is free; otherwise does nothing
+   * (a job may fire more than once; with every slot busy, a finishing run takes the task).
+   * Resolves once claimed; the run goes on (`done` never rejects).
+   */
+  startTask(taskId: number): Promise<StartedRun | undefined> {
+    return this.claimAndStart(taskId);
   }
 
-  /** Runs due tasks one after the other until none is left: the safety net for lost jobs. */
-  async runDueTasks(helpers: RunHelpers): Promise<number> {
-    let done = 0;
-    while (this.claiming) {
-      const task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds);
-      if (!task) break;
-      await this.run(task, helpers);
-      done++;
+  /** Fills the free slots with due tasks, oldest first: the safety net for lost jobs. Resolves with the number started. */
+  async startDueTasks(): Promise<number> {
+    let started = 0;
+    while (await this.claimAndStart()) started++;
+    return started;
+  }
+
+  /** Resolves when no export runs in this process any more (shutdown, after `stopClaiming`). */
+  async idle(): Promise<void> {
+    while (this.runs.size > 0) await Promise.all([...this.runs]);
+  }
+
+  private async claimAndStart(taskId?: number): Promise<StartedRun | undefined> {
+    if (!this.claiming || this.slotsTaken >= this.config.exportConcurrency) return undefined;
+    // Taken before the claim's round trip, so two callers cannot both fill the last slot.
+    this.slotsTaken++;
+    let task: ClaimedTask | undefined;
+    try {
+      task = await claimTask(this.pool, this.runOwner(), this.config.exportLeaseSeconds, taskId);
+    } finally {
+      if (!task) this.slotsTaken--;
     }
-    return done;
+    if (!task) return undefined;
+    const claimed = task;
+    const done: Promise<void> = this.run(claimed)
+      .catch((err: unknown) => this.jobs.log.error({ err, taskId: claimed.id }, 'export run failed'))
+      .finally(() => {
+        this.slotsTaken--;
+        this.runs.delete(done);
+        this.startDueTasks().catch((err: unknown) => this.jobs.log.warn({ err }, 'could not claim the next due export'));
+      });
+    this.runs.add(done);
+    // Wrapped: a promise resolved with a promise would wait for the whole run.
+    return { taskId: claimed.id, done };
   }
 
   /**
@@ -97,10 +134,10 @@ export class ExportService {
     this.shutdown.abort(new LeaseLostError('worker shutting down'));
   }
 
-  private async run(task: ClaimedTask, helpers: RunHelpers): Promise<void> {
+  private async run(task: ClaimedTask): Promise<void> {
     const lost = new AbortController();
     const stop = AbortSignal.any([lost.signal, this.shutdown.signal]);
-    const heartbeat = this.keepLease(task, helpers, lost);
+    const heartbeat = this.keepLease(task, lost);
     let outcome: { state: string; dueAt: string | null } | undefined;
     try {
       if (task.attempts > this.config.exportMaxAttempts) {
@@ -163,8 +200,8 @@ export class ExportService {
     });
   }
 
-  /** Renews the lease and touches the job a few times per lease; aborts the run when the lease is gone. */
-  private keepLease(task: ClaimedTask, helpers: RunHelpers, lost: AbortController): { stop(): void; done: Promise<void> } {
+  /** Renews the lease a few times per lease; aborts the run when the lease is gone. */
+  private keepLease(task: ClaimedTask, lost: AbortController): { stop(): void; done: Promise<void> } {
     const stopped = new AbortController();
     const every = (this.config.exportLeaseSeconds * 1000) / 3;
     const done = (async () => {
@@ -176,7 +213,6 @@ export class ExportService {
             lost.abort(new LeaseLostError(`lease on task ${task.id} lost`));
             return;
           }
-          await helpers.touch();
         } catch (err) {
           // A failed renewal is retried next beat; if the lease runs out meanwhile, the finish notices.
           this.jobs.log.warn({ err, taskId: task.id }, 'could not renew export lease');
