@@ -20,6 +20,17 @@ export interface Crash {
 const RESTART_PAUSE_MS = 1_000;
 const START_TIMEOUT_MS = 60_000;
 
+/** A pino error line as `msg: err.message`: the process died without printing the error itself. */
+function logged(line: string | undefined): string | undefined {
+  if (line === undefined) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+    return `last error logged: ${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`;
+  } catch {
+    return line;
+  }
+}
+
 /**
  * The line that names the error in what a dying process printed (a Node stack trace or a JSON
  * log line), and for an unhandled 'error' event where it was emitted: that says whose handler
@@ -28,7 +39,8 @@ const START_TIMEOUT_MS = 60_000;
 export function crashReason(output: string): string {
   const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
   const errors = lines.filter((l) => /^(\w*Error|error)\b.*:/.test(l) || /"level":(50|60)/.test(l));
-  const line = errors.at(-1) ?? lines.at(-1) ?? '(no output)';
+  const stack = errors.filter((l) => !l.startsWith('{'));
+  const line = stack.at(-1) ?? logged(errors.at(-1)) ?? lines.at(-1) ?? '(no output)';
   const emitted = lines.findIndex((l) => l.startsWith("Emitted 'error' event"));
   const where = emitted >= 0 ? ` (${lines[emitted]!.replace(/ at:$/, '')} ${lines[emitted + 1]?.replace(/\(\S*node_modules\//, '(') ?? ''})` : '';
   const reason = `${line}${where}`;

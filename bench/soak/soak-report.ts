@@ -30,7 +30,7 @@ export function soakTable(o: SoakOutcome): string {
   const v = o.verification;
   const failures = [...o.uploadFailures].sort(([, a], [, b]) => b - a).map(([what, count]) => `${what} ×${n(count)}`);
   const rows: [string, string][] = [
-    ['run', `${o.minutes} min of load and faults (${o.devices} devices, ${Math.round(o.loadSeconds)} s until every trip ended), then ${Math.round(o.drainSeconds)} s to drain${o.settled ? '' : ' (timed out)'}`],
+    ['run', `${o.minutes} min of load and faults (${o.devices} devices, ${Math.round(o.loadSeconds)} s until every trip had ended), then ${Math.round(o.drainSeconds)} s to drain${o.settled ? '' : ' (timed out)'}`],
     ['records', `${n(o.sim.records + o.sim.failedRecords)} sent, ${n(o.sim.records)} acknowledged (${n(o.sim.failedRecords)} given up), ${n(v.exportedRecords)} in export files (${n(v.unackedExported)} of them never acknowledged)`],
     ['uploads', `${n(o.sim.batches)} batches acknowledged, ${n(o.sim.duplicates)} as duplicates; ${n(o.sim.retries)} retries`],
     ['failed upload attempts', failures.join(', ') || 'none'],

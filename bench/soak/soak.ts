@@ -114,7 +114,9 @@ async function soak(o: ReturnType<typeof parseOptions<typeof OPTIONS>>, kinds: F
   const instances = await Promise.all(
     ['A', 'B'].map(async (name) => new ServiceInstance(name, `http://127.0.0.1:${await freePort()}`, env, path.join(tmp, `instance-${name}.log`), started, onCrash)),
   );
-  for (const instance of instances) cleanup.add(() => instance.stop());
+  // Together: each stop() marks its instance closing at once, so an exit from a Ctrl-C that
+  // reached the whole process group is not taken for a crash.
+  cleanup.add(() => Promise.all(instances.map((instance) => instance.stop())));
   await Promise.all(instances.map((instance) => instance.start(1)));
   say(`instances ${instances.map((i) => `${i.name} at ${i.url}`).join(', ')}`);
 
@@ -134,6 +136,7 @@ async function soak(o: ReturnType<typeof parseOptions<typeof OPTIONS>>, kinds: F
   const acked = new AckedRecords();
   const uploadFailures = new Map<string, number>();
   let latest: SimulationStats | undefined;
+  const loadStarted = Date.now();
   const simulation = simulateFleet(
     {
       baseUrls: instances.map((i) => i.url),
@@ -170,7 +173,7 @@ async function soak(o: ReturnType<typeof parseOptions<typeof OPTIONS>>, kinds: F
   });
   const [sim, faultCounts] = await Promise.all([simulation, faults]);
   clearInterval(status);
-  const loadSeconds = (Date.now() - started) / 1000;
+  const loadSeconds = (Date.now() - loadStarted) / 1000;
 
   say(`load done (${n(sim.records)} records acknowledged); waiting up to ${o.drain} s for exports and announcements`);
   const drainStarted = Date.now();
