@@ -15,6 +15,8 @@ export interface NewCustomer {
   readonly api_token: string;
 }
 
+type Env = Parameters<typeof loadConfig>[0];
+
 export interface CustomerInput {
   readonly name: string;
   readonly email: string;
@@ -26,8 +28,8 @@ export interface CustomerInput {
  * cluster must already run (a service started by `npm start` owns it): starting a second,
  * empty one would create a customer that the running service never sees.
  */
-async function databaseUrl(startEmbedded: boolean) {
-  const config = loadConfig();
+async function databaseUrl(startEmbedded: boolean, env: Env | undefined) {
+  const config = loadConfig(env);
   if (config.databaseUrl || startEmbedded) return { config, ...(await resolveDatabaseUrl(config)) };
   const url = await runningEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
   if (!url) {
@@ -39,8 +41,9 @@ async function databaseUrl(startEmbedded: boolean) {
   return { config, url, embedded: undefined };
 }
 
-export async function createLocalCustomer(input: CustomerInput, options: { startEmbedded?: boolean } = {}): Promise<NewCustomer> {
-  const { config, url, embedded } = await databaseUrl(options.startEmbedded ?? true);
+/** `env`: the environment of the service the customer is for (default: this process's). */
+export async function createLocalCustomer(input: CustomerInput, options: { startEmbedded?: boolean; env?: Env } = {}): Promise<NewCustomer> {
+  const { config, url, embedded } = await databaseUrl(options.startEmbedded ?? true, options.env);
   const db = await openDatabase(url, 2);
   try {
     await migrate(db);

@@ -97,7 +97,7 @@ async function main(): Promise<number> {
   let toldRetry = false;
   const stats = await simulateFleet(
     {
-      baseUrl: url,
+      baseUrls: [url],
       devices: fleet.devices,
       recordsPerSecond: o.hz,
       minutes: o.minutes,

@@ -22,7 +22,7 @@ export interface ExpectedExport {
 const SERVER_FIELDS = ['@uid', '@vid', '@rec'] as const;
 
 /** JSON with sorted keys, so a record compares equal whatever order the server kept. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -37,15 +37,18 @@ export async function sendBatch(baseUrl: string, device: DeviceCredentials, body
 
 /**
  * Uploads like a device: a 2xx lets it delete the batch; any other answer, or none, makes it
- * send the same batch again later (the service stores a repeated batch once).
+ * send the same batch again later (the service stores a repeated batch once). `target` may
+ * pick the service per attempt: several instances behind a balancer, where a retry lands on
+ * whichever instance is next.
  */
 export async function uploadBatch(
-  baseUrl: string,
+  target: string | (() => string),
   device: DeviceCredentials,
   records: readonly SimRecord[],
   policy: RetryPolicy,
   onRetry?: RetryHooks['onRetry'],
 ): Promise<UploadAnswer> {
   const body = encodeBatch(records);
-  return retrying(() => sendBatch(baseUrl, device, body), policy, onRetry ? { onRetry } : {});
+  const baseUrl = typeof target === 'string' ? () => target : target;
+  return retrying(() => sendBatch(baseUrl(), device, body), policy, onRetry ? { onRetry } : {});
 }

@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Batch, deviceBatches } from './device-batches.js';
-import { uploadBatch } from './device-uploader.js';
-import { deviceRecords } from './fleet-data.js';
+import { uploadBatch, type UploadAnswer } from './device-uploader.js';
+import { deviceRecords, type SimRecord } from './fleet-data.js';
 import type { SimDevice } from './fleet-setup.js';
 import { destination } from './geo.js';
 import { Limiter } from './limiter.js';
@@ -16,7 +16,8 @@ import type { RetryPolicy } from './retry.js';
 import { DEMO_ROUTE } from './routes.js';
 
 export interface SimulationOptions {
-  readonly baseUrl: string;
+  /** The service; with several instances each upload attempt goes to the next one, as behind a balancer. */
+  readonly baseUrls: readonly string[];
   readonly devices: readonly SimDevice[];
   readonly recordsPerSecond: number;
   readonly minutes: number;
@@ -32,6 +33,10 @@ export interface SimulationOptions {
   readonly retry: RetryPolicy;
   readonly onRetry?: (device: SimDevice, error: unknown, attempt: number, delayMs: number) => void;
   readonly onGiveUp?: (device: SimDevice, error: unknown) => void;
+  /** Told of every batch the service acknowledged with 2xx. */
+  readonly onUploaded?: (device: SimDevice, records: readonly SimRecord[], answer: UploadAnswer) => void;
+  /** Once aborted, each device finishes the trip it is driving (so every trip can end) and stops. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SimulationStats {
@@ -56,6 +61,15 @@ export interface SimulationStats {
 /** Holds back at most this many later batches before a late one goes out. */
 const MAX_LATENESS = 3;
 
+/** Whether the engine runs after `batch`: its last engine event, else what it was before. */
+function engineRunsAfter(batch: Batch, before: boolean): boolean {
+  for (let i = batch.records.length - 1; i >= 0; i--) {
+    const record = batch.records[i]!;
+    if (record['@t'] === 'event.vehicle.engine') return record['@tag'] === 'vehicle/engine/running';
+  }
+  return before;
+}
+
 export async function simulateFleet(options: SimulationOptions, onProgress?: (stats: SimulationStats) => void): Promise<SimulationStats> {
   const started = Date.now();
   const stats: SimulationStats = { records: 0, stored: 0, batches: 0, duplicates: 0, retries: 0, lateBatches: 0, failedBatches: 0, failedRecords: 0, tripsStarted: 0, tripsEnded: 0, elapsedMs: 0, progress: 0 };
@@ -69,11 +83,13 @@ export async function simulateFleet(options: SimulationOptions, onProgress?: (st
     onProgress?.(stats);
   };
   const ticker = setInterval(report, 250);
+  let nextUrl = 0;
+  const target = (): string => options.baseUrls[nextUrl++ % options.baseUrls.length]!;
 
   const send = async (device: SimDevice, batch: Batch): Promise<void> => {
     try {
       const answer = await limiter.run(() =>
-        uploadBatch(options.baseUrl, device, batch.records, options.retry, (error, attempt, delay) => {
+        uploadBatch(target, device, batch.records, options.retry, (error, attempt, delay) => {
           stats.retries += 1;
           options.onRetry?.(device, error, attempt, delay);
         }),
@@ -84,6 +100,7 @@ export async function simulateFleet(options: SimulationOptions, onProgress?: (st
       if (answer.duplicate) stats.duplicates += 1;
       stats.tripsStarted += answer.trips.started;
       stats.tripsEnded += answer.trips.ended;
+      options.onUploaded?.(device, batch.records, answer);
     } catch (error) {
       stats.failedBatches += 1;
       stats.failedRecords += batch.records.length;
@@ -98,7 +115,10 @@ export async function simulateFleet(options: SimulationOptions, onProgress?: (st
     const home = destination(DEMO_ROUTE.points[0]!, random.between(0, 360), random.between(0, 15_000));
     const records = deviceRecords({ startMicros, seconds: options.minutes * 60, random, home, recordsPerSecond: options.recordsPerSecond });
     const held: { batch: Batch; after: number }[] = [];
+    let driving = false;
     for (const batch of deviceBatches(records, options.intervalSeconds, options.maxBatch)) {
+      if (options.signal?.aborted && !driving) break;
+      driving = engineRunsAfter(batch, driving);
       if (options.realtime) await sleep(Math.max(0, batch.dueAt / 1000 - Date.now()));
       for (const late of held) late.after -= 1;
       // Batches with trip events keep their order: a late engine-off would leave a trip open.

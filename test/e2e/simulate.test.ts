@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createLocalCustomer } from '../../src/cli/local-customer.js';
+import { ApiClient } from '../../src/sim/api-client.js';
+import type { SimRecord } from '../../src/sim/fleet-data.js';
+import { createDevice } from '../../src/sim/fleet-setup.js';
+import { simulateFleet } from '../../src/sim/fleet-simulator.js';
 import { request } from '../support/http.js';
 import { startCli, type CliResult } from '../support/cli.js';
 import { freePort, type ServiceProcess, startServiceProcess } from '../support/process.js';
@@ -94,5 +99,47 @@ describe('npm run simulate', () => {
     const { summary, token } = resultOf(await sim.exited, sim.output());
     assert.ok(summary.retries >= 1);
     await assertArrived(summary, token);
+  });
+
+  it('spreads uploads over several instances, and once stopped lets every device finish its trip', async () => {
+    const [first, second] = await Promise.all([1, 2].map(() => startServiceProcess({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' })));
+    services.push(first!, second!);
+    const { api_token: token } = await createLocalCustomer({ name: 'Two instances', email: 'two@sim.test', password: 'two-instances' }, { env: { DATABASE_URL: db.url } });
+    const client = new ApiClient(first!.baseUrl, token);
+    const devices = await Promise.all([1, 2].map((i) => createDevice(client, `two ${i}`, i)));
+    const stop = new AbortController();
+    const last = new Map<string, SimRecord>();
+    const stats = await simulateFleet({
+      baseUrls: [first!.baseUrl, second!.baseUrl],
+      devices,
+      recordsPerSecond: 10,
+      minutes: 120,
+      realtime: false,
+      lateFraction: 0,
+      intervalSeconds: 5,
+      maxBatch: 1000,
+      parallel: 4,
+      seed: 11,
+      retry: { baseDelayMs: 200, maxDelayMs: 2000, giveUpAfterMs: 30_000 },
+      signal: stop.signal,
+      onUploaded: (device, records) => {
+        last.set(device.id, records.at(-1)!);
+        // Stopped a few batches in: both devices are in their first drive.
+        if (last.size === devices.length) stop.abort();
+      },
+    });
+    assert.equal(stats.failedBatches, 0);
+    // Two hours of device time hold several drives each; stopped in the first, each device drives just that one.
+    assert.equal(stats.tripsEnded, devices.length);
+    for (const device of devices) {
+      assert.equal(last.get(device.id)?.['@tag'], 'vehicle/engine/stopped', `${device.name} ends on engine off`);
+      const page = await request<TripsPage>(second!.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token });
+      assert.deepEqual(page.body.results.map((t) => t.state), ['completed']);
+    }
+    for (const service of [first!, second!]) {
+      const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();
+      const batches = /^trip_export_upload_batches_total\{outcome="stored"\} (\d+)/m.exec(metrics)?.[1];
+      assert.ok(Number(batches) > 0, `${service.baseUrl} got uploads:\n${metrics.slice(0, 500)}`);
+    }
   });
 });
