@@ -5,6 +5,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import type { DatabaseOutage } from '../lib/database-outage.js';
 import type { JobHandler, JobName, JobOptions, JobPayloads } from './job-registry.js';
 
 /** The slice of a pino/fastify logger the job runner uses. */
@@ -34,6 +35,8 @@ export class JobQueue {
     private readonly config: Config,
     private readonly databaseUrl: string,
     readonly log: JobLog,
+    /** Takes the database faults met while PostgreSQL is away (logged once per outage, not per poll). */
+    private readonly outage?: Pick<DatabaseOutage, 'absorb'>,
   ) {}
 
   /** Schedules one run of `name` at `at` (now when omitted). */
@@ -45,7 +48,7 @@ export class JobQueue {
 
   /** For after-commit callbacks: schedules without waiting; a failure is logged and the sweeper catches up. */
   scheduleSoon<N extends JobName>(name: N, payload: JobPayloads[N], at?: string | Date): void {
-    this.schedule(name, payload, at).catch((err: unknown) => this.log.error({ err, job: name, payload }, 'could not schedule job'));
+    this.schedule(name, payload, at).catch((err: unknown) => this.report(err, { job: name, payload }, 'could not schedule job'));
   }
 
   define<N extends JobName>(name: N, handler: JobHandler<N>, options: JobOptions = {}): void {
@@ -98,9 +101,13 @@ export class JobQueue {
       processEvery: this.config.jobPollMs,
       maxConcurrency: this.config.exportConcurrency + 4,
     });
-    this.agenda.on('error', (err: Error) => this.log.error({ err }, 'job runner error'));
-    this.agenda.on('fail', (err: Error, job: { attrs: { name: string } }) => this.log.error({ err, job: job.attrs.name }, 'job failed'));
+    this.agenda.on('error', (err: Error) => this.report(err, {}, 'job runner error'));
+    this.agenda.on('fail', (err: Error, job: { attrs: { name: string } }) => this.report(err, { job: job.attrs.name }, 'job failed'));
     return this.agenda;
+  }
+
+  private report(err: unknown, context: object, msg: string): void {
+    if (!this.outage?.absorb(err)) this.log.error({ err, ...context }, msg);
   }
 
   private createBackend(): AgendaBackend {
