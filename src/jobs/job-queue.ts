@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { Agenda, type AgendaBackend } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../config/config.js';
 import type { DatabaseOutage } from '../lib/database-outage.js';
+import { createPool } from '../lib/pg-pool.js';
 import type { JobHandler, JobName, JobOptions, JobPayloads } from './job-registry.js';
 
 /** The slice of a pino/fastify logger the job runner uses. */
@@ -112,9 +113,8 @@ export class JobQueue {
 
   private createBackend(): AgendaBackend {
     if (this.config.mongodbUrl) return new MongoBackend({ address: this.config.mongodbUrl });
-    // Our own pool so that a dropped idle connection is handled, not thrown.
-    this.pool = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
-    this.pool.on('error', (err) => this.log.warn({ err }, 'job runner pool error'));
+    // Our own pool so that a dropped connection, idle or busy, is handled, not thrown.
+    this.pool = createPool({ connectionString: this.databaseUrl, max: 4 });
     // Polling (JOB_POLL_MS) rather than LISTEN/NOTIFY: exports wait minutes anyway, and the
     // channel would hold a connection per process, NOTIFY on every job start and finish, and
     // its reconnect after a dropped connection could hang shutdown.
