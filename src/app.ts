@@ -58,7 +58,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     request.em = db.orm.em.fork();
     void reply.header('x-request-id', request.id);
   });
-  registerErrorHandling(http);
+  registerErrorHandling(http, services.outage);
 
   await registerOpenApi(http, config.publicUrl);
   await http.register(healthRoutes(services));
@@ -76,7 +76,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
 
   let dispatcher: Dispatcher | undefined;
   if (role !== 'api') {
-    dispatcher = new Dispatcher({ config, db, channels: services.notify.channels, pubSub: services.notify.pubSub.pubSub, log: http.log });
+    dispatcher = new Dispatcher({ config, db, channels: services.notify.channels, pubSub: services.notify.pubSub.pubSub, log: http.log, outage: services.outage });
     dispatcher.start();
     await startJobs(services);
   }
@@ -99,6 +99,7 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
       await dispatcher?.stop();
       await services.notify.pubSub.close();
       services.notify.channels.close();
+      services.outage.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { JobQueue } from './jobs/job-queue.js';
+import { DatabaseOutage } from './lib/database-outage.js';
 import { DomainEvents } from './lib/domain-events.js';
 import type { Logger } from 'pino';
 import { Metrics } from './lib/metrics.js';
@@ -28,6 +29,8 @@ export interface Services {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  /** Database faults: one warning per outage; the edges answer them with 503. Closed by App.close. */
+  readonly outage: DatabaseOutage;
   readonly auth: AuthService;
   readonly devices: DeviceService;
   readonly trips: TripService;
@@ -46,12 +49,22 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   const events = new DomainEvents();
   const metrics = new Metrics();
   const readiness = new Readiness();
-  readiness.add('postgres', async () => {
+  const pingPostgres = async (): Promise<void> => {
     await db.pool.query('SELECT 1');
+  };
+  const outage = new DatabaseOutage(log, pingPostgres);
+  // An API instance nobody sends requests to still logs the outage when probed.
+  readiness.add('postgres', async () => {
+    try {
+      await pingPostgres();
+    } catch (error) {
+      outage.absorb(error);
+      throw error;
+    }
   });
   const { redisUrl } = config;
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
-  const jobs = new JobQueue(config, db.url, log);
+  const jobs = new JobQueue(config, db.url, log, outage);
   readiness.add(jobs.storeName, () => jobs.check());
   const exports = new ExportService(config, db.pool, jobs);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
@@ -65,6 +78,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     log,
     metrics,
     readiness,
+    outage,
     auth: new AuthService(config),
     devices: new DeviceService(),
     trips: new TripService(),

@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import { createPool } from '../lib/pg-pool.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { ormOptions } from './mikro-orm.config.js';
 
@@ -14,9 +15,7 @@ export interface Database {
 
 export async function openDatabase(url: string, poolSize = 10): Promise<Database> {
   const orm = await MikroORM.init(ormOptions(url));
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC' });
-  // An idle client losing its server must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
+  const pool = createPool({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC' });
   return {
     url,
     orm,

@@ -34,6 +34,15 @@ export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}
     },
     schemaGenerator: { skipTables: UNMANAGED_TABLES },
     pool: { min: 0, max: 10 },
+    // knex prints each dropped connection to the console; the query on it fails and its caller
+    // reports that (once per outage, see lib/database-outage.ts).
+    driverOptions: {
+      log: {
+        warn: (message: string) => {
+          if (!message.startsWith('Connection Error:')) console.warn(message);
+        },
+      },
+    },
     ...overrides,
   });
 }

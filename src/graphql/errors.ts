@@ -1,4 +1,6 @@
+import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError, ERROR_TABLE } from '../lib/errors.js';
 
 function originalOf(error: unknown): unknown {
@@ -8,21 +10,34 @@ function originalOf(error: unknown): unknown {
 }
 
 /**
- * Maps service errors to `extensions.code` through the shared error table; anything
- * unexpected is logged and answered as a plain internal error.
+ * An error for Apollo to answer before any resolver ran (the context could not be built): it
+ * carries the HTTP status and `Retry-After` of the error table; `formatGraphQLError` sets its code.
+ */
+export function requestGraphQLError(error: AppError): GraphQLError {
+  const { http, retryAfterSeconds } = ERROR_TABLE[error.code];
+  const headers = new HeaderMap(retryAfterSeconds === undefined ? [] : [['retry-after', String(retryAfterSeconds)]]);
+  return new GraphQLError(error.message, { originalError: error, extensions: { http: { status: http, headers } } });
+}
+
+/**
+ * Maps service errors to `extensions.code` through the shared error table, database faults
+ * to SERVICE_UNAVAILABLE (logged once per outage); anything unexpected is logged and answered
+ * as a plain internal error.
  */
 export function formatGraphQLError(
   formatted: GraphQLFormattedError,
   error: unknown,
+  outage: Pick<DatabaseOutage, 'toAppError'>,
   log: (error: unknown) => void,
 ): GraphQLFormattedError {
   const original = originalOf(error);
-  if (original instanceof AppError) {
+  const known = original instanceof AppError ? original : outage.toAppError(original);
+  if (known) {
     return {
-      message: original.message,
+      message: known.message,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: ERROR_TABLE[original.code].graphql, ...(original.details ? { details: original.details } : {}) },
+      extensions: { code: ERROR_TABLE[known.code].graphql, ...(known.details ? { details: known.details } : {}) },
     };
   }
   // Errors raised by GraphQL itself (parse, validation, variables, limits) are the client's

@@ -5,7 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import { AppError } from '../lib/errors.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
-import { formatGraphQLError, withoutSuggestions } from './errors.js';
+import { formatGraphQLError, requestGraphQLError, withoutSuggestions } from './errors.js';
 import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
 import { RequestCache } from './request-cache.js';
 
@@ -39,7 +39,7 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
     parseOptions: parseOptionsOf(limits),
     validationRules: limitRules(limits),
     plugins: [fastifyApolloDrainPlugin(app), limitsPlugin],
-    formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'graphql resolver failed')),
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, services.outage, (err) => app.log.error({ err }, 'graphql resolver failed')),
   });
   await apollo.start();
   const handler = fastifyApolloHandler(apollo, {
@@ -49,8 +49,12 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
         principal = request.headers.authorization ? await services.auth.authenticate(request.em, request.headers.authorization) : undefined;
       } catch (error) {
         // A bad credential is not an anonymous call: every @Authorized field reports it.
-        if (!(error instanceof AppError)) throw error;
-        principal = undefined;
+        if (error instanceof AppError) principal = undefined;
+        else {
+          // Without the database nothing can be answered: 503 and Retry-After, like REST.
+          const unavailable = services.outage.toAppError(error);
+          throw unavailable ? requestGraphQLError(unavailable) : error;
+        }
       }
       return { em: request.em, principal, services, cache: new RequestCache() };
     },

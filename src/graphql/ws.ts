@@ -51,7 +51,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
       await services.auth.authenticate(db.orm.em.fork(), header);
     } catch (error) {
       if (!(error instanceof AppError)) {
-        app.log.warn({ err: error }, 'could not check WebSocket credentials; will try again');
+        if (!services.outage.absorb(error)) app.log.warn({ err: error }, 'could not check WebSocket credentials; will try again');
         return;
       }
       clearInterval(extra.recheck);
@@ -59,7 +59,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
     }
   };
   // Same mapping as the HTTP path: service errors keep their code, anything else is hidden.
-  const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, (err) => app.log.error({ err }, 'graphql subscription failed'));
+  const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, services.outage, (err) => app.log.error({ err }, 'graphql subscription failed'));
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,

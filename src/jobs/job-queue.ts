@@ -4,9 +4,11 @@ import { Agenda, type AgendaBackend } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { MongoClient } from 'mongodb';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../config/config.js';
+import type { DatabaseOutage } from '../lib/database-outage.js';
 import { errorLine, StartupError } from '../lib/errors.js';
+import { createPool } from '../lib/pg-pool.js';
 import type { JobHandler, JobName, JobOptions, JobPayloads } from './job-registry.js';
 
 /** The slice of a pino/fastify logger the job runner uses. */
@@ -43,6 +45,8 @@ export class JobQueue {
     private readonly config: Config,
     private readonly databaseUrl: string,
     readonly log: JobLog,
+    /** Takes the database faults met while PostgreSQL is away (logged once per outage, not per poll). */
+    private readonly outage?: Pick<DatabaseOutage, 'absorb'>,
   ) {
     this.storeName = config.mongodbUrl ? 'mongodb' : 'jobs';
   }
@@ -56,7 +60,7 @@ export class JobQueue {
 
   /** For after-commit callbacks: schedules without waiting; a failure is logged and the sweeper catches up. */
   scheduleSoon<N extends JobName>(name: N, payload: JobPayloads[N], at?: string | Date): void {
-    this.schedule(name, payload, at).catch((err: unknown) => this.log.error({ err, job: name, payload }, 'could not schedule job'));
+    this.schedule(name, payload, at).catch((err: unknown) => this.report(err, { job: name, payload }, 'could not schedule job'));
   }
 
   async define<N extends JobName>(name: N, handler: JobHandler<N>, options: JobOptions = {}): Promise<void> {
@@ -132,10 +136,14 @@ export class JobQueue {
       processEvery: this.config.jobPollMs,
       maxConcurrency: this.config.exportConcurrency + 4,
     });
-    agenda.on('error', (err: Error) => this.log.error({ err }, 'job runner error'));
-    agenda.on('fail', (err: Error, job: { attrs: { name: string } }) => this.log.error({ err, job: job.attrs.name }, 'job failed'));
+    agenda.on('error', (err: Error) => this.report(err, {}, 'job runner error'));
+    agenda.on('fail', (err: Error, job: { attrs: { name: string } }) => this.report(err, { job: job.attrs.name }, 'job failed'));
     await agenda.ready;
     return agenda;
+  }
+
+  private report(err: unknown, context: object, msg: string): void {
+    if (!this.outage?.absorb(err)) this.log.error({ err, ...context }, msg);
   }
 
   private async connectBackend(): Promise<AgendaBackend> {
@@ -154,11 +162,8 @@ export class JobQueue {
         throw new StartupError(`MongoDB (MONGODB_URL) is unreachable: ${errorLine(error)}. Start MongoDB, correct MONGODB_URL, or unset it to keep jobs in PostgreSQL.`);
       }
     }
-    // Our own pool so that a dropped idle connection is handled, not thrown.
-    if (!this.pool) {
-      this.pool = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
-      this.pool.on('error', (err) => this.log.warn({ err }, 'job runner pool error'));
-    }
+    // Our own pool so that a dropped connection, idle or busy, is handled, not thrown.
+    this.pool ??= createPool({ connectionString: this.databaseUrl, max: 4 });
     // Polling (JOB_POLL_MS) rather than LISTEN/NOTIFY: exports wait minutes anyway, and the
     // channel would hold a connection per process, NOTIFY on every job start and finish, and
     // its reconnect after a dropped connection could hang shutdown.

@@ -9,9 +9,17 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE';
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'SERVICE_UNAVAILABLE';
 
-export const ERROR_TABLE: Readonly<Record<ErrorCode, { readonly http: number; readonly graphql: string }>> = {
+/** How an error code is answered; `retryAfterSeconds` becomes the `Retry-After` header. */
+export interface ErrorAnswer {
+  readonly http: number;
+  readonly graphql: string;
+  readonly retryAfterSeconds?: number;
+}
+
+export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorAnswer>> = {
   NOT_FOUND: { http: 404, graphql: 'NOT_FOUND' },
   FORBIDDEN: { http: 403, graphql: 'FORBIDDEN' },
   UNAUTHENTICATED: { http: 401, graphql: 'UNAUTHENTICATED' },
@@ -19,6 +27,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { readonly http: number; re
   CONFLICT: { http: 409, graphql: 'CONFLICT' },
   PAYLOAD_TOO_LARGE: { http: 413, graphql: 'PAYLOAD_TOO_LARGE' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, graphql: 'BAD_USER_INPUT' },
+  // PostgreSQL is unreachable or dropped the connection: nothing was stored, send it again.
+  SERVICE_UNAVAILABLE: { http: 503, graphql: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
 };
 
 export class AppError extends Error {

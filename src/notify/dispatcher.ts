@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
+import type { DatabaseOutage } from '../lib/database-outage.js';
 import type { AttemptOutcome } from './attempt-outcome.js';
 import { messageOfSignal } from './announcement.js';
 import { claimDueDeliveries, type ClaimedDelivery, completeAttempt, msUntilNextDue } from './delivery-queue.js';
@@ -15,6 +16,8 @@ export interface DispatcherDeps {
   readonly channels: DeliveryChannels;
   readonly pubSub: AnnouncementPubSub;
   readonly log: FastifyBaseLogger;
+  /** Takes database faults: the loop keeps retrying without an error line per poll. */
+  readonly outage: Pick<DatabaseOutage, 'absorb'>;
 }
 
 /** Extra time a claim is held beyond the send timeout before another instance may retry it. */
@@ -38,8 +41,11 @@ export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
   start(): void {
-    const { db, log } = this.deps;
-    this.listener = listenForWork(db.url, WORK_CHANNEL, () => this.nudge(), (error) => log.warn({ err: error }, 'dispatcher lost its LISTEN connection; polling meanwhile'));
+    const { db, log, outage } = this.deps;
+    const lost = (error: unknown): void => {
+      if (!outage.absorb(error)) log.warn({ err: error }, 'dispatcher lost its LISTEN connection; polling meanwhile');
+    };
+    this.listener = listenForWork(db.url, WORK_CHANNEL, () => this.nudge(), lost);
     this.loopDone = this.loop();
   }
 
@@ -81,7 +87,7 @@ export class Dispatcher {
     try {
       return await run();
     } catch (error) {
-      this.deps.log.error({ err: error }, `announcement dispatcher: ${name} failed; retrying`);
+      if (!this.deps.outage.absorb(error)) this.deps.log.error({ err: error }, `announcement dispatcher: ${name} failed; retrying`);
       return false;
     }
   }
@@ -110,14 +116,14 @@ export class Dispatcher {
   }
 
   private async send(claim: ClaimedDelivery): Promise<void> {
-    const { config, db, channels, log } = this.deps;
+    const { config, db, channels, log, outage } = this.deps;
     const { delivery } = claim;
     try {
       const outcome: AttemptOutcome = await channels.deliver(delivery.channel, delivery.trigger.getEntity(), messageOfSignal(delivery.signal.getEntity()), delivery.id);
       await completeAttempt(db.orm.em.fork(), claim, outcome, config.deliveryRetrySeconds);
     } catch (error) {
       // The claim stays SENDING; its lease runs out and the next claimant retries it.
-      log.error({ err: error, deliveryId: delivery.id }, 'recording a delivery attempt failed');
+      if (!outage.absorb(error)) log.error({ err: error, deliveryId: delivery.id }, 'recording a delivery attempt failed');
     }
   }
 

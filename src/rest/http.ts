@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError, ERROR_TABLE } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
@@ -16,14 +17,19 @@ export function requireUser(services: Services, request: FastifyRequest): Promis
   return services.auth.authenticate(request.em, request.headers.authorization);
 }
 
-/** Error bodies follow the legacy API: `{"detail": "..."}`. */
-export function registerErrorHandling(app: FastifyInstance): void {
+/**
+ * Error bodies follow the legacy API: `{"detail": "..."}`. A database fault is answered 503
+ * with `Retry-After` (a device keeps its batch and sends it again), and logged once per outage.
+ */
+export function registerErrorHandling(app: FastifyInstance, outage: Pick<DatabaseOutage, 'toAppError'>): void {
   app.setErrorHandler((error: FastifyError | AppError | Error, request, reply: FastifyReply) => {
-    if (error instanceof AppError) {
-      const status = ERROR_TABLE[error.code].http;
-      const extra = error.details && typeof error.details === 'object' ? error.details : {};
+    const known = error instanceof AppError ? error : outage.toAppError(error);
+    if (known) {
+      const { http: status, retryAfterSeconds } = ERROR_TABLE[known.code];
+      const extra = known.details && typeof known.details === 'object' ? known.details : {};
       if (status === 401) void reply.header('www-authenticate', 'APIToken, Bearer');
-      return reply.status(status).send({ detail: error.message, ...extra });
+      if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
+      return reply.status(status).send({ detail: known.message, ...extra });
     }
     const fastifyError = error as FastifyError;
     if (fastifyError.validation) {

@@ -53,7 +53,12 @@ export interface UploadOptions {
 }
 
 /** Uploads like a device: `POST /logbook/storage/` with its token. */
-export async function upload(baseUrl: string, device: TestDevice, records: unknown[], options: UploadOptions = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function upload(
+  baseUrl: string,
+  device: TestDevice,
+  records: unknown[],
+  options: UploadOptions = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const text = options.jsonLines ? records.map((r) => JSON.stringify(r)).join('\n') + '\n' : JSON.stringify(records);
   const headers: Record<string, string> = {
     authorization: `token ${options.token ?? device.uploadToken}`,
@@ -66,5 +71,5 @@ export async function upload(baseUrl: string, device: TestDevice, records: unkno
     headers['content-encoding'] = 'gzip';
   }
   const response = await fetch(`${baseUrl}/logbook/storage/`, { method: 'POST', headers, body });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
 }

@@ -117,22 +117,29 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
     };
   } catch (error) {
     await rm(tmp, { force: true });
-    if (!clientBroken) await client.query('rollback').catch(() => undefined);
+    if (!clientBroken) await client.query('rollback').catch(() => (clientBroken = true));
     throw error;
   } finally {
-    // A COPY cut off midway: the stream reads the rest off, but the connection is not pooled again.
+    // A COPY cut off midway, or a connection that cannot roll back (PostgreSQL dropped it):
+    // destroyed, never pooled again. The run fails and is retried by the lease rules.
     client.release(clientBroken);
   }
 }
 
-async function* throttled(copy: Readable, options: Pick<ExportWriterOptions, 'maxBytesPerSecond'>): AsyncGenerator<Buffer> {
+async function* throttled(copy: Readable, options: Pick<ExportWriterOptions, 'maxBytesPerSecond' | 'signal'>): AsyncGenerator<Buffer> {
   const started = Date.now();
   let read = 0;
+  // A COPY that failed (its connection dropped) or a run that was stopped must not wait out
+  // the pause, a whole block at a slow rate, before the run ends. ('close' would also cut the
+  // pause after the last block, which COPY delivers with its end.)
+  const failed = new AbortController();
+  copy.once('error', () => failed.abort());
+  const wake = AbortSignal.any([failed.signal, options.signal]);
   for await (const chunk of copy as AsyncIterable<Buffer>) {
     read += chunk.length;
     if (options.maxBytesPerSecond) {
       const ahead = (read / options.maxBytesPerSecond) * 1000 - (Date.now() - started);
-      if (ahead > 0) await sleep(ahead);
+      if (ahead > 0) await sleep(ahead, undefined, { signal: wake }).catch(() => undefined);
     }
     yield chunk;
   }
