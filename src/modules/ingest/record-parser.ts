@@ -2,9 +2,11 @@
  * Turns an upload body into validated records. A batch is accepted whole or not at all, so
  * this collects the first problems to name them in the 400 answer.
  */
-import { gunzipSync } from 'node:zlib';
-import { AppError, invalidInput } from '../../lib/errors.js';
+import { createHash } from 'node:crypto';
+import { invalidInput } from '../../lib/errors.js';
 import { isoToMicros } from '../../lib/time.js';
+import { RecordScanner, type ScanLimits } from './record-scanner.js';
+import { uploadBytes } from './upload-body.js';
 
 export interface ParsedRecord {
   readonly data: Record<string, unknown>;
@@ -22,47 +24,16 @@ export interface BadRecord {
 /** How many bad records a 400 answer names. */
 const MAX_REPORTED = 10;
 
-export function decodeBody(raw: Buffer, contentEncoding: string | undefined, maxBytes: number): string {
-  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  let bytes = raw;
-  const gzipped = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
-  if (encoding === 'gzip' || encoding === 'x-gzip' || (encoding === 'identity' && gzipped)) {
-    try {
-      bytes = gunzipSync(raw, { maxOutputLength: maxBytes });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `Upload exceeds ${maxBytes} bytes once decompressed`);
-      }
-      throw invalidInput('Body is not valid gzip');
-    }
-  } else if (encoding !== 'identity') {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; use gzip or none`);
-  }
-  return bytes.toString('utf8');
+/** What one upload may hold; see the Configuration table of the README. */
+export interface UploadLimits extends ScanLimits {
+  /** Bytes sent, and bytes once inflated. */
+  readonly maxBytes: number;
 }
 
-/** A JSON array of records, or JSON Lines (one object per line, blank lines ignored). */
-function parseJson(text: string): unknown[] {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
-    try {
-      return JSON.parse(trimmed) as unknown[];
-    } catch (error) {
-      throw invalidInput(`Body is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const out: unknown[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      throw invalidInput(`Line ${i + 1} is not valid JSON`, { bad_records: [{ index: out.length, line: i + 1, error: 'not valid JSON' }] });
-    }
-  }
-  return out;
+export interface ParsedUpload {
+  readonly records: ParsedRecord[];
+  /** SHA-256 of the (inflated) body: the same batch sent again has the same one. */
+  readonly sha256: string;
 }
 
 function check(value: unknown): ParsedRecord | string {
@@ -82,27 +53,38 @@ function check(value: unknown): ParsedRecord | string {
   return { data: rec, at, ts, type };
 }
 
-/** Parses and validates a whole batch; throws INVALID_INPUT naming the first bad records. */
-export function parseRecords(text: string, maxRecords: number): ParsedRecord[] {
-  const items = parseJson(text);
-  if (!Array.isArray(items)) throw invalidInput('Body must be a JSON array of records or JSON Lines');
-  if (items.length === 0) throw invalidInput('Batch is empty');
-  if (items.length > maxRecords) throw new AppError('PAYLOAD_TOO_LARGE', `Batch has ${items.length} records; at most ${maxRecords} are accepted`);
+/**
+ * Reads an upload as it streams (JSON array or JSON Lines, maybe gzip) into validated records.
+ * Throws INVALID_INPUT naming the first bad records, PAYLOAD_TOO_LARGE naming the limit passed.
+ */
+export async function parseUpload(raw: AsyncIterable<Buffer>, contentEncoding: string | undefined, limits: UploadLimits): Promise<ParsedUpload> {
   const records: ParsedRecord[] = [];
   const bad: BadRecord[] = [];
   let badCount = 0;
-  items.forEach((item, index) => {
-    const result = check(item);
-    if (typeof result === 'string') {
-      badCount += 1;
-      if (bad.length < MAX_REPORTED) bad.push({ index, error: result });
-    } else records.push(result);
+  const scanner = new RecordScanner(limits, ({ text, index, line }) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      if (line === undefined) throw invalidInput(`Body is not valid JSON: record ${index}: ${(error as Error).message}`);
+      throw invalidInput(`Line ${line} is not valid JSON`, { bad_records: [{ index, line, error: 'not valid JSON' }] });
+    }
+    const result = check(value);
+    if (typeof result !== 'string') records.push(result);
+    else if (++badCount <= MAX_REPORTED) bad.push({ index, error: result });
   });
+  const hash = createHash('sha256');
+  for await (const chunk of uploadBytes(raw, contentEncoding, limits.maxBytes)) {
+    hash.update(chunk);
+    scanner.push(chunk);
+  }
+  const total = scanner.end();
+  if (total === 0) throw invalidInput('Batch is empty');
   if (badCount > 0) {
     const first = bad[0]!;
-    throw invalidInput(`${badCount} of ${items.length} records are invalid (record ${first.index}: ${first.error}); nothing was stored`, {
+    throw invalidInput(`${badCount} of ${total} records are invalid (record ${first.index}: ${first.error}); nothing was stored`, {
       bad_records: bad,
     });
   }
-  return records;
+  return { records, sha256: hash.digest('hex') };
 }
