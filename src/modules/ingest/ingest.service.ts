@@ -31,13 +31,21 @@ const COPY_CHUNK_BYTES = 256 * 1024;
 const NO_PARTITION = '23514';
 const DAY_MICROS = 86_400_000_000n;
 
-const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/**
+ * A coordinate in degrees for trip statistics; out of range is no position. Below a nanodegree
+ * (0.1 mm) counts as 0: a subnormal like 5e-323 made the distance SQL fail ("value out of
+ * range: underflow") on every later upload of the device.
+ */
+function degrees(v: unknown, limit: number): number | null {
+  if (typeof v !== 'number' || !(Math.abs(v) <= limit)) return null;
+  return Math.abs(v) < 1e-9 ? 0 : v;
+}
 
 function positionOf(record: ParsedRecord): { lat: number | null; lon: number | null } {
   if (record.type !== 'track.pos') return { lat: null, lon: null };
   const loc = record.data['track.pos.loc'] as { lat?: unknown; lon?: unknown } | undefined;
-  const lat = finite(loc?.lat);
-  const lon = finite(loc?.lon);
+  const lat = degrees(loc?.lat, 90);
+  const lon = degrees(loc?.lon, 180);
   return lat === null || lon === null ? { lat: null, lon: null } : { lat, lon };
 }
 
