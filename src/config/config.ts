@@ -43,6 +43,13 @@ export interface Config {
   readonly embeddedPgPort: number;
   readonly uploadMaxBytes: number;
   readonly uploadMaxRecords: number;
+  /** Bytes of one record's JSON in an upload. */
+  readonly uploadMaxRecordBytes: number;
+  /** Objects and arrays nested in one uploaded record. */
+  readonly uploadMaxDepth: number;
+  /** Record times older than this (or the retention) or further ahead than the next get no partition and cut no trip. */
+  readonly recordMaxAgeDays: number;
+  readonly recordMaxAheadSeconds: number;
   readonly graphqlMaxDepth: number;
   readonly graphqlMaxCost: number;
   /** Aliased fields per operation: each alias runs its field again. */
@@ -165,6 +172,10 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1024, 65535),
     uploadMaxBytes: int('UPLOAD_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     uploadMaxRecords: int('UPLOAD_MAX_RECORDS', 10000, 1, 1_000_000),
+    uploadMaxRecordBytes: int('UPLOAD_MAX_RECORD_BYTES', 1024 * 1024, 256, 1024 * 1024 * 1024),
+    uploadMaxDepth: int('UPLOAD_MAX_DEPTH', 32, 2, 1000),
+    recordMaxAgeDays: int('RECORD_MAX_AGE_DAYS', 3650, 1, 36500),
+    recordMaxAheadSeconds: int('RECORD_MAX_AHEAD_SECONDS', 86400, 0, 366 * 86400),
     graphqlMaxDepth: int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
     graphqlMaxCost: int('GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
     graphqlMaxAliases: int('GRAPHQL_MAX_ALIASES', 30, 0, 10_000),

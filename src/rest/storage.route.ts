@@ -5,18 +5,17 @@ import { errorSchema, uploadResultSchema } from './schemas.js';
 /**
  * `POST /logbook/storage/`: device uploads. The body is read raw (JSON array or JSON Lines,
  * optionally gzip) because devices do not always label it, and the device's own token
- * authenticates. 2xx tells the device it may delete the batch.
+ * authenticates. 2xx tells the device it may delete the batch. The body is handed on as it
+ * streams, after the token is checked: the service bounds it while reading.
  */
 export function storageRoutes(services: Services) {
-  const { config } = services;
   return async (app: FastifyInstance): Promise<void> => {
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.uploadMaxBytes }, (_request, body, done) => done(null, body));
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
     app.post(
       '/logbook/storage/',
       {
-        bodyLimit: config.uploadMaxBytes,
         schema: {
           tags: ['logbook'],
           summary: 'Device upload: a JSON array of records or JSON Lines, optionally gzip (Content-Encoding: gzip)',
@@ -28,10 +27,20 @@ export function storageRoutes(services: Services) {
         },
         validatorCompiler: () => () => true,
       },
-      async (request) => {
-      const device = await services.devices.authenticateDevice(services.db.pool, request.headers.authorization, header(request.headers['unit-id']));
-      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      return services.ingest.upload(device, raw, header(request.headers['content-encoding']));
+      async (request, reply) => {
+        try {
+          const device = await services.devices.authenticateDevice(services.db.pool, request.headers.authorization, header(request.headers['unit-id']));
+          // Not destroyed when reading stops early: the socket still carries the answer.
+          const body = request.raw.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+          return await services.ingest.upload(device, body, header(request.headers['content-encoding']));
+        } catch (error) {
+          // Refused before the end of the body: drop the rest unread and close after answering.
+          if (!request.raw.complete) {
+            void reply.header('connection', 'close');
+            request.raw.resume();
+          }
+          throw error;
+        }
       },
     );
   };

@@ -135,10 +135,18 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
       const batches = async () =>
         (await t.db.pool.query<{ sha256: string }>('select sha256 from ingest_batches where device_id = $1 order by sha256', [device.id])).rows.map((r) => r.sha256);
 
+      // Records kept aside for their untrusted times expire by when they were received.
+      await t.db.pool.query(
+        `insert into records_untrusted_time (device_id, ts, line, received_at) values ($1, '1970-01-01', '{}', $2), ($1, '9999-01-01', '{}', $3)`,
+        [device.id, addSeconds(cutoff, -3600), addSeconds(cutoff, 3600)],
+      );
+
       await store.makeDue('records.retention');
       await waitFor(async () => (await count('1970-01-01T00:00:00Z', cutoff)) === 0, 'old records to be gone', 20_000);
       await waitFor(async () => !(await batches()).includes('old-batch'), 'old batch hashes to be gone', 20_000);
       assert.deepEqual(await batches(), ['new-batch']);
+      const aside = await t.db.pool.query<{ ts: string }>(`select to_char(ts, 'YYYY') as ts from records_untrusted_time where device_id = $1`, [device.id]);
+      assert.deepEqual(aside.rows.map((r) => r.ts), ['9999']);
       const { rows } = await t.db.pool.query<{ part: string | null }>('select to_regclass($1)::text as part', [ancientPartition]);
       assert.equal(rows[0]!.part, null, 'the whole old month was dropped');
       assert.equal(await count(kept[0]!.ts, kept.at(-1)!.ts), kept.length);

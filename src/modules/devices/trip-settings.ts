@@ -1,9 +1,11 @@
 /** Per-device trip rules (see product-facts.md). */
+import { tagPatternProblem } from '../../lib/tag-pattern.js';
+
 export interface TripSettings {
   readonly autoExport: boolean;
   readonly reopenLimitSeconds: number;
   readonly activeTripMaxAgeSeconds: number;
-  /** Regular expressions matched against the whole event tag. */
+  /** Regular expressions (RE2 syntax) matched against the whole event tag. */
   readonly startTags: readonly string[];
   readonly endTags: readonly string[];
   readonly finalEndTags: readonly string[];
@@ -37,6 +39,9 @@ export function effectiveSettings(
   return result as unknown as TripSettings;
 }
 
+/** Patterns per list: each one is a pass over every event's tag. */
+const MAX_PATTERNS = 20;
+
 /** Checks a partial settings object; returns the problems found (empty when valid). */
 export function validateSettings(settings: PartialTripSettings): string[] {
   const problems: string[] = [];
@@ -47,12 +52,11 @@ export function validateSettings(settings: PartialTripSettings): string[] {
     }
   }
   for (const key of ['startTags', 'endTags', 'finalEndTags'] as const) {
-    for (const pattern of settings[key] ?? []) {
-      try {
-        new RegExp(`^(?:${pattern})$`);
-      } catch {
-        problems.push(`${key} contains an invalid regular expression: ${pattern}`);
-      }
+    const patterns = settings[key] ?? [];
+    if (patterns.length > MAX_PATTERNS) problems.push(`${key} may hold at most ${MAX_PATTERNS} patterns`);
+    for (const pattern of patterns.slice(0, MAX_PATTERNS)) {
+      const problem = tagPatternProblem(pattern);
+      if (problem) problems.push(`${key} pattern ${JSON.stringify(pattern.slice(0, 100))} ${problem}`);
     }
   }
   return problems;

@@ -7,12 +7,11 @@ import type { Database } from '../../db/database.js';
 import { transaction } from '../../db/pg-transaction.js';
 import { AppError } from '../../lib/errors.js';
 import type { Metrics } from '../../lib/metrics.js';
-import { sha256Hex } from '../../lib/secrets.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
-import { encodeRecordRows, RECORDS_COPY_IN, type RecordRow, storedLineMaker } from './record-copy.js';
-import { decodeBody, parseRecords, type ParsedRecord } from './record-parser.js';
+import { encodeRecordRows, RECORDS_COPY_IN, type RecordRow, storedLineMaker, UNTRUSTED_RECORDS_COPY_IN } from './record-copy.js';
+import { parseUpload, type ParsedRecord } from './record-parser.js';
 
 export interface UploadingDevice {
   readonly id: string;
@@ -30,14 +29,23 @@ export interface IngestResult {
 /** Bytes per write into the COPY stream: few large writes instead of one per record. */
 const COPY_CHUNK_BYTES = 256 * 1024;
 const NO_PARTITION = '23514';
+const DAY_MICROS = 86_400_000_000n;
 
-const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/**
+ * A coordinate in degrees for trip statistics; out of range is no position. Below a nanodegree
+ * (0.1 mm) counts as 0: a subnormal like 5e-323 made the distance SQL fail ("value out of
+ * range: underflow") on every later upload of the device.
+ */
+function degrees(v: unknown, limit: number): number | null {
+  if (typeof v !== 'number' || !(Math.abs(v) <= limit)) return null;
+  return Math.abs(v) < 1e-9 ? 0 : v;
+}
 
 function positionOf(record: ParsedRecord): { lat: number | null; lon: number | null } {
   if (record.type !== 'track.pos') return { lat: null, lon: null };
   const loc = record.data['track.pos.loc'] as { lat?: unknown; lon?: unknown } | undefined;
-  const lat = finite(loc?.lat);
-  const lon = finite(loc?.lon);
+  const lat = degrees(loc?.lat, 90);
+  const lon = degrees(loc?.lon, 180);
   return lat === null || lon === null ? { lat: null, lon: null } : { lat, lon };
 }
 
@@ -60,6 +68,18 @@ function spanOf(records: readonly ParsedRecord[]): Span {
 }
 
 /**
+ * Record times a device can mean: `[now - max age (or the retention, when shorter), now + ahead]`.
+ * Outside it are clocks without a fix (devices log 1970 until GPS sets the time) or worse.
+ */
+function trustedTimes(config: Pick<Config, 'recordMaxAgeDays' | 'recordMaxAheadSeconds' | 'retentionDays'>): Span {
+  const now = BigInt(Date.now()) * 1000n;
+  const days = Math.min(config.recordMaxAgeDays, config.retentionDays ?? Infinity);
+  return { from: now - BigInt(days) * DAY_MICROS, to: now + BigInt(config.recordMaxAheadSeconds) * 1_000_000n };
+}
+
+const within = (span: Span, at: bigint): boolean => at >= span.from && at <= span.to;
+
+/**
  * Stores a device batch whole or not at all, once, and runs trip detection on it — all in one
  * transaction holding the device's row lock.
  */
@@ -71,16 +91,20 @@ export class IngestService {
     private readonly db: Database,
     private readonly detection: TripDetectionService,
     private readonly metrics: Metrics,
-    private readonly config: Pick<Config, 'uploadMaxBytes' | 'uploadMaxRecords'>,
+    private readonly config: Pick<
+      Config,
+      'uploadMaxBytes' | 'uploadMaxRecords' | 'uploadMaxRecordBytes' | 'uploadMaxDepth' | 'recordMaxAgeDays' | 'recordMaxAheadSeconds' | 'retentionDays'
+    >,
   ) {}
 
-  /** A raw upload body as the device sent it (JSON array or JSON Lines, maybe gzip). */
-  async upload(device: UploadingDevice, raw: Buffer, contentEncoding: string | undefined): Promise<IngestResult> {
+  /** An upload body as the device sends it (JSON array or JSON Lines, maybe gzip), read as it streams. */
+  async upload(device: UploadingDevice, raw: AsyncIterable<Buffer>, contentEncoding: string | undefined): Promise<IngestResult> {
     let result: IngestResult;
     try {
-      // Decompressed size is bounded too: a small gzip body must not expand without limit.
-      const text = decodeBody(raw, contentEncoding, this.config.uploadMaxBytes * 8);
-      result = await this.ingest(device, parseRecords(text, this.config.uploadMaxRecords), text);
+      const { config } = this;
+      const limits = { maxBytes: config.uploadMaxBytes, maxRecords: config.uploadMaxRecords, maxRecordBytes: config.uploadMaxRecordBytes, maxDepth: config.uploadMaxDepth };
+      const { records, sha256 } = await parseUpload(raw, contentEncoding, limits);
+      result = await this.ingest(device, records, sha256);
     } catch (error) {
       if (error instanceof AppError) this.metrics.uploadBatches.inc({ outcome: 'rejected' });
       throw error;
@@ -92,22 +116,23 @@ export class IngestService {
     return result;
   }
 
-  async ingest(device: UploadingDevice, records: readonly ParsedRecord[], batchText: string): Promise<IngestResult> {
-    const batchHash = sha256Hex(batchText);
+  /** `batchHash` recognises the same batch sent again. */
+  async ingest(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string): Promise<IngestResult> {
     const span = spanOf(records);
-    await this.ensurePartitions(records, span);
+    const trusted = trustedTimes(this.config);
+    await this.ensurePartitions(records, span, trusted);
     try {
-      return await this.store(device, records, batchHash, span);
+      return await this.store(device, records, batchHash, span, trusted);
     } catch (error) {
       // A partition dropped by retention since we cached it: recreate and try once more.
       if ((error as { code?: string }).code !== NO_PARTITION) throw error;
       this.partitions.clear();
-      await this.ensurePartitions(records, span);
-      return this.store(device, records, batchHash, span);
+      await this.ensurePartitions(records, span, trusted);
+      return this.store(device, records, batchHash, span, trusted);
     }
   }
 
-  private async store(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string, span: Span): Promise<IngestResult> {
+  private async store(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string, span: Span, trusted: Span): Promise<IngestResult> {
     const { result, afterCommit } = await transaction(this.db.pool, async (client) => {
       // One round trip: lock the device row (its batches never interleave), then record the
       // batch's hash; a hash seen before means the device is resending a stored batch.
@@ -130,8 +155,10 @@ export class IngestService {
       if (!row) throw new Error(`device ${device.id} vanished during upload`);
       // A duplicate wrote nothing: the commit only releases the device lock.
       if (!row.fresh) return { result: { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } }, afterCommit: [] };
-      const range = await this.copyRecords(client, device, records, span);
-      const events = records.filter((r) => r.tag !== undefined).map((r) => ({ at: r.at, tag: r.tag! }));
+      const range = await this.copyRecords(client, device, records, span, trusted);
+      // An event at an untrusted time is stored but cuts no trip: one from the year 9999 would
+      // hold back every later event of the device (older ones no longer change trips).
+      const events = records.filter((r) => r.tag !== undefined && within(trusted, r.at)).map((r) => ({ at: r.at, tag: r.tag! }));
       const detected = await this.detection.detect(
         client,
         {
@@ -152,24 +179,43 @@ export class IngestService {
     return result;
   }
 
-  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span) {
+  /** Stores the rows; answers the trusted part of the batch's span, for trip statistics. */
+  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span, trusted: Span) {
     const line = storedLineMaker(device, nowIso());
     let hasPositions = false;
-    function* rows(): Generator<RecordRow> {
-      for (const record of records) {
+    const untrusted: ParsedRecord[] = [];
+    function* rows(batch: readonly ParsedRecord[], aside: ParsedRecord[] | undefined): Generator<RecordRow> {
+      for (const record of batch) {
+        if (aside && !within(trusted, record.at)) {
+          aside.push(record);
+          continue;
+        }
         const { lat, lon } = positionOf(record);
-        if (lat !== null) hasPositions = true;
+        if (lat !== null && aside) hasPositions = true;
         yield { at: record.at, line: line(record.data), lat, lon };
       }
     }
-    await pipeline(Readable.from(encodeRecordRows([{ deviceId: device.id, rows: rows() }], COPY_CHUNK_BYTES)), client.query(copyStreams.from(RECORDS_COPY_IN)));
-    return { ...span, hasPositions };
+    const copy = (batch: readonly ParsedRecord[], aside: ParsedRecord[] | undefined, statement: string) =>
+      pipeline(Readable.from(encodeRecordRows([{ deviceId: device.id, rows: rows(batch, aside) }], COPY_CHUNK_BYTES)), client.query(copyStreams.from(statement)));
+    await copy(records, untrusted, RECORDS_COPY_IN);
+    if (untrusted.length) await copy(untrusted, undefined, UNTRUSTED_RECORDS_COPY_IN);
+    // A 1970 position would otherwise have every ended trip of the device recomputed.
+    const from = span.from > trusted.from ? span.from : trusted.from;
+    const to = span.to < trusted.to ? span.to : trusted.to;
+    return { from, to, hasPositions: hasPositions && from <= to };
   }
 
-  private async ensurePartitions(records: readonly ParsedRecord[], span: Span): Promise<void> {
+  /**
+   * Month partitions for the batch's trusted times; records at other times are kept aside. A
+   * batch spread over 25 years made 300 partitions, each a table and two indexes for good.
+   */
+  private async ensurePartitions(records: readonly ParsedRecord[], span: Span, trusted: Span): Promise<void> {
     // A batch nearly always lies in one month; only one that spans more looks at every record.
     const first = monthStart(span.from);
-    const months = first === monthStart(span.to) ? [first] : new Set(records.map((r) => monthStart(r.at)));
+    const months =
+      first === monthStart(span.to) && within(trusted, span.from) && within(trusted, span.to)
+        ? [first]
+        : new Set(records.filter((r) => within(trusted, r.at)).map((r) => monthStart(r.at)));
     for (const month of months) {
       if (this.partitions.has(month)) continue;
       // Outside the upload transaction: creating a partition locks the parent table briefly.

@@ -10,6 +10,8 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../db/binary-copy.js
  * scanning text for each column of each row.
  */
 export const RECORDS_COPY_IN = `COPY records (device_id, ts, line, lat, lon) FROM STDIN (FORMAT binary)`;
+/** The same rows at times no device clock with a fix logs: kept aside, in no partition, in no trip. */
+export const UNTRUSTED_RECORDS_COPY_IN = `COPY records_untrusted_time (device_id, ts, line, lat, lon) FROM STDIN (FORMAT binary)`;
 
 /**
  * Makes the lines an export writes for one device's records received at one time: each record

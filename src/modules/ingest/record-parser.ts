@@ -2,9 +2,11 @@
  * Turns an upload body into validated records. A batch is accepted whole or not at all, so
  * this collects the first problems to name them in the 400 answer.
  */
-import { gunzipSync } from 'node:zlib';
-import { AppError, invalidInput } from '../../lib/errors.js';
+import { invalidInput } from '../../lib/errors.js';
+import { sha256Hex } from '../../lib/secrets.js';
 import { isoToMicros } from '../../lib/time.js';
+import { RecordScanner, type ScanLimits } from './record-scanner.js';
+import { uploadBytes } from './upload-body.js';
 
 export interface ParsedRecord {
   readonly data: Record<string, unknown>;
@@ -22,23 +24,33 @@ export interface BadRecord {
 /** How many bad records a 400 answer names. */
 const MAX_REPORTED = 10;
 
-export function decodeBody(raw: Buffer, contentEncoding: string | undefined, maxBytes: number): string {
-  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  let bytes = raw;
-  const gzipped = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
-  if (encoding === 'gzip' || encoding === 'x-gzip' || (encoding === 'identity' && gzipped)) {
-    try {
-      bytes = gunzipSync(raw, { maxOutputLength: maxBytes });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `Upload exceeds ${maxBytes} bytes once decompressed`);
-      }
-      throw invalidInput('Body is not valid gzip');
-    }
-  } else if (encoding !== 'identity') {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; use gzip or none`);
+/** What one upload may hold; see the Configuration table of the README. */
+export interface UploadLimits extends ScanLimits {
+  /** Bytes sent, and bytes once inflated. */
+  readonly maxBytes: number;
+}
+
+export interface ParsedUpload {
+  readonly records: ParsedRecord[];
+  /** SHA-256 of the (inflated) body: the same batch sent again has the same one. */
+  readonly sha256: string;
+}
+
+function check(value: unknown): ParsedRecord | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record must be a JSON object';
+  const rec = value as Record<string, unknown>;
+  const type = rec['@t'];
+  if (typeof type !== 'string' || !type.trim()) return '"@t" must be a non-empty string';
+  const ts = rec['@ts'];
+  if (typeof ts !== 'string') return '"@ts" must be an ISO-8601 string';
+  const at = isoToMicros(ts);
+  if (at === undefined) return `"@ts" is not a valid ISO-8601 time: ${JSON.stringify(ts).slice(0, 60)}`;
+  const tag = rec['@tag'];
+  if (type.startsWith('event.')) {
+    if (typeof tag !== 'string' || !tag.trim()) return 'events ("@t" starting with "event.") need a string "@tag"';
+    return { data: rec, at, ts, type, tag };
   }
-  return bytes.toString('utf8');
+  return { data: rec, at, ts, type };
 }
 
 /** A JSON array of records, or JSON Lines (one object per line, blank lines ignored). */
@@ -65,38 +77,29 @@ function parseJson(text: string): unknown[] {
   return out;
 }
 
-function check(value: unknown): ParsedRecord | string {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record must be a JSON object';
-  const rec = value as Record<string, unknown>;
-  const type = rec['@t'];
-  if (typeof type !== 'string' || !type.trim()) return '"@t" must be a non-empty string';
-  const ts = rec['@ts'];
-  if (typeof ts !== 'string') return '"@ts" must be an ISO-8601 string';
-  const at = isoToMicros(ts);
-  if (at === undefined) return `"@ts" is not a valid ISO-8601 time: ${JSON.stringify(ts).slice(0, 60)}`;
-  const tag = rec['@tag'];
-  if (type.startsWith('event.')) {
-    if (typeof tag !== 'string' || !tag.trim()) return 'events ("@t" starting with "event.") need a string "@tag"';
-    return { data: rec, at, ts, type, tag };
+/**
+ * Reads an upload as it streams (JSON array or JSON Lines, maybe gzip) into validated records.
+ * Throws PAYLOAD_TOO_LARGE or INVALID_INPUT naming the limit passed while the bytes arrive, then
+ * INVALID_INPUT naming the first bad records.
+ */
+export async function parseUpload(raw: AsyncIterable<Buffer>, contentEncoding: string | undefined, limits: UploadLimits): Promise<ParsedUpload> {
+  const scanner = new RecordScanner(limits);
+  const chunks: Buffer[] = [];
+  for await (const chunk of uploadBytes(raw, contentEncoding, limits.maxBytes)) {
+    scanner.push(chunk);
+    chunks.push(chunk);
   }
-  return { data: rec, at, ts, type };
-}
-
-/** Parses and validates a whole batch; throws INVALID_INPUT naming the first bad records. */
-export function parseRecords(text: string, maxRecords: number): ParsedRecord[] {
+  scanner.end();
+  const text = Buffer.concat(chunks).toString('utf8');
   const items = parseJson(text);
-  if (!Array.isArray(items)) throw invalidInput('Body must be a JSON array of records or JSON Lines');
   if (items.length === 0) throw invalidInput('Batch is empty');
-  if (items.length > maxRecords) throw new AppError('PAYLOAD_TOO_LARGE', `Batch has ${items.length} records; at most ${maxRecords} are accepted`);
   const records: ParsedRecord[] = [];
   const bad: BadRecord[] = [];
   let badCount = 0;
   items.forEach((item, index) => {
     const result = check(item);
-    if (typeof result === 'string') {
-      badCount += 1;
-      if (bad.length < MAX_REPORTED) bad.push({ index, error: result });
-    } else records.push(result);
+    if (typeof result !== 'string') records.push(result);
+    else if (++badCount <= MAX_REPORTED) bad.push({ index, error: result });
   });
   if (badCount > 0) {
     const first = bad[0]!;
@@ -104,5 +107,6 @@ export function parseRecords(text: string, maxRecords: number): ParsedRecord[] {
       bad_records: bad,
     });
   }
-  return records;
+  // Of the text, as before streaming: a batch stored then and sent again now is still recognised.
+  return { records, sha256: sha256Hex(text) };
 }

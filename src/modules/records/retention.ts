@@ -8,7 +8,8 @@ export interface RetentionOutcome {
 }
 
 /**
- * Removes records older than `retentionDays`. Whole month partitions past the cutoff are
+ * Removes records older than `retentionDays`, and records kept aside for their untrusted times
+ * (`records_untrusted_time`) received that long ago. Whole month partitions past the cutoff are
  * detached concurrently and dropped (no row-by-row work, no long lock on `records`); only the
  * partition the cutoff falls into is trimmed with a DELETE, which partition pruning keeps to
  * that one month. The hashes that recognise a re-sent upload batch expire with the records:
@@ -34,6 +35,7 @@ export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): 
     droppedPartitions.push(part.name);
   }
   const deleted = await pool.query('delete from records where ts < $1::timestamptz', [cutoff]);
+  await pool.query('delete from records_untrusted_time where received_at < $1::timestamptz', [cutoff]);
   const batches = await pool.query('delete from ingest_batches where received_at < $1::timestamptz', [cutoff]);
   return { droppedPartitions, deletedRows: deleted.rowCount ?? 0, deletedBatches: batches.rowCount ?? 0 };
 }

@@ -3,6 +3,7 @@
  * a batch of events in `@ts` order, say which trips start, end and reopen. No I/O except the
  * one question the rules ask of stored data ("when was the last data point before t?").
  */
+import { tagMatcher, type TagMatcher } from '../../lib/tag-pattern.js';
 import type { TripSettings } from '../devices/trip-settings.js';
 
 export interface TripEventInput {
@@ -32,18 +33,18 @@ export interface TripChanges {
 }
 
 export interface CompiledTags {
-  readonly start: RegExp[];
-  readonly end: RegExp[];
-  readonly finalEnd: RegExp[];
+  readonly start: TagMatcher[];
+  readonly end: TagMatcher[];
+  readonly finalEnd: TagMatcher[];
 }
 
-/** Tags are regular expressions matched against the whole tag. */
+/** Tags are regular expressions matched against the whole tag, in linear time (RE2). */
 export function compileTags(settings: Pick<TripSettings, 'startTags' | 'endTags' | 'finalEndTags'>): CompiledTags {
-  const compile = (patterns: readonly string[]): RegExp[] => patterns.map((p) => new RegExp(`^(?:${p})$`));
+  const compile = (patterns: readonly string[]): TagMatcher[] => patterns.map((p) => tagMatcher(p));
   return { start: compile(settings.startTags), end: compile(settings.endTags), finalEnd: compile(settings.finalEndTags) };
 }
 
-const matches = (patterns: RegExp[], tag: string): boolean => patterns.some((re) => re.test(tag));
+const matches = (patterns: TagMatcher[], tag: string): boolean => patterns.some((match) => match(tag));
 
 export interface ApplyOptions {
   readonly settings: Pick<TripSettings, 'reopenLimitSeconds' | 'activeTripMaxAgeSeconds'>;
