@@ -16,6 +16,7 @@ import { storageRoutes } from './rest/storage.route.js';
 import { tripRoutes } from './rest/trips.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
 import { triggerRoutes } from './rest/triggers.route.js';
+import { withKeptJwtSecret } from './modules/accounts/service-secret.store.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -34,9 +35,10 @@ export interface App {
 }
 
 /** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner, the announcement dispatcher. */
-export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
+export async function buildApp(loaded: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
-  const log = createLogger(config);
+  const log = createLogger(loaded);
+  const config = await withKeptJwtSecret(loaded, db.pool, log);
   const services = createServices(config, db, log);
   const http = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep Fastify's default generics.

@@ -2,6 +2,8 @@
  * The one place that reads `process.env`. Every setting is parsed and checked here;
  * a bad value stops start-up with a single message that names every bad variable.
  */
+import { randomBytes } from 'node:crypto';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -14,7 +16,13 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly exportDir: string;
+  /**
+   * HS256 key of logins and root of the derived keys (download links, sealed webhook secrets).
+   * Without JWT_SECRET a random candidate; buildApp swaps in the one kept in the database.
+   */
   readonly jwtSecret: string;
+  /** JWT_SECRET was unset: the secret is generated once and kept in the database for every instance. */
+  readonly jwtSecretGenerated: boolean;
   readonly jwtTtlSeconds: number;
   readonly publicUrl: string;
   /** Floor under a device's reopen limit before a finished trip is exported. */
@@ -67,7 +75,8 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const DEV_JWT_SECRET = 'dev-only-secret-change-me-please-0123456789';
+/** The development constant earlier versions fell back to; it is public, so it is refused. */
+const PUBLISHED_JWT_SECRET = 'dev-only-secret-change-me-please-0123456789';
 
 /** Parses `env` into a frozen {@link Config}; throws {@link ConfigError} listing every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -110,8 +119,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const port = int('PORT', 4000, 0, 65535);
   const host = read('HOST') ?? '127.0.0.1';
-  const jwtSecret = read('JWT_SECRET') ?? DEV_JWT_SECRET;
-  if (jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
+  const givenJwtSecret = read('JWT_SECRET');
+  if (givenJwtSecret !== undefined && Buffer.byteLength(givenJwtSecret) < 32) problems.push('JWT_SECRET must be at least 32 bytes');
+  if (givenJwtSecret === PUBLISHED_JWT_SECRET) problems.push('JWT_SECRET is the development value published with earlier versions; choose your own');
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -139,7 +149,8 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read('MAIL_FROM') ?? 'trip-export <no-reply@trip-export.local>',
     exportDir: read('EXPORT_DIR') ?? '.data/exports',
-    jwtSecret,
+    jwtSecret: givenJwtSecret ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: givenJwtSecret === undefined,
     jwtTtlSeconds: int('JWT_TTL_SECONDS', 3600, 60, 86400),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     exportMinDelaySeconds: int('EXPORT_MIN_DELAY_SECONDS', 600, 0, 86400),
