@@ -6,6 +6,7 @@ import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { createLogger } from './lib/logger.js';
+import { registerSecurityHeaders } from './lib/security-headers.js';
 import { startJobs, stopJobs } from './jobs/jobs.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
@@ -59,6 +60,7 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
     void reply.header('x-request-id', request.id);
   });
   registerErrorHandling(http);
+  await registerSecurityHeaders(http);
 
   await registerOpenApi(http, config.publicUrl);
   await http.register(healthRoutes(services));

@@ -63,6 +63,7 @@ export interface Config {
   readonly graphqlWsMaxSubscriptions: number;
   /** How often an open WebSocket's credentials are checked again (revoked, expired). */
   readonly graphqlWsRecheckSeconds: number;
+  readonly graphqlIntrospection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -179,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryConcurrency: int('DELIVERY_CONCURRENCY', 4, 1, 64),
     graphqlWsMaxSubscriptions: int('GRAPHQL_WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     graphqlWsRecheckSeconds: int('GRAPHQL_WS_RECHECK_SECONDS', 60, 1, 3600),
+    graphqlIntrospection: bool('GRAPHQL_INTROSPECTION', true),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, deliveryRetrySeconds: Object.freeze([...config.deliveryRetrySeconds]) });

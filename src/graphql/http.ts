@@ -3,6 +3,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import { AppError } from '../lib/errors.js';
+import { graphqlLandingPageHeaders } from '../lib/security-headers.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
@@ -25,7 +26,7 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
   };
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: true,
+    introspection: config.graphqlIntrospection,
     // main.ts owns shutdown; Apollo's own handler would re-raise SIGTERM mid-drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -46,6 +47,6 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
       return { em: request.em, principal, services };
     },
   });
-  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, handler });
+  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, helmet: graphqlLandingPageHeaders, handler });
   return apollo;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, parse, validate } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../lib/errors.js';
@@ -42,6 +42,8 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
   const { config, db } = services;
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.graphqlBodyLimitBytes });
   let live = 0;
+  // GRAPHQL_INTROSPECTION=false holds here too, not only for Apollo on HTTP.
+  const introspectionRules = config.graphqlIntrospection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   /** Closes the socket with 4403 once its credentials no longer authenticate. */
   const recheck = async (extra: Pick<ConnectionExtra, 'recheck'> & { readonly socket: WebSocket }, header: string | undefined): Promise<void> => {
     try {
@@ -89,7 +91,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         let document: DocumentNode;
         try {
           document = parse(payload.query);
-          const invalid = validate(schema, document);
+          const invalid = validate(schema, document, introspectionRules);
           if (invalid.length > 0) return invalid;
           if (!getOperationAST(document, payload.operationName)) return [new GraphQLError('Unable to identify operation')];
           checkQueryLimits(schema, document, payload.variables ?? undefined, payload.operationName, {
