@@ -5,6 +5,7 @@ import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
+import { registerAuthThrottle } from './lib/auth-throttle.js';
 import { createLogger } from './lib/logger.js';
 import { registerSecurityHeaders } from './lib/security-headers.js';
 import { startJobs, stopJobs } from './jobs/jobs.js';
@@ -51,6 +52,8 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
       return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Who "the caller's address" is for per-address limits: the peer, or what a trusted proxy says.
+    trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
   });
@@ -66,13 +69,15 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
   await http.register(healthRoutes(services));
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {
-    await http.register(authRoutes(services));
+    // One deployment is one database; deployments sharing a Redis keep their counts apart.
+    const throttle = await registerAuthThrottle(http, config, `trip-export:${new URL(db.url).pathname.slice(1)}`);
+    await http.register(authRoutes(services, throttle));
     await http.register(storageRoutes(services));
     await http.register(tripRoutes(services));
     await http.register(taskRoutes(services));
     await http.register(triggerRoutes(services));
     const schema = await buildAppSchema(services.notify.pubSub.pubSub);
-    await mountGraphQLHttp(http, schema, services);
+    await mountGraphQLHttp(http, schema, services, throttle);
     ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);
   }
 

@@ -3,6 +3,7 @@
  * a bad value stops start-up with a single message that names every bad variable.
  */
 import { randomBytes } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -64,6 +65,16 @@ export interface Config {
   /** How often an open WebSocket's credentials are checked again (revoked, expired). */
   readonly graphqlWsRecheckSeconds: number;
   readonly graphqlIntrospection: boolean;
+  /** Proxies whose X-Forwarded-For names the client (true: any); per-address limits count that client. */
+  readonly trustProxy: boolean | readonly string[];
+  /** Login attempts (failed or not) per e-mail and per client address within `authLimitWindowSeconds`. */
+  readonly loginLimitPerAccount: number;
+  readonly loginLimitPerAddress: number;
+  /** Refused credentials (401) per client address within `authLimitWindowSeconds`. */
+  readonly authFailureLimitPerAddress: number;
+  readonly authLimitWindowSeconds: number;
+  /** Requests per minute with one credential (API token, JWT, device token). */
+  readonly tokenLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +89,17 @@ type Env = Readonly<Record<string, string | undefined>>;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** The development constant earlier versions fell back to; it is public, so it is refused. */
 const PUBLISHED_JWT_SECRET = 'dev-only-secret-change-me-please-0123456789';
+
+/** `TRUST_PROXY`: true, false, or the proxies' addresses and CIDR ranges, comma-separated. */
+function trustProxy(raw: string | undefined, problems: string[]): boolean | readonly string[] {
+  const value = raw?.toLowerCase();
+  if (value === undefined || ['0', 'false', 'no', 'off'].includes(value)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry));
+  if (bad.length) problems.push(`TRUST_PROXY must be true, false or addresses/CIDR ranges (bad: ${bad.join(', ')})`);
+  return Object.freeze(entries);
+}
 
 /** Parses `env` into a frozen {@link Config}; throws {@link ConfigError} listing every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -181,6 +203,12 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlWsMaxSubscriptions: int('GRAPHQL_WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     graphqlWsRecheckSeconds: int('GRAPHQL_WS_RECHECK_SECONDS', 60, 1, 3600),
     graphqlIntrospection: bool('GRAPHQL_INTROSPECTION', true),
+    trustProxy: trustProxy(read('TRUST_PROXY'), problems),
+    loginLimitPerAccount: int('LOGIN_LIMIT_PER_ACCOUNT', 10, 1, 1_000_000),
+    loginLimitPerAddress: int('LOGIN_LIMIT_PER_ADDRESS', 30, 1, 1_000_000),
+    authFailureLimitPerAddress: int('AUTH_FAILURE_LIMIT_PER_ADDRESS', 1000, 1, 1_000_000),
+    authLimitWindowSeconds: int('AUTH_LIMIT_WINDOW_SECONDS', 900, 1, 86400),
+    tokenLimitPerMinute: int('TOKEN_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, deliveryRetrySeconds: Object.freeze([...config.deliveryRetrySeconds]) });

@@ -2,6 +2,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import type { AuthThrottle } from '../lib/auth-throttle.js';
 import { AppError } from '../lib/errors.js';
 import { graphqlLandingPageHeaders } from '../lib/security-headers.js';
 import type { Services } from '../services.js';
@@ -10,7 +11,7 @@ import { formatGraphQLError } from './errors.js';
 import { checkQueryLimits } from './limits.js';
 
 /** Mounts Apollo on `POST/GET /graphql` with the body limit, depth and cost limits. */
-export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, services: Services): Promise<ApolloServer<GraphQLContext>> {
+export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, services: Services, throttle: AuthThrottle): Promise<ApolloServer<GraphQLContext>> {
   const { config } = services;
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
@@ -42,6 +43,7 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
       } catch (error) {
         // A bad credential is not an anonymous call: every @Authorized field reports it.
         if (!(error instanceof AppError)) throw error;
+        await throttle.credentialRefused(request);
         principal = undefined;
       }
       return { em: request.em, principal, services };

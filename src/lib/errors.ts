@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE';
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED';
 
 export const ERROR_TABLE: Readonly<Record<ErrorCode, { readonly http: number; readonly graphql: string }>> = {
   NOT_FOUND: { http: 404, graphql: 'NOT_FOUND' },
@@ -19,6 +20,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { readonly http: number; re
   CONFLICT: { http: 409, graphql: 'CONFLICT' },
   PAYLOAD_TOO_LARGE: { http: 413, graphql: 'PAYLOAD_TOO_LARGE' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, graphql: 'BAD_USER_INPUT' },
+  RATE_LIMITED: { http: 429, graphql: 'RATE_LIMITED' },
 };
 
 export class AppError extends Error {
@@ -30,6 +32,16 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
+  }
+}
+
+/** Too many attempts; the edges answer 429 with `Retry-After`. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', `${message}; try again in ${retryAfterSeconds} s`);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERROR_TABLE } from '../lib/errors.js';
+import { AppError, ERROR_TABLE, RateLimitedError } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
 
@@ -23,6 +23,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const status = ERROR_TABLE[error.code].http;
       const extra = error.details && typeof error.details === 'object' ? error.details : {};
       if (status === 401) void reply.header('www-authenticate', 'APIToken, Bearer');
+      if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.status(status).send({ detail: error.message, ...extra });
     }
     const fastifyError = error as FastifyError;
