@@ -42,6 +42,8 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
   const log = createLogger(loaded);
   const config = await withKeptJwtSecret(loaded, db.pool, log);
   const services = createServices(config, db, log);
+  const sealed = await services.triggers.sealPlainHeaders(db.orm.em.fork());
+  if (sealed > 0) log.info({ sealed }, 'sealed the webhook header values of triggers written by an earlier version');
   const http = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep Fastify's default generics.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
