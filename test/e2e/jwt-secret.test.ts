@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { signDownloadUrl } from '../../src/notify/download-link.js';
@@ -30,11 +34,13 @@ describe('JWT secret: without JWT_SECRET one is generated once and shared throug
   let b: TestApp;
   let acme: TestCustomer;
   let receiver: WebhookReceiver;
+  const exportDir = path.join(tmpdir(), `trip-export-jwt-${randomBytes(6).toString('hex')}`);
 
   before(async () => {
     db = await createTestDatabase();
-    // Two instances starting at the same moment, neither with JWT_SECRET.
-    [a, b] = await Promise.all([startTestApp({ JWT_SECRET: '' }, { db }), startTestApp({ JWT_SECRET: '' }, { db })]);
+    // Two instances starting at the same moment, neither with JWT_SECRET, sharing export storage.
+    const env = { JWT_SECRET: '', EXPORT_DIR: exportDir };
+    [a, b] = await Promise.all([startTestApp(env, { db }), startTestApp(env, { db })]);
     acme = await createCustomer(db.orm, a.config, 'Acme');
     receiver = await startWebhookReceiver();
   });
@@ -43,6 +49,7 @@ describe('JWT secret: without JWT_SECRET one is generated once and shared throug
     await a.close();
     await b.close();
     await db.drop();
+    await rm(exportDir, { recursive: true, force: true });
   });
 
   it('both instances sign with the one secret kept in the database, and it is no constant', async () => {
@@ -58,7 +65,7 @@ describe('JWT secret: without JWT_SECRET one is generated once and shared throug
     const onB = await request(b.baseUrl, 'GET', '/tasks/', { auth: `Bearer ${login.body.token}` });
     assert.equal(onB.status, 200, 'a login on one instance is good on the other');
 
-    const later = await startTestApp({ JWT_SECRET: '' }, { db });
+    const later = await startTestApp({ JWT_SECRET: '', EXPORT_DIR: exportDir }, { db });
     try {
       assert.equal(later.config.jwtSecret, rows[0]!.value, 'a restart keeps the secret');
     } finally {
