@@ -5,7 +5,9 @@ import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
+import { registerAuthThrottle } from './lib/auth-throttle.js';
 import { createLogger } from './lib/logger.js';
+import { registerSecurityHeaders } from './lib/security-headers.js';
 import { startJobs, stopJobs } from './jobs/jobs.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
@@ -16,6 +18,7 @@ import { storageRoutes } from './rest/storage.route.js';
 import { tripRoutes } from './rest/trips.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
 import { triggerRoutes } from './rest/triggers.route.js';
+import { withKeptJwtSecret } from './modules/accounts/service-secret.store.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -34,12 +37,15 @@ export interface App {
 }
 
 /** Wiring only: services, REST routes, Apollo, graphql-ws, the job runner, the announcement dispatcher. */
-export async function buildApp(config: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
+export async function buildApp(loaded: Config, db: Database, options: { role?: Role } = {}): Promise<App> {
   const role = options.role ?? 'all';
-  const log = createLogger(config);
+  const log = createLogger(loaded);
+  const config = await withKeptJwtSecret(loaded, db.pool, log);
   const services = createServices(config, db, log);
   // Every role schedules jobs: an unreachable job store stops start-up with one clear line.
   await services.jobs.connect();
+  const sealed = await services.triggers.sealPlainHeaders(db.orm.em.fork());
+  if (sealed > 0) log.info({ sealed }, 'sealed the webhook header values of triggers written by an earlier version');
   const http = Fastify({
     // Typed as Fastify's base logger so plugins and routes keep Fastify's default generics.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
@@ -50,6 +56,8 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
       return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Who "the caller's address" is for per-address limits: the peer, or what a trusted proxy says.
+    trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
   });
@@ -59,18 +67,21 @@ export async function buildApp(config: Config, db: Database, options: { role?: R
     void reply.header('x-request-id', request.id);
   });
   registerErrorHandling(http, services.outage);
+  await registerSecurityHeaders(http);
 
   await registerOpenApi(http, config.publicUrl);
   await http.register(healthRoutes(services));
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {
-    await http.register(authRoutes(services));
+    // One deployment is one database; deployments sharing a Redis keep their counts apart.
+    const throttle = await registerAuthThrottle(http, config, `trip-export:${new URL(db.url).pathname.slice(1)}`);
+    await http.register(authRoutes(services, throttle));
     await http.register(storageRoutes(services));
     await http.register(tripRoutes(services));
     await http.register(taskRoutes(services));
     await http.register(triggerRoutes(services));
     const schema = await buildAppSchema(services.notify.pubSub.pubSub);
-    await mountGraphQLHttp(http, schema, services);
+    await mountGraphQLHttp(http, schema, services, throttle);
     ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);
   }
 

@@ -2,6 +2,9 @@
  * The one place that reads `process.env`. Every setting is parsed and checked here;
  * a bad value stops start-up with a single message that names every bad variable.
  */
+import { randomBytes } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -14,7 +17,13 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly exportDir: string;
+  /**
+   * HS256 key of logins and root of the derived keys (download links, sealed webhook secrets).
+   * Without JWT_SECRET a random candidate; buildApp swaps in the one kept in the database.
+   */
   readonly jwtSecret: string;
+  /** JWT_SECRET was unset: the secret is generated once and kept in the database for every instance. */
+  readonly jwtSecretGenerated: boolean;
   readonly jwtTtlSeconds: number;
   readonly publicUrl: string;
   /** Floor under a device's reopen limit before a finished trip is exported. */
@@ -67,6 +76,17 @@ export interface Config {
   readonly graphqlWsMaxSubscriptions: number;
   /** How often an open WebSocket's credentials are checked again (revoked, expired). */
   readonly graphqlWsRecheckSeconds: number;
+  readonly graphqlIntrospection: boolean;
+  /** Proxies whose X-Forwarded-For names the client (true: any); per-address limits count that client. */
+  readonly trustProxy: boolean | readonly string[];
+  /** Login attempts (failed or not) per e-mail and per client address within `authLimitWindowSeconds`. */
+  readonly loginLimitPerAccount: number;
+  readonly loginLimitPerAddress: number;
+  /** Refused credentials (401) per client address within `authLimitWindowSeconds`. */
+  readonly authFailureLimitPerAddress: number;
+  readonly authLimitWindowSeconds: number;
+  /** Requests per minute with one credential (API token, JWT, device token). */
+  readonly tokenLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -79,7 +99,19 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const DEV_JWT_SECRET = 'dev-only-secret-change-me-please-0123456789';
+/** The development constant earlier versions fell back to; it is public, so it is refused. */
+const PUBLISHED_JWT_SECRET = 'dev-only-secret-change-me-please-0123456789';
+
+/** `TRUST_PROXY`: true, false, or the proxies' addresses and CIDR ranges, comma-separated. */
+function trustProxy(raw: string | undefined, problems: string[]): boolean | readonly string[] {
+  const value = raw?.toLowerCase();
+  if (value === undefined || ['0', 'false', 'no', 'off'].includes(value)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry));
+  if (bad.length) problems.push(`TRUST_PROXY must be true, false or addresses/CIDR ranges (bad: ${bad.join(', ')})`);
+  return Object.freeze(entries);
+}
 
 /** Parses `env` into a frozen {@link Config}; throws {@link ConfigError} listing every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -122,8 +154,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const port = int('PORT', 4000, 0, 65535);
   const host = read('HOST') ?? '127.0.0.1';
-  const jwtSecret = read('JWT_SECRET') ?? DEV_JWT_SECRET;
-  if (jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
+  const givenJwtSecret = read('JWT_SECRET');
+  if (givenJwtSecret !== undefined && Buffer.byteLength(givenJwtSecret) < 32) problems.push('JWT_SECRET must be at least 32 bytes');
+  if (givenJwtSecret === PUBLISHED_JWT_SECRET) problems.push('JWT_SECRET is the development value published with earlier versions; choose your own');
 
   const logLevel = (read('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -151,7 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read('MAIL_FROM') ?? 'trip-export <no-reply@trip-export.local>',
     exportDir: read('EXPORT_DIR') ?? '.data/exports',
-    jwtSecret,
+    jwtSecret: givenJwtSecret ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: givenJwtSecret === undefined,
     jwtTtlSeconds: int('JWT_TTL_SECONDS', 3600, 60, 86400),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     exportMinDelaySeconds: int('EXPORT_MIN_DELAY_SECONDS', 600, 0, 86400),
@@ -187,6 +221,13 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryConcurrency: int('DELIVERY_CONCURRENCY', 4, 1, 64),
     graphqlWsMaxSubscriptions: int('GRAPHQL_WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     graphqlWsRecheckSeconds: int('GRAPHQL_WS_RECHECK_SECONDS', 60, 1, 3600),
+    graphqlIntrospection: bool('GRAPHQL_INTROSPECTION', true),
+    trustProxy: trustProxy(read('TRUST_PROXY'), problems),
+    loginLimitPerAccount: int('LOGIN_LIMIT_PER_ACCOUNT', 10, 1, 1_000_000),
+    loginLimitPerAddress: int('LOGIN_LIMIT_PER_ADDRESS', 30, 1, 1_000_000),
+    authFailureLimitPerAddress: int('AUTH_FAILURE_LIMIT_PER_ADDRESS', 1000, 1, 1_000_000),
+    authLimitWindowSeconds: int('AUTH_LIMIT_WINDOW_SECONDS', 900, 1, 86400),
+    tokenLimitPerMinute: int('TOKEN_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, deliveryRetrySeconds: Object.freeze([...config.deliveryRetrySeconds]) });

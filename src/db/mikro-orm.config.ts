@@ -7,9 +7,10 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Tables that are not ORM entities: bulk data written with COPY (records and their
- * partitions, ingest batches) and the job runner's own table. The schema diff leaves them alone.
+ * partitions, ingest batches), the job runner's own table and the service's generated secrets.
+ * The schema diff leaves them alone.
  */
-export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs'];
+export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets'];
 
 export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}): Options {
   return defineConfig({

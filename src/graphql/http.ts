@@ -2,7 +2,9 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import type { AuthThrottle } from '../lib/auth-throttle.js';
 import { AppError } from '../lib/errors.js';
+import { graphqlLandingPageHeaders } from '../lib/security-headers.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError, requestGraphQLError, withoutSuggestions } from './errors.js';
@@ -14,7 +16,7 @@ import { RequestCache } from './request-cache.js';
  * parsing; aliases, directives and depth while validating; cost once the variables are known).
  * Every refusal is a 400.
  */
-export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, services: Services): Promise<ApolloServer<GraphQLContext>> {
+export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, services: Services, throttle: AuthThrottle): Promise<ApolloServer<GraphQLContext>> {
   const { config } = services;
   const limits = queryLimitsOf(config);
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
@@ -32,7 +34,7 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
   };
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: true,
+    introspection: config.graphqlIntrospection,
     // main.ts owns shutdown; Apollo's own handler would re-raise SIGTERM mid-drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -49,8 +51,10 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
         principal = request.headers.authorization ? await services.auth.authenticate(request.em, request.headers.authorization) : undefined;
       } catch (error) {
         // A bad credential is not an anonymous call: every @Authorized field reports it.
-        if (error instanceof AppError) principal = undefined;
-        else {
+        if (error instanceof AppError) {
+          await throttle.credentialRefused(request);
+          principal = undefined;
+        } else {
           // Without the database nothing can be answered: 503 and Retry-After, like REST.
           const unavailable = services.outage.toAppError(error);
           throw unavailable ? requestGraphQLError(unavailable) : error;
@@ -59,6 +63,6 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
       return { em: request.em, principal, services, cache: new RequestCache() };
     },
   });
-  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, handler });
+  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, helmet: graphqlLandingPageHeaders, handler });
   return apollo;
 }

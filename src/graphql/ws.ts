@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode, parse, specifiedRules, validate } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, OperationTypeNode, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../lib/errors.js';
@@ -42,7 +42,8 @@ export interface GraphQLWsServer {
 export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, services: Services, maxSubscriptionsPerConnection = 20): GraphQLWsServer {
   const { config, db } = services;
   const limits = queryLimitsOf(config);
-  const rules = [...specifiedRules, ...limitRules(limits)];
+  // GRAPHQL_INTROSPECTION=false holds here too, not only for Apollo on HTTP.
+  const rules = [...specifiedRules, ...limitRules(limits), ...(config.graphqlIntrospection ? [] : [NoSchemaIntrospectionCustomRule])];
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.graphqlBodyLimitBytes });
   let live = 0;
   /** Closes the socket with 4403 once its credentials no longer authenticate. */

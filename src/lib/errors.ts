@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  | 'RATE_LIMITED';
 
 /** How an error code is answered; `retryAfterSeconds` becomes the `Retry-After` header. */
 export interface ErrorAnswer {
@@ -29,6 +30,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorAnswer>> = {
   UNSUPPORTED_MEDIA_TYPE: { http: 415, graphql: 'BAD_USER_INPUT' },
   // PostgreSQL is unreachable or dropped the connection: nothing was stored, send it again.
   SERVICE_UNAVAILABLE: { http: 503, graphql: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
+  RATE_LIMITED: { http: 429, graphql: 'RATE_LIMITED' },
 };
 
 export class AppError extends Error {
@@ -40,6 +42,16 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
+  }
+}
+
+/** Too many attempts; the edges answer 429 with `Retry-After`. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', `${message}; try again in ${retryAfterSeconds} s`);
   }
 }
 

@@ -28,15 +28,19 @@ export class DeliveryChannels {
     const announcement = announce(this.config, message);
     if (channel === DeliveryChannel.WEBHOOK) {
       let secrets: string[];
+      let headers: Record<string, string>;
       try {
         secrets = this.secrets.signingSecrets(trigger);
       } catch {
         return { startedAt: nowIso(), durationMs: 0, succeeded: false, permanent: true, error: 'the signing secret cannot be read (was JWT_SECRET changed?); rotate it' };
       }
-      return sendWebhook(trigger, announcement, webhookIdOf(deliveryId), secrets, {
-        allowPrivateNetworks: this.config.webhookAllowPrivateNetworks,
-        timeoutMs: this.config.webhookTimeoutMs,
-      });
+      try {
+        headers = this.secrets.headerValues(trigger);
+      } catch {
+        return { startedAt: nowIso(), durationMs: 0, succeeded: false, permanent: true, error: 'the extra header values cannot be read (was JWT_SECRET changed?); set them again' };
+      }
+      const policy = { allowPrivateNetworks: this.config.webhookAllowPrivateNetworks, timeoutMs: this.config.webhookTimeoutMs };
+      return sendWebhook(trigger, announcement, webhookIdOf(deliveryId), secrets, policy, headers);
     }
     return this.mail(trigger, tripExportMail(announcement, trigger.emailRecipients, `<${deliveryId}@${this.mailDomain()}>`));
   }

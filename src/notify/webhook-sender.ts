@@ -8,7 +8,7 @@ import { signWebhook } from './webhook-signature.js';
 
 export const USER_AGENT = 'trip-export-webhooks/1';
 
-type WebhookTrigger = Pick<Trigger, 'id' | 'description' | 'webhookUrl' | 'webhookHeaders' | 'webhookBodyTemplate'>;
+type WebhookTrigger = Pick<Trigger, 'id' | 'description' | 'webhookUrl' | 'webhookBodyTemplate'>;
 
 /** The exact body a trigger sends for an announcement: its template, or the standard envelope. */
 export function webhookBody(trigger: WebhookTrigger, announcement: Announcement): string {
@@ -27,6 +27,7 @@ export async function sendWebhook(
   webhookId: string,
   secrets: readonly string[],
   policy: OutboundPolicy,
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<AttemptOutcome> {
   const startedAt = nowIso();
   const started = performance.now();
@@ -40,7 +41,7 @@ export async function sendWebhook(
   }
   const timestamp = Math.floor(Date.now() / 1000);
   const headers = {
-    ...trigger.webhookHeaders,
+    ...extraHeaders,
     'content-type': 'application/json',
     'user-agent': USER_AGENT,
     'webhook-id': webhookId,

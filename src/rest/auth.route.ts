@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { ApiToken } from '../modules/accounts/api-token.entity.js';
 import type { Services } from '../services.js';
 import { requireUser } from './http.js';
@@ -14,7 +15,7 @@ const tokenJson = (t: ApiToken) => ({
 });
 
 /** `/auth/login/` and `/auth/api_tokens/`. */
-export function authRoutes(services: Services) {
+export function authRoutes(services: Services, throttle: AuthThrottle) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: { email: string; password: string } }>(
       '/auth/login/',
@@ -27,10 +28,13 @@ export function authRoutes(services: Services) {
             properties: { email: { type: 'string' }, password: { type: 'string' } },
             required: ['email', 'password'],
           },
-          response: { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] }, 401: errorSchema },
+          response: { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] }, 401: errorSchema, 429: errorSchema },
         },
       },
-      async (request) => ({ token: await services.auth.login(request.em, request.body.email, request.body.password) }),
+      async (request) => {
+        await throttle.loginAttempt(request, request.body.email);
+        return { token: await services.auth.login(request.em, request.body.email, request.body.password) };
+      },
     );
 
     app.get(

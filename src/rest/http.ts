@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DatabaseOutage } from '../lib/database-outage.js';
-import { AppError, ERROR_TABLE } from '../lib/errors.js';
+import { AppError, ERROR_TABLE, RateLimitedError } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
 
@@ -28,7 +28,8 @@ export function registerErrorHandling(app: FastifyInstance, outage: Pick<Databas
       const { http: status, retryAfterSeconds } = ERROR_TABLE[known.code];
       const extra = known.details && typeof known.details === 'object' ? known.details : {};
       if (status === 401) void reply.header('www-authenticate', 'APIToken, Bearer');
-      if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
+      const retryAfter = known instanceof RateLimitedError ? known.retryAfterSeconds : retryAfterSeconds;
+      if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
       return reply.status(status).send({ detail: known.message, ...extra });
     }
     const fastifyError = error as FastifyError;

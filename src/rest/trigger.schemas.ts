@@ -6,7 +6,7 @@ import { isoTime, nullableString } from './schemas.js';
 
 const headerMap = {
   type: 'object',
-  description: 'Extra request headers: names to string values',
+  description: 'Extra request headers: names to string values. Answers show the values masked (****wxyz); a header sent back as shown keeps its value',
   additionalProperties: { type: 'string' },
 } as const;
 

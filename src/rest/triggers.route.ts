@@ -24,7 +24,7 @@ export const triggerJson = (t: Trigger) => ({
   previous_secret_expires_at: t.previousSecretExpiresAt ?? null,
   actions: {
     email: t.emailRecipients.length ? { recipients: t.emailRecipients } : null,
-    webhook: t.webhookUrl ? { url: t.webhookUrl, headers: t.webhookHeaders, body_template: t.webhookBodyTemplate ?? null } : null,
+    webhook: t.webhookUrl ? { url: t.webhookUrl, headers: t.webhookHeaderMasks, body_template: t.webhookBodyTemplate ?? null } : null,
   },
 });
 

@@ -42,7 +42,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   return {
     baseUrl,
     app,
-    config,
+    // What the service runs with: the JWT secret is the database's when JWT_SECRET is unset.
+    config: app.services.config,
     db,
     async close() {
       await app.close();

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { type GraphQLContext, principalOf } from '../../graphql/context.js';
 import { ApiToken } from './api-token.entity.js';
-import { Customer } from './customer.entity.js';
+import { unauthenticated } from '../../lib/errors.js';
 import { User } from './user.entity.js';
 import { CreateApiTokenPayload, Me } from './account.types.js';
 
@@ -13,9 +13,10 @@ export class AccountResolver {
     const principal = principalOf(ctx);
     // Aliases repeat a field: `a1: me … a2400: me` is still one load.
     return ctx.cache.once('me', async () => {
-      const user = await ctx.em.findOneOrFail(User, { id: principal.userId, customer: principal.customerId });
-      const customer = await ctx.em.findOneOrFail(Customer, { id: principal.customerId });
-      return { userId: user.id, email: user.email, customer, authenticatedVia: principal.via };
+      const user = await ctx.em.findOne(User, { id: principal.userId, customer: principal.customerId }, { populate: ['customer'] });
+      // Deleted after the credential was checked: the caller is nobody now, not a server fault.
+      if (!user) throw unauthenticated('The user of this credential no longer exists');
+      return { userId: user.id, email: user.email, customer: user.customer.getEntity(), authenticatedVia: principal.via };
     });
   }
 

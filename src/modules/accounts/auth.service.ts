@@ -75,22 +75,26 @@ export class AuthService {
     const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
     const kind = scheme.toLowerCase();
     if (kind === 'apitoken' || (kind === 'bearer' && value.startsWith('tex_'))) return this.fromApiToken(em, value);
-    if (kind === 'bearer') return this.fromJwt(value);
+    if (kind === 'bearer') return this.fromJwt(em, value);
     throw unauthenticated('Unsupported authorization scheme; use "APIToken <token>" or "Bearer <jwt>"');
   }
 
-  private async fromJwt(jwt: string): Promise<Principal> {
+  /** A JWT stays valid until it expires, but never for a user who no longer exists. */
+  private async fromJwt(em: EntityManager, jwt: string): Promise<Principal> {
+    let principal: Principal;
     try {
       const { payload } = await jwtVerify(jwt, this.key, {
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
         algorithms: ['HS256'],
       });
-      if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string') throw new Error('claims');
-      return { customerId: payload.cid, userId: payload.sub, via: 'jwt' };
+      if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || !isUuid(payload.sub) || !isUuid(payload.cid)) throw new Error('claims');
+      principal = { customerId: payload.cid, userId: payload.sub, via: 'jwt' };
     } catch {
       throw unauthenticated('Invalid or expired token');
     }
+    if (!(await em.count(User, { id: principal.userId, customer: principal.customerId }))) throw unauthenticated('The user of this token no longer exists');
+    return principal;
   }
 
   /**

@@ -128,7 +128,7 @@ export function applyTriggerDraft(current: TriggerFields, draft: TriggerDraft, c
       problems.push(...syntax);
       if (syntax.length === 0) {
         try {
-          webhookBody({ id: '', description: next.description, webhookUrl: next.webhookUrl, webhookHeaders: {}, webhookBodyTemplate: next.webhookBodyTemplate }, announce(config, sampleMessage('sample')));
+          webhookBody({ id: '', description: next.description, webhookUrl: next.webhookUrl, webhookBodyTemplate: next.webhookBodyTemplate }, announce(config, sampleMessage('sample')));
         } catch (error) {
           problems.push((error as Error).message);
         }

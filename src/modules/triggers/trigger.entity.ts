@@ -72,8 +72,17 @@ export class Trigger extends UuidEntity {
   @Property({ type: 'text', nullable: true })
   webhookUrl?: string | null;
 
-  @Property({ type: 'jsonb' })
-  webhookHeaders: Opt<Record<string, string>> = {};
+  /**
+   * Extra header names with masked values (`****wxyz`): what the API shows. The values are in
+   * `webhookHeadersSealed`; a row written before they were sealed holds them here in clear
+   * until start-up seals it (see TriggerService.sealPlainHeaders).
+   */
+  @Property({ type: 'jsonb', fieldName: 'webhook_headers' })
+  webhookHeaderMasks: Opt<Record<string, string>> = {};
+
+  /** The extra headers (often a receiver's API key) as sealed JSON, like the signing secret. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  webhookHeadersSealed?: string | null;
 
   @Property({ type: 'text', nullable: true })
   webhookBodyTemplate?: string | null;

@@ -93,7 +93,7 @@ export class TriggerResolver {
       webhook: trigger.webhookUrl
         ? {
             url: trigger.webhookUrl,
-            headers: Object.entries(trigger.webhookHeaders).map(([name, value]) => ({ name, value })),
+            headers: Object.entries(trigger.webhookHeaderMasks).map(([name, value]) => ({ name, value })),
             bodyTemplate: trigger.webhookBodyTemplate ?? null,
           }
         : null,

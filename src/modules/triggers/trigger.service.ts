@@ -52,7 +52,8 @@ const fieldsOf = (t: Trigger): TriggerFields => ({
   minIntervalSeconds: t.minIntervalSeconds,
   emailRecipients: t.emailRecipients,
   webhookUrl: t.webhookUrl ?? null,
-  webhookHeaders: t.webhookHeaders,
+  // Stand-ins: the values stay sealed unless a draft replaces the webhook (see `columns`).
+  webhookHeaders: t.webhookHeaderMasks,
   webhookBodyTemplate: t.webhookBodyTemplate ?? null,
 });
 
@@ -85,10 +86,10 @@ export class TriggerService {
 
   async update(em: EntityManager, principal: Principal, id: string, draft: TriggerDraft): Promise<Trigger> {
     const trigger = await this.get(em, principal, id);
-    const fields = applyTriggerDraft(fieldsOf(trigger), draft, this.config);
+    const fields = applyTriggerDraft(fieldsOf(trigger), this.unmasked(trigger, draft), this.config);
     if (draft.deviceId !== undefined) await this.checkDevice(em, principal, fields.deviceId);
     const disabling = trigger.enabled && !fields.enabled;
-    em.assign(trigger, this.columns(em, fields));
+    em.assign(trigger, this.columns(em, fields, draft.webhook !== undefined));
     await em.transactional(async (tx) => {
       // Disabled means nothing more is sent, retries included; redeliver after enabling again.
       if (disabling) await failWaitingDeliveriesOf(tx, trigger.id, 'the trigger was disabled before this delivery was sent');
@@ -147,9 +148,43 @@ export class TriggerService {
     if (deviceId !== null) await requireOwned(em, Device, principal, deviceId, 'Device');
   }
 
-  private columns(em: EntityManager, fields: TriggerFields) {
-    const { deviceId, ...rest } = fields;
-    return { ...rest, device: deviceId ? em.getReference(Device, deviceId, { wrapped: true }) : null };
+  /**
+   * Seals the header values of rows written before they were sealed. Run at start-up by every
+   * instance; the conditional update lets exactly one of them seal each row.
+   */
+  async sealPlainHeaders(em: EntityManager): Promise<number> {
+    const plain = await em
+      .getConnection()
+      .execute<{ id: string; webhook_headers: Record<string, string> }[]>(`select id, webhook_headers from triggers where webhook_headers_sealed is null and webhook_headers <> '{}'::jsonb`);
+    let sealed = 0;
+    for (const row of plain) {
+      sealed += await em.nativeUpdate(Trigger, { id: row.id, webhookHeadersSealed: null }, this.secrets.sealHeaders(row.webhook_headers));
+    }
+    return sealed;
+  }
+
+  /** A header sent back exactly as shown (masked) keeps its value: clients may PUT what they GET. */
+  private unmasked(trigger: Trigger, draft: TriggerDraft): TriggerDraft {
+    const webhook = draft.webhook;
+    const kept = Object.keys(webhook?.headers ?? {}).filter((name) => webhook?.headers?.[name] === trigger.webhookHeaderMasks[name]);
+    if (!webhook || kept.length === 0) return draft;
+    let current: Record<string, string>;
+    try {
+      current = this.secrets.headerValues(trigger);
+    } catch {
+      throw invalidInput(`the stored values of ${kept.join(', ')} cannot be read any more (was JWT_SECRET changed?); send them again`);
+    }
+    return { ...draft, webhook: { ...webhook, headers: { ...webhook.headers, ...Object.fromEntries(kept.map((name) => [name, current[name] ?? ''])) } } };
+  }
+
+  /** The trigger's columns for `fields`; the header columns only when the webhook was given anew. */
+  private columns(em: EntityManager, fields: TriggerFields, headersGiven = true) {
+    const { deviceId, webhookHeaders, ...rest } = fields;
+    return {
+      ...rest,
+      ...(headersGiven ? this.secrets.sealHeaders(webhookHeaders) : {}),
+      device: deviceId ? em.getReference(Device, deviceId, { wrapped: true }) : null,
+    };
   }
 }
 

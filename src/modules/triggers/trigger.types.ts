@@ -7,7 +7,7 @@ export class HttpHeader {
   @Field(() => String)
   name!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'Masked (****wxyz): values are stored encrypted and never shown. Sent back unchanged, a header keeps its value.' })
   value!: string;
 }
 
