@@ -11,24 +11,10 @@ import { once } from 'node:events';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { postgresAnswers, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { DIST_ROOT, freePort } from './support/process.js';
 
 const LOCAL_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 async function testFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
@@ -42,7 +28,7 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!env.TEST_DATABASE_URL) {
-    if (await answers(LOCAL_SERVER)) {
+    if (await postgresAnswers(LOCAL_SERVER, 2000)) {
       env.TEST_DATABASE_URL = LOCAL_SERVER;
     } else {
       const dataDir = await mkdtemp(path.join(tmpdir(), 'trip-export-test-pg-'));

@@ -50,7 +50,7 @@ const embeddedUrl = (port: number): string => `postgres://${USER}:${PASSWORD}@12
 /** The URL of the embedded cluster under `dataDir` when some process runs it, else `undefined`. */
 export async function runningEmbeddedPostgres(dataDir: string, port: number): Promise<string | undefined> {
   const url = embeddedUrl(port);
-  return existsSync(path.join(await existingPgDir(dataDir), 'postmaster.pid')) && (await answers(url)) ? url : undefined;
+  return existsSync(path.join(await existingPgDir(dataDir), 'postmaster.pid')) && (await postgresAnswers(url)) ? url : undefined;
 }
 
 async function initialise(layout: ClusterLayout): Promise<void> {
@@ -176,8 +176,9 @@ async function ensureDatabase(port: number): Promise<void> {
   }
 }
 
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+/** Whether a PostgreSQL server accepts a connection and a query at `url` within `timeoutMs`. */
+export async function postgresAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -6,25 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { request } from '../support/http.js';
+import { postgresAnswers } from '../../src/db/embedded.js';
 import { relocatedHome } from '../../src/db/embedded-layout.js';
 import { DIST_ROOT, PROJECT_ROOT, freePort, runServiceToExit, startServiceProcess } from '../support/process.js';
 
 const run = promisify(execFile);
 
-async function answers(port: number): Promise<boolean> {
-  const client = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 1000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+const answers = (port: number): Promise<boolean> => postgresAnswers(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
 
 describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
   let dataDir: string;
