@@ -1,24 +1,26 @@
 import { randomUUID } from 'node:crypto';
+
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
+import { startJobs, stopJobs } from './jobs/jobs.js';
 import { registerAuthThrottle } from './lib/auth-throttle.js';
 import { createLogger } from './lib/logger.js';
 import { registerSecurityHeaders } from './lib/security-headers.js';
-import { startJobs, stopJobs } from './jobs/jobs.js';
+import { withKeptJwtSecret } from './modules/accounts/service-secret.store.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
 import { healthRoutes } from './rest/health.route.js';
-import { registerOpenApi } from './rest/openapi.js';
 import { registerErrorHandling } from './rest/http.js';
+import { registerOpenApi } from './rest/openapi.js';
 import { storageRoutes } from './rest/storage.route.js';
-import { tripRoutes } from './rest/trips.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
 import { triggerRoutes } from './rest/triggers.route.js';
-import { withKeptJwtSecret } from './modules/accounts/service-secret.store.js';
+import { tripRoutes } from './rest/trips.route.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -87,7 +89,15 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
 
   let dispatcher: Dispatcher | undefined;
   if (role !== 'api') {
-    dispatcher = new Dispatcher({ config, db, channels: services.notify.channels, pubSub: services.notify.pubSub.pubSub, log: http.log, outage: services.outage });
+    dispatcher = new Dispatcher({
+      config,
+      db,
+      channels: services.notify.channels,
+      pubSub: services.notify.pubSub.pubSub,
+      log: http.log,
+      outage: services.outage,
+      metrics: services.metrics,
+    });
     dispatcher.start();
     await startJobs(services);
   }

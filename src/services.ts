@@ -1,22 +1,23 @@
+import type { Logger } from 'pino';
+
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { DatabaseOutage } from './lib/database-outage.js';
 import { DomainEvents } from './lib/domain-events.js';
-import type { Logger } from 'pino';
 import { Metrics } from './lib/metrics.js';
 import { Readiness } from './lib/readiness.js';
 import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
 import { DeliveryService } from './modules/deliveries/delivery.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
-import { IngestService } from './modules/ingest/ingest.service.js';
-import { TripDetectionService } from './modules/trips/trip-detection.service.js';
-import { TripService } from './modules/trips/trip.service.js';
 import { ExportService } from './modules/exports/export.service.js';
-import { TaskService } from './modules/tasks/task.service.js';
+import { IngestService } from './modules/ingest/ingest.service.js';
 import { AnnouncementService } from './modules/signals/announcement.service.js';
+import { TaskService } from './modules/tasks/task.service.js';
 import { TriggerService } from './modules/triggers/trigger.service.js';
+import { TripService } from './modules/trips/trip.service.js';
+import { TripDetectionService } from './modules/trips/trip-detection.service.js';
 import { DeliveryChannels } from './notify/delivery-channels.js';
 import { createAnnouncementPubSub, type PubSubHandle } from './notify/pub-sub.js';
 import { WebhookSecrets } from './notify/webhook-secrets.js';
@@ -66,7 +67,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
   const jobs = new JobQueue(config, db.url, log, outage);
   readiness.add(jobs.storeName, () => jobs.check());
-  const exports = new ExportService(config, db.pool, jobs);
+  const exports = new ExportService(config, db.pool, jobs, metrics);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
   const pubSub = createAnnouncementPubSub(config.redisUrl);
   const secrets = new WebhookSecrets(config.jwtSecret);

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics of one app instance. A registry per instance (not prom-client's global
@@ -18,7 +18,7 @@ export class Metrics {
   readonly tripsEnded = new Counter({ name: 'trip_export_trips_ended_total', help: 'Trip ends (first ends and ends after a reopen)', registers: [this.registry] });
   readonly exports = new Counter({
     name: 'trip_export_exports_total',
-    help: 'Export runs by final state (SUCCESS, FAILURE, RETRY)',
+    help: 'Export runs by outcome (SUCCESS, RETRY: failed and due again, FAILURE: failed for good)',
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
@@ -36,7 +36,7 @@ export class Metrics {
   });
   readonly deliveries = new Counter({
     name: 'trip_export_deliveries_total',
-    help: 'Announcement delivery attempts by channel (webhook, email, subscription) and outcome',
+    help: 'Announcement delivery attempts by channel (webhook, email) and outcome (success, failure)',
     labelNames: ['channel', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
+
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import type { DatabaseOutage } from '../lib/database-outage.js';
-import type { AttemptOutcome } from './attempt-outcome.js';
+import type { Metrics } from '../lib/metrics.js';
 import { messageOfSignal } from './announcement.js';
-import { claimDueDeliveries, type ClaimedDelivery, completeAttempt, msUntilNextDue } from './delivery-queue.js';
+import type { AttemptOutcome } from './attempt-outcome.js';
 import type { DeliveryChannels } from './delivery-channels.js';
+import { claimDueDeliveries, type ClaimedDelivery, completeAttempt, msUntilNextDue } from './delivery-queue.js';
 import { fanOutSignals, WORK_CHANNEL } from './fan-out.js';
 import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED } from './pub-sub.js';
 import { listenForWork, type WorkListener } from './work-listener.js';
@@ -18,6 +20,7 @@ export interface DispatcherDeps {
   readonly log: FastifyBaseLogger;
   /** Takes database faults: the loop keeps retrying without an error line per poll. */
   readonly outage: Pick<DatabaseOutage, 'absorb'>;
+  readonly metrics: Pick<Metrics, 'deliveries'>;
 }
 
 /** Extra time a claim is held beyond the send timeout before another instance may retry it. */
@@ -120,6 +123,7 @@ export class Dispatcher {
     const { delivery } = claim;
     try {
       const outcome: AttemptOutcome = await channels.deliver(delivery.channel, delivery.trigger.getEntity(), messageOfSignal(delivery.signal.getEntity()), delivery.id);
+      this.deps.metrics.deliveries.inc({ channel: delivery.channel, outcome: outcome.succeeded ? 'success' : 'failure' });
       await completeAttempt(db.orm.em.fork(), claim, outcome, config.deliveryRetrySeconds);
     } catch (error) {
       // The claim stays SENDING; its lease runs out and the next claimant retries it.

@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import type pg from 'pg';
+
 import type { Config } from '../../config/config.js';
 import { transaction } from '../../db/pg-transaction.js';
-import type { Queryable, TripEndEvent } from '../../lib/domain-events.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
+import type { Queryable, TripEndEvent } from '../../lib/domain-events.js';
+import type { Metrics } from '../../lib/metrics.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import { insertExportSignal } from './export-signal.js';
 import { NoRecordsError, removeStaleFiles, writeExport } from './export-writer.js';
@@ -46,6 +49,8 @@ export class ExportService {
     private readonly config: Config,
     private readonly pool: pg.Pool,
     private readonly jobs: JobQueue,
+    /** Export runs, durations and sizes for `/metrics`; the benchmark runs without. */
+    private readonly metrics?: Pick<Metrics, 'exports' | 'exportDuration' | 'exportBytes'>,
   ) {}
 
   /**
@@ -145,6 +150,7 @@ export class ExportService {
         return;
       }
       outcome = await this.export(task, stop);
+      this.metrics?.exports.inc({ state: 'SUCCESS' });
     } catch (error) {
       if (error instanceof LeaseLostError || stop.aborted) return;
       const reason = error instanceof Error ? error.message : String(error);
@@ -159,6 +165,7 @@ export class ExportService {
 
   private async export(task: ClaimedTask, signal: AbortSignal): Promise<{ state: string; dueAt: string | null } | undefined> {
     const { subject } = task;
+    const endTimer = this.metrics?.exportDuration.startTimer();
     const result = await writeExport(
       this.pool,
       {
@@ -188,16 +195,21 @@ export class ExportService {
       throw new LeaseLostError(`task ${task.id} was taken over`);
     }
     await removeStaleFiles(this.config.exportDir, subject.tripId, result.path);
+    endTimer?.();
+    this.metrics?.exportBytes.observe(result.bytes);
     return finished;
   }
 
-  private fail(task: ClaimedTask, reason: string, permanent: boolean) {
-    return finishFailure(this.pool, task.id, task.owner, {
+  private async fail(task: ClaimedTask, reason: string, permanent: boolean) {
+    const outcome = await finishFailure(this.pool, task.id, task.owner, {
       reason,
       permanent,
       maxAttempts: this.config.exportMaxAttempts,
       retryBaseSeconds: this.config.exportRetryBaseSeconds,
     });
+    // No outcome: the lease was lost, and the run is another worker's to count.
+    if (outcome) this.metrics?.exports.inc({ state: outcome.state === 'PENDING' ? 'RETRY' : 'FAILURE' });
+    return outcome;
   }
 
   /** Renews the lease a few times per lease; aborts the run when the lease is gone. */
