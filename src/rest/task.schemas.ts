@@ -43,13 +43,13 @@ const common = { tags: ['tasks'], security: bearerSecurity } as const;
 
 export const listTasksSchema = {
   ...common,
-  summary: "The customer's tasks, newest first",
+  summary: "All the customer's tasks, newest first (streamed, however many); limit and offset ask for one page instead",
   querystring: {
     type: 'object',
     properties: {
       state: { type: 'string', description: Object.values(TaskState).join(', ') },
-      limit: { type: 'string', description: 'Page size (default 100, at most 1000)' },
-      offset: { type: 'string' },
+      limit: { type: 'string', description: 'Page size (at most 1000; 100 when only offset is given). Without limit and offset: every task' },
+      offset: { type: 'string', description: 'Tasks to skip, newest first (a page of limit, default 100)' },
     },
   },
   response: { 200: { type: 'array', items: taskSchema }, 400: errorSchema, ...authErrors },

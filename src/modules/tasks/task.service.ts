@@ -1,7 +1,9 @@
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import path from 'node:path';
+
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
+
 import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
@@ -16,7 +18,6 @@ import { Task, TaskState } from './task.entity.js';
 export interface TaskFilter {
   readonly state?: TaskState;
 }
-
 
 export interface OpenResult {
   readonly task: Task;
@@ -46,6 +47,22 @@ export class TaskService {
   /** Newest first. */
   list(em: EntityManager, principal: Principal, filter: TaskFilter, limit: number, offset: number): Promise<Task[]> {
     return em.find(Task, { customer: principal.customerId, ...filter }, { orderBy: { id: 'desc' }, limit, offset });
+  }
+
+  /**
+   * Every task, newest first, a batch at a time (keyset on the id, the identity map emptied
+   * between batches), so that memory stays flat however many the customer has.
+   */
+  async *listAll(em: EntityManager, principal: Principal, filter: TaskFilter, batchSize = 500): AsyncGenerator<Task[]> {
+    let before: number | undefined;
+    for (;;) {
+      const where = { customer: principal.customerId, ...filter };
+      const batch = await em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: batchSize });
+      if (batch.length > 0) yield batch;
+      if (batch.length < batchSize) return;
+      before = batch[batch.length - 1]!.id;
+      em.clear();
+    }
   }
 
   /** Newest first, `first` after the cursor. */
