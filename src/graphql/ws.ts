@@ -1,7 +1,20 @@
 import type { FastifyInstance } from 'fastify';
-import { type DocumentNode, type ExecutionArgs, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, OperationTypeNode, parse, specifiedRules, validate } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  getOperationAST,
+  GraphQLError,
+  type GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
+
 import { AppError } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';
 import type { Services } from '../services.js';
@@ -12,8 +25,6 @@ import { RequestCache } from './request-cache.js';
 
 /** RFC 6455 "going away": the server is shutting down. */
 const GOING_AWAY = 1001;
-/** graphql-ws's close code for refused credentials. */
-const FORBIDDEN = 4403;
 
 interface ConnectionExtra extends Record<PropertyKey, unknown> {
   principal?: Principal;
@@ -56,7 +67,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         return;
       }
       clearInterval(extra.recheck);
-      extra.socket.close(FORBIDDEN, 'Forbidden');
+      extra.socket.close(CloseCode.Forbidden, 'Forbidden');
     }
   };
   // Same mapping as the HTTP path: service errors keep their code, anything else is hidden.
