@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+
 import pg from 'pg';
-import { loadConfig, type Config } from '../src/config/config.js';
-import { migrate, openDatabase, type Database } from '../src/db/database.js';
+
+import { type Config, loadConfig } from '../src/config/config.js';
+import { type Database, migrate, openDatabase } from '../src/db/database.js';
 import { AuthService } from '../src/modules/accounts/auth.service.js';
 import type { Principal } from '../src/modules/accounts/principal.js';
 import { DeviceService } from '../src/modules/devices/device.service.js';

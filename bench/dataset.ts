@@ -2,8 +2,8 @@
  * A realistic trip as a device logs it (product-facts.md): engine events, 1 Hz GPS, OBD
  * readings at their usual rates and 5 Hz accelerometer, about 9 records a second.
  */
-import { encodeRecordRows, type RecordRow, storedLineMaker } from '../src/modules/ingest/record-copy.js';
 import { isoToMicros, microsToIso, nowIso } from '../src/lib/time.js';
+import { encodeRecordRows, type RecordRow, storedLineMaker } from '../src/modules/ingest/record-copy.js';
 
 export interface BenchRecord {
   readonly at: bigint;

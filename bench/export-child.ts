@@ -7,9 +7,12 @@
  * Prints one JSON line: { firstSeconds, seconds[], cpu[], bytes, records, maxRssBytes }.
  */
 import 'reflect-metadata';
+
 import { readFileSync } from 'node:fs';
+
 import pg from 'pg';
 import { pino } from 'pino';
+
 import { loadConfig } from '../src/config/config.js';
 import { JobQueue } from '../src/jobs/job-queue.js';
 import { ExportService } from '../src/modules/exports/export.service.js';
@@ -36,7 +39,9 @@ async function exportOnce(): Promise<{ seconds: number; cpu: CpuUse; bytes: numb
   const task = await requestExport(pool, { tripId, customerId, deviceId, notBefore: null, delaySeconds: 0 });
   const before = cpuSnapshot({ export: process.pid });
   const started = performance.now();
-  await (await service.startTask(task.id))?.done;
+  await (
+    await service.startTask(task.id)
+  )?.done;
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuBetween(before, cpuSnapshot({ export: process.pid }));
   const { rows } = await pool.query<{ state: string; error: string | null; result_bytes: string; result_records: string }>(

@@ -4,18 +4,20 @@
  * the table goes to stdout and to bench/results.md.
  */
 import 'reflect-metadata';
+
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+
 import { PROJECT_ROOT, startServiceProcess } from '../test/support/process.js';
 import { createBenchContext } from './context.js';
-import { describeMachine, fmt, repeat, stats, table } from './harness.js';
-import { loadTest } from './scenarios/api.js';
-import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult } from './scenarios/upload.js';
-import { type DeflateBound, deflateAlone, type ExportRuns, runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
 import type { CpuUse } from './cpu.js';
-import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
+import { describeMachine, fmt, repeat, stats, table } from './harness.js';
 import { percentile } from './harness.js';
+import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
+import { loadTest } from './scenarios/api.js';
+import { deflateAlone, type DeflateBound, type ExportRuns, runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
+import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult } from './scenarios/upload.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +49,7 @@ function exportBound(big: ExportRuns, deflates: readonly DeflateBound[]): string
     `PostgreSQL ${fmt.s(postgres)}; the ${cores} cores were ${Math.round(median((c) => c.busy) * 100)}% busy. ` +
     `Deflate alone at level ${gzipLevel} of the same ${fmt.mb(deflates[0]!.bytes)}, in memory: ${fmt.s(one)} on one core, ` +
     `${fmt.s(two)} split over two cores at once (${fmt.ratio(one / two)} as fast, not 2×). ` +
-    `No export here can take less than that; the median export took ${fmt.ratio(stats(big.seconds).median * 1000 / two)} as long.`
+    `No export here can take less than that; the median export took ${fmt.ratio((stats(big.seconds).median * 1000) / two)} as long.`
   );
 }
 
@@ -82,9 +84,33 @@ async function main(): Promise<void> {
       table(
         ['path', 'median', 'min', 'max', 'records/s', 'output', 'service ÷ baseline'],
         [
-          ['service export (claim → COPY → gzip → fsync → rename → SUCCESS)', fmt.s(ex.median), fmt.s(ex.min), fmt.s(ex.max), fmt.rate(records / (ex.median / 1000)), fmt.mb(big.bytes), fmt.ratio(ex.median / base.median)],
-          ['the same, first export of a new worker process (new database connection)', fmt.s(firstMs), '', '', fmt.rate(records / big.firstSeconds), fmt.mb(big.bytes), fmt.ratio(firstMs / base.median)],
-          [`psql COPY \\| gzip -${gzipLevel} > file (baseline)`, fmt.s(base.median), fmt.s(base.min), fmt.s(base.max), fmt.rate(records / (base.median / 1000)), fmt.mb(baselines[0]!.bytes), ''],
+          [
+            'service export (claim → COPY → gzip → fsync → rename → SUCCESS)',
+            fmt.s(ex.median),
+            fmt.s(ex.min),
+            fmt.s(ex.max),
+            fmt.rate(records / (ex.median / 1000)),
+            fmt.mb(big.bytes),
+            fmt.ratio(ex.median / base.median),
+          ],
+          [
+            'the same, first export of a new worker process (new database connection)',
+            fmt.s(firstMs),
+            '',
+            '',
+            fmt.rate(records / big.firstSeconds),
+            fmt.mb(big.bytes),
+            fmt.ratio(firstMs / base.median),
+          ],
+          [
+            `psql COPY \\| gzip -${gzipLevel} > file (baseline)`,
+            fmt.s(base.median),
+            fmt.s(base.min),
+            fmt.s(base.max),
+            fmt.rate(records / (base.median / 1000)),
+            fmt.mb(baselines[0]!.bytes),
+            '',
+          ],
         ],
       ) +
       `\n\nThe service's runs are exports in one worker process after its first; psql starts a new connection each run. ` +
@@ -164,7 +190,10 @@ async function main(): Promise<void> {
     ];
     sections.push(
       `### API (autocannon, 16 connections, ${seconds} s each)\n\n` +
-        table(['request', 'requests/s', 'p99', 'errors'], api.map((a) => [a.name, Math.round(a.requestsPerSecond).toLocaleString('en-US'), fmt.ms(a.p99Ms), String(a.errors)])),
+        table(
+          ['request', 'requests/s', 'p99', 'errors'],
+          api.map((a) => [a.name, Math.round(a.requestsPerSecond).toLocaleString('en-US'), fmt.ms(a.p99Ms), String(a.errors)]),
+        ),
     );
   } finally {
     await service.stop();

@@ -6,10 +6,11 @@ import { Migration } from '@mikro-orm/migrations';
  * The Agenda DDL is a frozen copy of @agendajs/postgres-backend 3.0.6 `schema.js`.
  */
 export class Migration20261125214633 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`create type "task_state" as enum ('PENDING', 'STARTED', 'SUCCESS', 'FAILURE');`);
-    this.addSql(`create table "tasks" ("id" bigserial primary key, "created_at" timestamptz(6) not null default now(), "customer_id" uuid not null, "trip_id" uuid not null, "device_id" uuid not null, "state" "task_state" not null default 'PENDING', "attempts" int not null default 0, "runs" int not null default 0, "due_at" timestamptz(6) null, "request_count" int not null default 0, "covered_request_count" int not null default 0, "locked_until" timestamptz(6) null, "locked_by" text null, "started_at" timestamptz(6) null, "finished_at" timestamptz(6) null, "error" text null, "result_path" text null, "result_bytes" bigint null, "result_sha256" text null, "result_records" bigint null, "result_first_ts" timestamptz(6) null, "result_last_ts" timestamptz(6) null, "result_at" timestamptz(6) null, "result_cleared_at" timestamptz(6) null, "announced_at" timestamptz(6) null);`);
+    this.addSql(
+      `create table "tasks" ("id" bigserial primary key, "created_at" timestamptz(6) not null default now(), "customer_id" uuid not null, "trip_id" uuid not null, "device_id" uuid not null, "state" "task_state" not null default 'PENDING', "attempts" int not null default 0, "runs" int not null default 0, "due_at" timestamptz(6) null, "request_count" int not null default 0, "covered_request_count" int not null default 0, "locked_until" timestamptz(6) null, "locked_by" text null, "started_at" timestamptz(6) null, "finished_at" timestamptz(6) null, "error" text null, "result_path" text null, "result_bytes" bigint null, "result_sha256" text null, "result_records" bigint null, "result_first_ts" timestamptz(6) null, "result_last_ts" timestamptz(6) null, "result_at" timestamptz(6) null, "result_cleared_at" timestamptz(6) null, "announced_at" timestamptz(6) null);`,
+    );
     this.addSql(`create index "tasks_due_index" on "tasks" ("due_at") where "state" in ('PENDING', 'STARTED');`);
     this.addSql(`create index "tasks_customer_id_id_index" on "tasks" ("customer_id", "id");`);
     this.addSql(`alter table "tasks" add constraint "tasks_trip_id_unique" unique ("trip_id");`);
@@ -66,5 +67,4 @@ export class Migration20261125214633 extends Migration {
 
     this.addSql(`drop type "task_state";`);
   }
-
 }

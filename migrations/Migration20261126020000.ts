@@ -6,7 +6,6 @@ import { Migration } from '@mikro-orm/migrations';
  * a scan of the whole table.
  */
 export class Migration20261126020000 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`create index "ingest_batches_received_at_brin" on "ingest_batches" using brin ("received_at");`);
   }
@@ -14,5 +13,4 @@ export class Migration20261126020000 extends Migration {
   override async down(): Promise<void> {
     this.addSql(`drop index if exists "ingest_batches_received_at_brin";`);
   }
-
 }

@@ -8,7 +8,6 @@ import { Migration } from '@mikro-orm/migrations';
  * blocking uploads and exports. Retention removes these rows by the time they were received.
  */
 export class Migration20261127110000 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`create table "records_untrusted_time" (
       "device_id" uuid not null,
@@ -25,5 +24,4 @@ export class Migration20261127110000 extends Migration {
   override async down(): Promise<void> {
     this.addSql(`drop table if exists "records_untrusted_time";`);
   }
-
 }

@@ -6,7 +6,6 @@ import { Migration } from '@mikro-orm/migrations';
  * `webhook_headers` keeps only masked values from then on.
  */
 export class Migration20261129234139 extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`alter table "triggers" add column "webhook_headers_sealed" text null;`);
   }
@@ -14,5 +13,4 @@ export class Migration20261129234139 extends Migration {
   override async down(): Promise<void> {
     this.addSql(`alter table "triggers" drop column "webhook_headers_sealed";`);
   }
-
 }

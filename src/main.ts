@@ -3,6 +3,7 @@
  * and closes everything; a second SIGTERM exits at once.
  */
 import 'reflect-metadata';
+
 import { buildApp, type Role } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { migrate, openDatabase, resolveDatabaseUrl } from './db/database.js';

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { postgresAnswers, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { DIST_ROOT, freePort } from './support/process.js';
 

@@ -86,7 +86,9 @@ function visit(unit) {
 for (const unit of edges.keys()) if (!index.has(unit)) visit(unit);
 
 if (components.length === 0) {
-  console.log(`check-cycles: no import cycle between the ${new Set([...edges.keys(), ...[...edges.values()].flatMap((m) => [...m.keys()])]).size} folders of ${path.relative(process.cwd(), SRC) || '.'}`);
+  console.log(
+    `check-cycles: no import cycle between the ${new Set([...edges.keys(), ...[...edges.values()].flatMap((m) => [...m.keys()])]).size} folders of ${path.relative(process.cwd(), SRC) || '.'}`,
+  );
 } else {
   for (const component of components) {
     console.error(`import cycle between ${component.length} folders: ${component.join(', ')}`);

@@ -4,8 +4,10 @@
  * deliveries per second to a local receiver.
  */
 import { createServer, type Server } from 'node:http';
-import { createClient, type Client } from 'graphql-ws';
+
+import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+
 import { Signal } from '../../src/modules/signals/signal.entity.js';
 import type { BenchContext } from '../context.js';
 import type { StoredTrip } from './export.js';
@@ -36,11 +38,14 @@ export async function connectSubscribers(baseUrl: string, token: string, count: 
         client.on('closed', (event) => reject(new Error(`subscriber closed: ${JSON.stringify(event)}`)));
       }),
     );
-    client.subscribe({ query: 'subscription { tripExportFinished { eventId } }' }, {
-      next: () => state.received.push(Date.now()),
-      error: (error) => console.error('[bench] subscriber error', error),
-      complete: () => undefined,
-    });
+    client.subscribe(
+      { query: 'subscription { tripExportFinished { eventId } }' },
+      {
+        next: () => state.received.push(Date.now()),
+        error: (error) => console.error('[bench] subscriber error', error),
+        complete: () => undefined,
+      },
+    );
   }
   await Promise.all(ready);
   // Give the server a moment to register every subscription after the acks.

@@ -4,16 +4,18 @@
  * same level, into a file.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { deflateRawSync, gunzipSync } from 'node:zlib';
+
 import copyStreams from 'pg-copy-streams';
-import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
+
 import { canonicalIso } from '../../src/lib/time.js';
+import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
 import { DIST_ROOT } from '../../test/support/process.js';
 import type { BenchContext } from '../context.js';
 import type { CpuUse } from '../cpu.js';
@@ -53,10 +55,7 @@ export async function storeTrip(ctx: BenchContext, start: string, count: number)
     client.release();
   }
   // The trip spans exactly its records, as trip detection would have cut it.
-  const { rows } = await ctx.db.pool.query<{ first: string; last: string }>(
-    'SELECT min(ts)::text AS first, max(ts)::text AS last FROM records WHERE device_id = $1',
-    [device.id],
-  );
+  const { rows } = await ctx.db.pool.query<{ first: string; last: string }>('SELECT min(ts)::text AS first, max(ts)::text AS last FROM records WHERE device_id = $1', [device.id]);
   const first = canonicalIso(rows[0]!.first)!;
   const last = canonicalIso(rows[0]!.last)!;
   const tripId = randomUUID();
@@ -85,7 +84,9 @@ export async function runPsqlBaseline(ctx: BenchContext, trip: StoredTrip, expor
   const copy = `\\copy (select line from records where device_id = '${trip.deviceId}' and ts between '${trip.startTs}' and '${trip.endTs}' order by ts) to stdout with (format csv, quote e'\\x01', delimiter e'\\x02')`;
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('bash', ['-c', `set -o pipefail; psql "$1" -qAt -c "$2" | gzip -${level} > "$3"`, 'baseline', ctx.url, copy, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('bash', ['-c', `set -o pipefail; psql "$1" -qAt -c "$2" | gzip -${level} > "$3"`, 'baseline', ctx.url, copy, file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baseline failed (${code}): ${err}`))));

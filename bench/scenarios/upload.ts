@@ -5,7 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+
 import copyStreams from 'pg-copy-streams';
+
 import { RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
 import type { BenchContext, BenchDevice } from '../context.js';
 import { cpuBetween, cpuSnapshot, type CpuUse } from '../cpu.js';
@@ -65,10 +67,7 @@ export async function runCopyBaseline(ctx: BenchContext, records: number, client
   const client = await ctx.db.pool.connect();
   try {
     const started = performance.now();
-    await pipeline(
-      Readable.from(chunks),
-      client.query(copyStreams.from(RECORDS_COPY_IN)),
-    );
+    await pipeline(Readable.from(chunks), client.query(copyStreams.from(RECORDS_COPY_IN)));
     return { seconds: (performance.now() - started) / 1000, records: per * clients };
   } finally {
     client.release();

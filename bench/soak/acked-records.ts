@@ -4,6 +4,7 @@
  * ascend) and a 48-bit fingerprint of its content, instead of the record itself.
  */
 import { createHash } from 'node:crypto';
+
 import { canonical } from '../../src/demo/export-check.js';
 import { isoToMicros } from '../../src/lib/time.js';
 

@@ -4,6 +4,7 @@
  * receiver hanging (never answering).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { ServiceInstance } from './service-instance.js';
 import type { SoakPostgres } from './soak-postgres.js';
 import type { WebhookSink } from './webhook-sink.js';
@@ -30,7 +31,10 @@ export type FaultCounts = Record<FaultKind, number>;
 
 /** Parses `postgres,kill,...` or `none`; throws naming the unknown ones. */
 export function parseFaultKinds(list: string): FaultKind[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 1 && names[0] === 'none') return [];
   const unknown = names.filter((n) => !(FAULT_KINDS as readonly string[]).includes(n));
   if (unknown.length) throw new Error(`unknown fault ${unknown.join(', ')}: choose from ${FAULT_KINDS.join(', ')} or none`);

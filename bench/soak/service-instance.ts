@@ -5,6 +5,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { type LocalService, startLocalService } from '../../src/cli/local-service.js';
 
 export interface Crash {
@@ -37,7 +38,10 @@ function logged(line: string | undefined): string | undefined {
  * is missing.
  */
 export function crashReason(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errors = lines.filter((l) => /^(\w*Error|error)\b.*:/.test(l) || /"level":(50|60)/.test(l));
   const stack = errors.filter((l) => !l.startsWith('{'));
   const line = stack.at(-1) ?? logged(errors.at(-1)) ?? lines.at(-1) ?? '(no output)';

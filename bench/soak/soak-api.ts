@@ -3,6 +3,7 @@
  * a call that meets a killed instance or a stopped database is retried on the next one.
  */
 import { randomInt } from 'node:crypto';
+
 import { ApiClient, ApiError } from '../../src/sim/api-client.js';
 import { createDevice, type SimDevice } from '../../src/sim/fleet-setup.js';
 import { retrying, type RetryPolicy } from '../../src/sim/retry.js';
@@ -73,7 +74,7 @@ export class SoakApi {
   /** Every trip of the customer with its export task. */
   async trips(): Promise<SoakTrip[]> {
     const trips: SoakTrip[] = [];
-    for (let after: string | null = null; ; ) {
+    for (let after: string | null = null; ;) {
       const page: TripsPage = await this.run((c) => c.graphql<TripsPage>(TRIPS, { after }));
       trips.push(...page.trips.edges.map((e) => e.node));
       if (!page.trips.pageInfo.hasNextPage) return trips;

@@ -5,6 +5,7 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded.js';
 
 const STOP_TIMEOUT_MS = 10_000;

@@ -3,6 +3,7 @@
  * `tasks/ID/result/`, the announcements as the webhook receiver accepted them.
  */
 import { gunzipSync } from 'node:zlib';
+
 import type { AckedRecords } from './acked-records.js';
 import { recordPrint } from './acked-records.js';
 import type { SoakApi, SoakTrip } from './soak-api.js';
@@ -63,7 +64,13 @@ function checkTasks(trips: readonly SoakTrip[], sink: WebhookSink, now: number) 
 }
 
 /** One export file against what its device got acknowledged; tallies into `seen`. */
-function checkFile(file: Buffer, trip: SoakTrip, acked: ReadonlyMap<number, number>, seen: Map<number, number>, out: { altered: string[]; unacked: number; lines: number }): string | undefined {
+function checkFile(
+  file: Buffer,
+  trip: SoakTrip,
+  acked: ReadonlyMap<number, number>,
+  seen: Map<number, number>,
+  out: { altered: string[]; unacked: number; lines: number },
+): string | undefined {
   const lines = gunzipSync(file).toString('utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
   if ((JSON.parse(lines[0] ?? '{}') as { id?: unknown }).id !== trip.id) return `the file of trip ${trip.id} does not start with the trip`;

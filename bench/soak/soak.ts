@@ -8,6 +8,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { parseOptions, usage, UsageError } from '../../src/cli/cli-options.js';
 import { createLocalCustomer } from '../../src/cli/local-customer.js';
 import { ApiError } from '../../src/sim/api-client.js';
@@ -26,7 +27,7 @@ const OPTIONS = {
   minutes: { kind: 'number', default: 3, min: 0.1, max: 24 * 60, description: 'minutes of load and faults (draining and checking come after)' },
   devices: { kind: 'number', default: 8, min: 1, max: 1000, integer: true, description: 'simulated devices' },
   hz: { kind: 'number', default: 10, min: 0.1, max: 1000, description: 'records per second each device logs while driving' },
-  interval: { kind: 'number', default: 20, min: 1, max: 3600, description: 'seconds of device time between a device\'s uploads' },
+  interval: { kind: 'number', default: 20, min: 1, max: 3600, description: "seconds of device time between a device's uploads" },
   parallel: { kind: 'number', default: 4, min: 1, max: 256, integer: true, description: 'uploads in flight at once' },
   faults: { kind: 'string', default: FAULT_KINDS.join(','), description: 'faults injected in turn, or none' },
   'fault-every': { kind: 'number', default: 20, min: 1, max: 3600, description: 'seconds of calm before each fault' },
@@ -105,7 +106,10 @@ async function soak(o: ReturnType<typeof parseOptions<typeof OPTIONS>>, kinds: F
   cleanup.add(() => sink.close());
 
   const env = { ...SERVICE_ENV, DATABASE_URL: postgres.url, EXPORT_DIR: path.join(tmp, 'exports'), JWT_SECRET: randomBytes(24).toString('hex') };
-  const customer = await createLocalCustomer({ name: 'Soak', email: `soak-${Date.now()}@soak.trip-export.test`, password: randomBytes(12).toString('base64url') }, { startEmbedded: false, env });
+  const customer = await createLocalCustomer(
+    { name: 'Soak', email: `soak-${Date.now()}@soak.trip-export.test`, password: randomBytes(12).toString('base64url') },
+    { startEmbedded: false, env },
+  );
   const crashes: Crash[] = [];
   const onCrash = (crash: Crash): void => {
     crashes.push(crash);
@@ -235,7 +239,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`soak failed: ${error instanceof UsageError || error instanceof ApiError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `soak failed: ${error instanceof UsageError || error instanceof ApiError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(1);
   },
 );

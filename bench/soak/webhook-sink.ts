@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { Webhook } from 'standardwebhooks';
 
 export type SinkMode = 'ok' | 'fail' | 'hang';

@@ -4,6 +4,7 @@
  * prints {"customer_id", "user_id", "api_token"} as one JSON object.
  */
 import { parseArgs } from 'node:util';
+
 import { AppError } from '../lib/errors.js';
 import { createLocalCustomer } from './local-customer.js';
 

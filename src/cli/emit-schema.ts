@@ -1,6 +1,8 @@
 /** Writes schema/schema.graphql from the code; CI fails when the committed file differs. */
 import { writeFile } from 'node:fs/promises';
+
 import { lexicographicSortSchema, printSchema } from 'graphql';
+
 import { PROJECT_ROOT } from '../db/mikro-orm.config.js';
 import { buildAppSchema } from '../graphql/schema.js';
 

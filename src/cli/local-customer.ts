@@ -4,6 +4,7 @@
  * route, so the demo and the simulator use this for a local service.
  */
 import 'reflect-metadata';
+
 import { loadConfig } from '../config/config.js';
 import { migrate, openDatabase, resolveDatabaseUrl } from '../db/database.js';
 import { runningEmbeddedPostgres } from '../db/embedded.js';

@@ -4,6 +4,7 @@
  * `npm run migrate -- check` fails when the entities need a migration that is not written yet.
  */
 import { MikroORM } from '@mikro-orm/postgresql';
+
 import { loadConfig } from '../config/config.js';
 import { migrate, openDatabase, resolveDatabaseUrl } from '../db/database.js';
 import { ormOptions, PROJECT_ROOT } from '../db/mikro-orm.config.js';
@@ -32,9 +33,7 @@ async function main(): Promise<void> {
         console.log('nothing to migrate');
         return;
       }
-      const writer = await MikroORM.init(
-        ormOptions(url, { migrations: { ...db.orm.config.get('migrations'), path: `${PROJECT_ROOT}migrations`, emit: 'ts' } }),
-      );
+      const writer = await MikroORM.init(ormOptions(url, { migrations: { ...db.orm.config.get('migrations'), path: `${PROJECT_ROOT}migrations`, emit: 'ts' } }));
       try {
         const result = await writer.getMigrator().createMigration();
         console.log(`written: migrations/${result.fileName}`);

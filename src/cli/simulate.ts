@@ -4,6 +4,7 @@
  * itself once every device has uploaded its M minutes of device time.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+
 import { ApiClient, ApiError } from '../sim/api-client.js';
 import { createDevice, type SimDevice } from '../sim/fleet-setup.js';
 import { simulateFleet, type SimulationStats } from '../sim/fleet-simulator.js';
@@ -126,7 +127,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`simulate failed: ${error instanceof UsageError || error instanceof ApiError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `simulate failed: ${error instanceof UsageError || error instanceof ApiError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(1);
   },
 );

@@ -3,6 +3,7 @@
  * a bad value stops start-up with a single message that names every bad variable.
  */
 import { randomBytes } from 'node:crypto';
+
 import ipaddr from 'ipaddr.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+
 import { type Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
-import { IsoTimestampType } from './iso-timestamp.type.js';
+
 import { nowIso } from '../lib/time.js';
+import { IsoTimestampType } from './iso-timestamp.type.js';
 
 /** uuid primary key and creation time, shared by every entity keyed by uuid. */
 @ObjectType()

@@ -9,7 +9,9 @@
  * copies it once, into the block that is compressed next.
  */
 import { Readable } from 'node:stream';
+
 import type { Connection, Submittable } from 'pg';
+
 import { CopyFormatError, CopyLinesDecoder } from './copy-lines.decoder.js';
 
 export interface CopyLinesOptions {

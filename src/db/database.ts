@@ -1,8 +1,9 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
+
 import type { Config } from '../config/config.js';
 import { createPool } from '../lib/pg-pool.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded.js';
 import { ormOptions } from './mikro-orm.config.js';
 
 /** The ORM for ordinary rows and a plain `pg` pool for bulk COPY traffic. */

@@ -3,9 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import pg from 'pg';
+
 import { errorLine, StartupError } from '../lib/errors.js';
-import { clusterLayout, type ClusterLayout, existingPgDir } from './embedded-layout.js';
+import { type ClusterLayout, clusterLayout, existingPgDir } from './embedded-layout.js';
 
 export interface EmbeddedDatabase {
   readonly url: string;

@@ -2,8 +2,8 @@
 import { ApiToken } from '../modules/accounts/api-token.entity.js';
 import { Customer } from '../modules/accounts/customer.entity.js';
 import { User } from '../modules/accounts/user.entity.js';
-import { DeliveryAttempt } from '../modules/deliveries/delivery-attempt.entity.js';
 import { Delivery } from '../modules/deliveries/delivery.entity.js';
+import { DeliveryAttempt } from '../modules/deliveries/delivery-attempt.entity.js';
 import { Device } from '../modules/devices/device.entity.js';
 import { Template } from '../modules/devices/template.entity.js';
 import { Signal } from '../modules/signals/signal.entity.js';

@@ -1,4 +1,5 @@
 import { type Platform, Type } from '@mikro-orm/core';
+
 import { canonicalIso } from '../lib/time.js';
 
 /**

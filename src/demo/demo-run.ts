@@ -6,6 +6,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { createLocalCustomer } from '../cli/local-customer.js';
 import { isLoopback, type LocalService, startLocalService } from '../cli/local-service.js';
 import { ProgressBar } from '../cli/progress-bar.js';
@@ -16,8 +17,8 @@ import { type TimedRecord, tripRecords } from '../sim/fleet-data.js';
 import { createDevice, type SimDevice } from '../sim/fleet-setup.js';
 import { createRandom } from '../sim/random.js';
 import { DEMO_ROUTE } from '../sim/routes.js';
-import { checkExport } from './export-check.js';
 import { demoReport } from './demo-report.js';
+import { checkExport } from './export-check.js';
 import { exportFinishedDocument, type ExportWatch, watchExports } from './export-subscription.js';
 
 export interface DemoOptions {
@@ -173,7 +174,7 @@ async function demoDevice(client: ApiClient, customerCreatedHere: boolean): Prom
   } catch (error) {
     if (error instanceof ApiError && error.status === 401 && customerCreatedHere) {
       throw new Error(
-        'the service refused the new customer\'s API token: the customer was created in another database than the service uses. ' +
+        "the service refused the new customer's API token: the customer was created in another database than the service uses. " +
           'Run the demo with the DATABASE_URL of the service, or pass --token.',
       );
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+
 import { isoToMicros } from '../lib/time.js';
 import type { SimRecord } from '../sim/fleet-data.js';
 

@@ -5,6 +5,7 @@
  */
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+
 import type { ApiClient } from '../sim/api-client.js';
 
 export const SUBSCRIPTION_FIELD = 'tripExportFinished';

@@ -1,4 +1,5 @@
 import type { AuthChecker } from 'type-graphql';
+
 import { unauthenticated } from '../lib/errors.js';
 import type { GraphQLContext } from './context.js';
 

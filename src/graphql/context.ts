@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { notFound } from '../lib/errors.js';
 import { ownedByIds } from '../lib/ownership.js';
 import type { Principal } from '../modules/accounts/principal.js';

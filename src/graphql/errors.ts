@@ -1,5 +1,6 @@
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
 import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError, ERROR_TABLE } from '../lib/errors.js';
 

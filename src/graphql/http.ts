@@ -2,6 +2,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+
 import type { AuthThrottle } from '../lib/auth-throttle.js';
 import { AppError } from '../lib/errors.js';
 import { graphqlLandingPageHeaders } from '../lib/security-headers.js';

@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
+
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { type DocumentNode, GraphQLError, type GraphQLSchema, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
-import { createRequire } from 'node:module';
 import type * as QueryComplexity from 'graphql-query-complexity';
+
 import type { Config } from '../config/config.js';
 import { MAX_PAGE_SIZE } from '../lib/pagination.js';
 
@@ -39,8 +41,7 @@ export const parseOptionsOf = (limits: QueryLimits): ParseOptions => ({ maxToken
  */
 export function limitRules(limits: QueryLimits): ValidationRule[] {
   // armor's messages start with "Syntax Error: " although nothing is wrong with the syntax.
-  const report = (code: string) => (ctx: ValidationContext | null, error: GraphQLError) =>
-    ctx?.reportError(refusal(error.message.replace(/^Syntax Error: /, ''), code));
+  const report = (code: string) => (ctx: ValidationContext | null, error: GraphQLError) => ctx?.reportError(refusal(error.message.replace(/^Syntax Error: /, ''), code));
   const rule = (n: number, code: string) => ({ n, exposeLimits: true, propagateOnRejection: false, onReject: [report(code)] });
   return new ApolloArmor({
     maxAliases: rule(limits.maxAliases, 'TOO_MANY_ALIASES'),

@@ -1,10 +1,12 @@
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Agenda, type AgendaBackend } from 'agenda';
+import { hostname } from 'node:os';
+
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
+import { Agenda, type AgendaBackend } from 'agenda';
 import { MongoClient } from 'mongodb';
 import type pg from 'pg';
+
 import type { Config } from '../config/config.js';
 import type { DatabaseOutage } from '../lib/database-outage.js';
 import { errorLine, StartupError } from '../lib/errors.js';

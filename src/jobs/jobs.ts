@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dropExpiredRecords } from '../modules/records/retention.js';
+
 import { reannounceResults } from '../modules/exports/reannounce.js';
+import { dropExpiredRecords } from '../modules/records/retention.js';
 import type { Services } from '../services.js';
 import type { JobName, JobOptions, JobRegistry } from './job-registry.js';
 

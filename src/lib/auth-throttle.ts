@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
+
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
+
 import type { Config } from '../config/config.js';
 import { RateLimitedError } from './errors.js';
 
-type ThrottleConfig = Pick<
-  Config,
-  'redisUrl' | 'loginLimitPerAccount' | 'loginLimitPerAddress' | 'authFailureLimitPerAddress' | 'authLimitWindowSeconds' | 'tokenLimitPerMinute'
->;
+type ThrottleConfig = Pick<Config, 'redisUrl' | 'loginLimitPerAccount' | 'loginLimitPerAddress' | 'authFailureLimitPerAddress' | 'authLimitWindowSeconds' | 'tokenLimitPerMinute'>;
 
 /** Throttles password guessing and credential abuse; see {@link registerAuthThrottle}. */
 export interface AuthThrottle {

@@ -3,15 +3,7 @@
  * code through {@link ERROR_TABLE} and never inspect messages.
  */
 export type ErrorCode =
-  | 'NOT_FOUND'
-  | 'FORBIDDEN'
-  | 'UNAUTHENTICATED'
-  | 'INVALID_INPUT'
-  | 'CONFLICT'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'SERVICE_UNAVAILABLE'
-  | 'RATE_LIMITED';
+  'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'INVALID_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE' | 'RATE_LIMITED';
 
 /** How an error code is answered; `retryAfterSeconds` becomes the `Retry-After` header. */
 export interface ErrorAnswer {
@@ -56,11 +48,9 @@ export class RateLimitedError extends AppError {
 }
 
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);
-export const invalidInput = (message: string, details?: unknown): AppError =>
-  new AppError('INVALID_INPUT', message, details);
+export const invalidInput = (message: string, details?: unknown): AppError => new AppError('INVALID_INPUT', message, details);
 export const conflict = (message: string): AppError => new AppError('CONFLICT', message);
-export const unauthenticated = (message = 'Authentication credentials were not provided or are invalid'): AppError =>
-  new AppError('UNAUTHENTICATED', message);
+export const unauthenticated = (message = 'Authentication credentials were not provided or are invalid'): AppError => new AppError('UNAUTHENTICATED', message);
 
 /**
  * A start-up failure the operator fixes (an unreachable job store, an embedded database that

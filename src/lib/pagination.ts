@@ -1,6 +1,8 @@
 // Its classes carry type-graphql decorators, and it may be the first such module loaded.
 import 'reflect-metadata';
+
 import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
+
 import { invalidInput } from './errors.js';
 
 /** Opaque cursors: base64url of the sort key, so clients cannot depend on its shape. */

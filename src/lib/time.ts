@@ -99,8 +99,7 @@ export function canonicalIso(value: string): string | undefined {
   return micros === undefined ? undefined : microsToIso(micros);
 }
 
-export const secondsBetween = (fromIso: string, toIso: string): number =>
-  Number((isoToMicros(toIso) ?? 0n) - (isoToMicros(fromIso) ?? 0n)) / 1e6;
+export const secondsBetween = (fromIso: string, toIso: string): number => Number((isoToMicros(toIso) ?? 0n) - (isoToMicros(fromIso) ?? 0n)) / 1e6;
 
 /** "HH:MM:SS" (hours may exceed 24). */
 export function formatDuration(seconds: number): string {

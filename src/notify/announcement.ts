@@ -2,8 +2,8 @@ import type { Config } from '../config/config.js';
 import { microsToIso, nowIso } from '../lib/time.js';
 import type { Signal, SignalReason, TripExportFinishedPayload } from '../modules/signals/signal.entity.js';
 import type { Trigger } from '../modules/triggers/trigger.entity.js';
-import { downloadUrlExpiry, signDownloadUrl } from './download-link.js';
 import type { TemplateContext } from './body-template.js';
+import { downloadUrlExpiry, signDownloadUrl } from './download-link.js';
 import type { TripExportFinishedMessage } from './pub-sub.js';
 
 /** A signal as every channel renders it: the outbox payload plus a fresh download link. */
@@ -76,7 +76,12 @@ export function sampleMessage(customerId: string, device?: { id: string; unitId:
     payload: {
       task: { id: 0, state: 'SUCCESS', created_at: now },
       trip: { id: '00000000-0000-4000-8000-000000000002', start_time_utc: start, end_time_utc: now, state: 'completed', test: true },
-      device: { id: device?.id ?? '00000000-0000-4000-8000-000000000001', unit_id: device?.unitId ?? '00000000-0000-4000-8000-000000000003', vehicle_id: device?.vehicleId ?? 0, name: device?.name ?? 'Test vehicle' },
+      device: {
+        id: device?.id ?? '00000000-0000-4000-8000-000000000001',
+        unit_id: device?.unitId ?? '00000000-0000-4000-8000-000000000003',
+        vehicle_id: device?.vehicleId ?? 0,
+        name: device?.name ?? 'Test vehicle',
+      },
       result: { bytes: 0, sha256: '0'.repeat(64), records: 0, first_ts: start, last_ts: now },
     },
   };

@@ -4,7 +4,7 @@ import { DeliveryChannel } from '../modules/deliveries/delivery.entity.js';
 import type { Trigger } from '../modules/triggers/trigger.entity.js';
 import { announce } from './announcement.js';
 import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from './attempt-outcome.js';
-import { createMailer, MailError, type Mailer } from './mailer.js';
+import { createMailer, type Mailer, MailError } from './mailer.js';
 import type { TripExportFinishedMessage } from './pub-sub.js';
 import { tripExportMail } from './trip-export-mail.js';
 import type { WebhookSecrets } from './webhook-secrets.js';

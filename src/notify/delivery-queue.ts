@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { nowIso } from '../lib/time.js';
-import { DeliveryAttempt } from '../modules/deliveries/delivery-attempt.entity.js';
 import { Delivery, DeliveryState } from '../modules/deliveries/delivery.entity.js';
+import { DeliveryAttempt } from '../modules/deliveries/delivery-attempt.entity.js';
 import { Trigger } from '../modules/triggers/trigger.entity.js';
 import type { AttemptOutcome } from './attempt-outcome.js';
 
@@ -74,10 +75,10 @@ export async function completeAttempt(em: EntityManager, claim: ClaimedDelivery,
     });
     await tx.flush();
 
-    const [current] = await tx.execute<{ attempts_in_run: number }[]>(
-      `select attempts_in_run from deliveries where id = ? and state = 'sending' and attempts = ? for update`,
-      [delivery.id, attempt],
-    );
+    const [current] = await tx.execute<{ attempts_in_run: number }[]>(`select attempts_in_run from deliveries where id = ? and state = 'sending' and attempts = ? for update`, [
+      delivery.id,
+      attempt,
+    ]);
     if (!current) return delivery.state;
     const run = Number(current.attempts_in_run);
     const now = nowIso();

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+
 import type { Config } from '../config/config.js';
 import { deriveKey } from './secret-box.js';
 
@@ -30,21 +31,13 @@ export function signDownloadUrl(config: LinkConfig, taskId: string | number, cus
 }
 
 /** Expiry time (unix seconds) of a URL made by {@link signDownloadUrl}, for messages that show it. */
-export const downloadUrlExpiry = (config: LinkConfig, now: number = Date.now()): number =>
-  Math.floor(now / 1000) + config.downloadUrlTtlSeconds;
+export const downloadUrlExpiry = (config: LinkConfig, now: number = Date.now()): number => Math.floor(now / 1000) + config.downloadUrlTtlSeconds;
 
 /**
  * True when `expires` and `signature` (the query parameters of a signed URL) were made by
  * {@link signDownloadUrl} for this task of this customer and have not expired.
  */
-export function verifyDownloadSignature(
-  config: LinkConfig,
-  taskId: string | number,
-  customerId: string,
-  expires: unknown,
-  signature: unknown,
-  now: number = Date.now(),
-): boolean {
+export function verifyDownloadSignature(config: LinkConfig, taskId: string | number, customerId: string, expires: unknown, signature: unknown, now: number = Date.now()): boolean {
   if (typeof expires !== 'string' || !/^\d{1,12}$/.test(expires) || typeof signature !== 'string') return false;
   const expiresAt = Number(expires);
   if (expiresAt * 1000 <= now) return false;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { secondsBetween } from '../lib/time.js';
-import { DeliveryChannel, Delivery } from '../modules/deliveries/delivery.entity.js';
+import { Delivery, DeliveryChannel } from '../modules/deliveries/delivery.entity.js';
 import { Signal } from '../modules/signals/signal.entity.js';
 import { Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
 import { messageOfSignal } from './announcement.js';
@@ -40,11 +42,7 @@ async function databaseNow(tx: EntityManager): Promise<string> {
  */
 export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanOutResult> {
   return em.transactional(async (tx) => {
-    const signals = await tx.find(
-      Signal,
-      { fannedOutAt: null },
-      { orderBy: { createdAt: 'asc', id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
-    );
+    const signals = await tx.find(Signal, { fannedOutAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
     let deliveries = 0;
     for (const signal of signals) {
       const triggers = await tx.find(

@@ -32,10 +32,7 @@ export interface Mailer {
 /** nodemailer over SMTP_URL, with every wait bounded so a stuck server cannot hold a delivery. */
 export function createMailer(smtpUrl: string, from: string, timeoutMs: number): Mailer {
   // Settings in the URL's query win over these defaults.
-  const transport = nodemailer.createTransport(
-    { url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs },
-    { from },
-  );
+  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs }, { from });
   return {
     async send(message) {
       try {

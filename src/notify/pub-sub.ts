@@ -1,7 +1,9 @@
+import { setMaxListeners } from 'node:events';
+
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
-import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
+
 import type { SignalReason, TripExportFinishedPayload } from '../modules/signals/signal.entity.js';
 
 /** What travels between instances when a signal has been fanned out: plain JSON. */

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+
 import { classifyAddress } from './address-policy.js';
 
 /** At most this much of a response body is read; the rest is dropped with the connection. */

@@ -1,8 +1,7 @@
 import type { Announcement } from './announcement.js';
 import type { MailMessage } from './mailer.js';
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /** "2026-11-25 08:00:00 UTC" from an ISO time; the raw value when it is not one. */
 function readableTime(value: unknown): string {
@@ -31,20 +30,9 @@ export function tripExportMail(a: Announcement, to: readonly string[], messageId
     ['Records', String(a.result.records)],
     ['Size', `${a.result.bytes} bytes (gzip), SHA-256 ${a.result.sha256}`],
   ];
-  const intro = reminder
-    ? 'This trip export is still waiting to be downloaded and cleared.'
-    : 'The export of a trip has finished.';
+  const intro = reminder ? 'This trip export is still waiting to be downloaded and cleared.' : 'The export of a trip has finished.';
   const outro = `The link works until ${readableTime(a.downloadUrlExpiresAt)}. Once downloaded, clear the result (tasks/${a.task.id}/clear_result/) so it is not announced again.`;
-  const text = [
-    intro,
-    '',
-    ...facts.map(([k, v]) => `${k}: ${v}`),
-    '',
-    `Download: ${a.result.download_url}`,
-    '',
-    outro,
-    '',
-  ].join('\n');
+  const text = [intro, '', ...facts.map(([k, v]) => `${k}: ${v}`), '', `Download: ${a.result.download_url}`, '', outro, ''].join('\n');
   const html = [
     `<p>${escapeHtml(intro)}</p>`,
     '<table>',

@@ -12,9 +12,7 @@ type WebhookTrigger = Pick<Trigger, 'id' | 'description' | 'webhookUrl' | 'webho
 
 /** The exact body a trigger sends for an announcement: its template, or the standard envelope. */
 export function webhookBody(trigger: WebhookTrigger, announcement: Announcement): string {
-  return trigger.webhookBodyTemplate
-    ? renderBodyTemplate(trigger.webhookBodyTemplate, templateContext(announcement, trigger))
-    : JSON.stringify(webhookEnvelope(announcement));
+  return trigger.webhookBodyTemplate ? renderBodyTemplate(trigger.webhookBodyTemplate, templateContext(announcement, trigger)) : JSON.stringify(webhookEnvelope(announcement));
 }
 
 /**

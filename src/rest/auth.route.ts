@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+
 import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { ApiToken } from '../modules/accounts/api-token.entity.js';
 import type { Services } from '../services.js';
@@ -39,7 +40,14 @@ export function authRoutes(services: Services, throttle: AuthThrottle) {
 
     app.get(
       '/auth/api_tokens/',
-      { schema: { tags: ['auth'], summary: 'Active API tokens of the customer', security: bearerSecurity, response: { 200: { type: 'array', items: apiTokenSchema }, ...authErrors } } },
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Active API tokens of the customer',
+          security: bearerSecurity,
+          response: { 200: { type: 'array', items: apiTokenSchema }, ...authErrors },
+        },
+      },
       async (request) => {
         const principal = await requireUser(services, request);
         return (await services.auth.listApiTokens(request.em, principal)).map(tokenJson);

@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface Download {

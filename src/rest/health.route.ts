@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+
 import type { Services } from '../services.js';
 
 /** Liveness, readiness and Prometheus metrics. Unauthenticated: bind them to an internal port in production. */
@@ -8,7 +9,9 @@ export function healthRoutes(services: Services) {
 
     app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: 503 naming the unreachable dependencies' } }, async (_request, reply) => {
       const report = await services.readiness.report();
-      const failing = Object.entries(report.checks).filter(([, c]) => !c.ok).map(([name]) => name);
+      const failing = Object.entries(report.checks)
+        .filter(([, c]) => !c.ok)
+        .map(([name]) => name);
       return reply.status(report.ready ? 200 : 503).send({
         status: report.ready ? 'ready' : 'not ready',
         ...(failing.length ? { detail: `unreachable: ${failing.join(', ')}` } : {}),

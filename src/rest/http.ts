@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
 import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError, ERROR_TABLE, RateLimitedError } from '../lib/errors.js';
 import type { Principal } from '../modules/accounts/principal.js';

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+
 import type { Services } from '../services.js';
 import { errorSchema, uploadResultSchema } from './schemas.js';
 
@@ -19,10 +20,14 @@ export function storageRoutes(services: Services) {
         schema: {
           tags: ['logbook'],
           summary: 'Device upload: a JSON array of records or JSON Lines, optionally gzip (Content-Encoding: gzip)',
-          description: 'Authenticated with the device token ("token <t>" or "Bearer <t>"); the unit-id header, when sent, must match. A batch is stored whole or not at all, and the same batch sent twice is stored once.',
+          description:
+            'Authenticated with the device token ("token <t>" or "Bearer <t>"); the unit-id header, when sent, must match. A batch is stored whole or not at all, and the same batch sent twice is stored once.',
           security: [{ deviceToken: [] }],
           // Documentation only: the body is read raw (it may be gzip or JSON Lines) and checked by the service.
-          body: { type: 'array', items: { type: 'object', properties: { '@t': { type: 'string' }, '@ts': { type: 'string' }, '@tag': { type: 'string' } }, required: ['@t', '@ts'] } },
+          body: {
+            type: 'array',
+            items: { type: 'object', properties: { '@t': { type: 'string' }, '@ts': { type: 'string' }, '@tag': { type: 'string' } }, required: ['@t', '@ts'] },
+          },
           response: { 200: uploadResultSchema, 400: errorSchema, 401: errorSchema, 413: errorSchema, 415: errorSchema },
         },
         validatorCompiler: () => () => true,

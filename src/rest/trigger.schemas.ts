@@ -50,8 +50,20 @@ export const triggerSchema = {
     },
   },
   required: [
-    'id', 'created_at', 'description', 'enabled', 'type', 'signal', 'event_tag', 'device', 'min_interval_seconds',
-    'last_triggered', 'last_error', 'last_error_at', 'previous_secret_expires_at', 'actions',
+    'id',
+    'created_at',
+    'description',
+    'enabled',
+    'type',
+    'signal',
+    'event_tag',
+    'device',
+    'min_interval_seconds',
+    'last_triggered',
+    'last_error',
+    'last_error_at',
+    'previous_secret_expires_at',
+    'actions',
   ],
 } as const;
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+
 import { invalidInput } from '../lib/errors.js';
-import type { TriggerDraft } from '../modules/triggers/trigger-rules.js';
 import { type Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
+import type { TriggerDraft } from '../modules/triggers/trigger-rules.js';
 import type { Services } from '../services.js';
 import { requireUser } from './http.js';
 import { authErrors, bearerSecurity, errorSchema } from './schemas.js';

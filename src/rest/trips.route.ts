@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+
 import { invalidInput } from '../lib/errors.js';
 import { tripJson } from '../modules/trips/trip.serializer.js';
 import type { Services } from '../services.js';
@@ -47,18 +48,18 @@ export function tripRoutes(services: Services) {
         },
       },
       async (request) => {
-      const principal = await requireUser(services, request);
-      const { device, from, to } = request.query;
-      const limit = Math.max(1, intParam(request.query.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT));
-      const offset = intParam(request.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
-      const { count, rows } = await services.trips.page(request.em, principal, { deviceId: device || undefined, from, to }, limit, offset);
-      const base = services.config.publicUrl;
-      return {
-        count,
-        next: offset + limit < count ? pageLink(request, base, limit, offset + limit) : null,
-        previous: offset > 0 ? pageLink(request, base, limit, Math.max(0, offset - limit)) : null,
-        results: rows.map(tripJson),
-      };
+        const principal = await requireUser(services, request);
+        const { device, from, to } = request.query;
+        const limit = Math.max(1, intParam(request.query.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT));
+        const offset = intParam(request.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+        const { count, rows } = await services.trips.page(request.em, principal, { deviceId: device || undefined, from, to }, limit, offset);
+        const base = services.config.publicUrl;
+        return {
+          count,
+          next: offset + limit < count ? pageLink(request, base, limit, offset + limit) : null,
+          previous: offset > 0 ? pageLink(request, base, limit, Math.max(0, offset - limit)) : null,
+          results: rows.map(tripJson),
+        };
       },
     );
   };

@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
+
 import { call, failure } from './api-client.js';
 import type { SimRecord } from './fleet-data.js';
-import { type RetryHooks, type RetryPolicy, retrying } from './retry.js';
+import { type RetryHooks, retrying, type RetryPolicy } from './retry.js';
 
 /** What a device knows about itself: its unit id and upload token. */
 export interface DeviceCredentials {

@@ -7,7 +7,7 @@ import { microsToIso } from '../lib/time.js';
 import type { LatLon } from './geo.js';
 import type { Random } from './random.js';
 import { randomRoute, type Route } from './routes.js';
-import { offsetBy, type VehicleState, VehicleModel } from './vehicle-model.js';
+import { offsetBy, VehicleModel, type VehicleState } from './vehicle-model.js';
 
 /** One record as a device uploads it. */
 export type SimRecord = Record<string, unknown> & { '@t': string; '@ts': string };

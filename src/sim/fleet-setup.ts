@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+
 import type { ApiClient } from './api-client.js';
 import type { DeviceCredentials } from './device-uploader.js';
 

@@ -5,8 +5,9 @@
  * connection). Fast-forward by default: device time runs ahead as fast as the service takes it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import { type Batch, deviceBatches } from './device-batches.js';
-import { uploadBatch, type UploadAnswer } from './device-uploader.js';
+import { type UploadAnswer, uploadBatch } from './device-uploader.js';
 import { deviceRecords, type SimRecord } from './fleet-data.js';
 import type { SimDevice } from './fleet-setup.js';
 import { destination } from './geo.js';
@@ -72,7 +73,20 @@ function engineRunsAfter(batch: Batch, before: boolean): boolean {
 
 export async function simulateFleet(options: SimulationOptions, onProgress?: (stats: SimulationStats) => void): Promise<SimulationStats> {
   const started = Date.now();
-  const stats: SimulationStats = { records: 0, stored: 0, batches: 0, duplicates: 0, retries: 0, lateBatches: 0, failedBatches: 0, failedRecords: 0, tripsStarted: 0, tripsEnded: 0, elapsedMs: 0, progress: 0 };
+  const stats: SimulationStats = {
+    records: 0,
+    stored: 0,
+    batches: 0,
+    duplicates: 0,
+    retries: 0,
+    lateBatches: 0,
+    failedBatches: 0,
+    failedRecords: 0,
+    tripsStarted: 0,
+    tripsEnded: 0,
+    elapsedMs: 0,
+    progress: 0,
+  };
   const limiter = new Limiter(options.parallel);
   const root = createRandom(options.seed);
   const totalMicros = options.minutes * 60e6;

@@ -169,5 +169,4 @@ export class VehicleModel {
 }
 
 /** `position` moved by a small offset in metres east and north (GPS error). */
-export const offsetBy = (position: LatLon, eastM: number, northM: number): LatLon =>
-  destination(destination(position, 90, eastM), 0, northM);
+export const offsetBy = (position: LatLon, eastM: number, northM: number): LatLon => destination(destination(position, 90, eastM), 0, northM);

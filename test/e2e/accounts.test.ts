@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { sha256Hex } from '../../src/lib/secrets.js';
-import { CreateApiTokenDocument, CreateDeviceDocument, MeDocument } from '../generated/graphql.js';
 import { createCustomer, type TestCustomer } from '../factories/accounts.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { CreateApiTokenDocument, CreateDeviceDocument, MeDocument } from '../generated/graphql.js';
 import { gql, request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('accounts: login, API tokens, devices, templates', () => {
   let t: TestApp;
@@ -51,7 +52,10 @@ describe('accounts: login, API tokens, devices, templates', () => {
     const { rows } = await t.db.pool.query<{ token_hash: string }>('SELECT token_hash FROM api_tokens WHERE id = $1', [created.body.id]);
     assert.equal(rows[0]?.token_hash, sha256Hex(created.body.token));
     const all = await t.db.pool.query<{ row: string }>('SELECT row_to_json(a)::text AS row FROM api_tokens a');
-    assert.ok(all.rows.every((r) => !r.row.includes(created.body.token)), 'the token itself is never stored');
+    assert.ok(
+      all.rows.every((r) => !r.row.includes(created.body.token)),
+      'the token itself is never stored',
+    );
 
     const listed = await request<{ id: string; token?: string; last_used_at: string | null }[]>(t.baseUrl, 'GET', '/auth/api_tokens/', {
       token: created.body.token,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { print } from 'graphql';
+
 import { writeSignal } from '../factories/signals.js';
 import { TripExportFinishedDocument, type TripExportFinishedSubscription } from '../generated/graphql.js';
 import { createFleet, createTrigger, type Fleet, webhookTrigger } from '../support/notify-fixtures.js';
@@ -42,7 +44,10 @@ describe('one announcement, every channel, exactly once', () => {
     const sub = socket.subscribe<TripExportFinishedSubscription>(print(TripExportFinishedDocument));
     await waitFor(() => t.app.ws!.liveSubscriptions() === 1, 'the subscription');
 
-    for (const [round, reason] of [[1, 'finished'], [2, 'reannounce']] as const) {
+    for (const [round, reason] of [
+      [1, 'finished'],
+      [2, 'reannounce'],
+    ] as const) {
       const written = Date.now();
       const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip, { reason, taskId: 4242 });
       await waitFor(() => sub.events.length >= round && receiver.received.length >= round && sink.mails.length >= round, `round ${round} on every channel`);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { pingRedis } from '../../src/lib/redis.js';
 import { createCustomer, type TestCustomer } from '../factories/accounts.js';
-import { request, type JsonResponse } from '../support/http.js';
+import { type JsonResponse, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-db.js';
 
@@ -28,10 +29,7 @@ describe('throttling of logins and credentials', () => {
   let globex: TestCustomer;
 
   before(async () => {
-    [proxied, direct] = await Promise.all([
-      startTestApp({ TRUST_PROXY: '127.0.0.1', AUTH_FAILURE_LIMIT_PER_ADDRESS: '5' }),
-      startTestApp({ TOKEN_LIMIT_PER_MINUTE: '20' }),
-    ]);
+    [proxied, direct] = await Promise.all([startTestApp({ TRUST_PROXY: '127.0.0.1', AUTH_FAILURE_LIMIT_PER_ADDRESS: '5' }), startTestApp({ TOKEN_LIMIT_PER_MINUTE: '20' })]);
     acme = await createCustomer(proxied.db.orm, proxied.config, 'Acme');
     globex = await createCustomer(proxied.db.orm, proxied.config, 'Globex');
   });
@@ -102,9 +100,13 @@ describe('throttling of logins and credentials', () => {
   });
 });
 
-
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const NO_REDIS = (await pingRedis(REDIS_URL).then(() => true, () => false)) ? false : `Redis is not reachable at ${REDIS_URL} (set REDIS_URL)`;
+const NO_REDIS = (await pingRedis(REDIS_URL).then(
+  () => true,
+  () => false,
+))
+  ? false
+  : `Redis is not reachable at ${REDIS_URL} (set REDIS_URL)`;
 
 describe('throttling with REDIS_URL: every instance counts in one place', { skip: NO_REDIS }, () => {
   let db: TestDatabase;

@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
 import { startCli } from '../support/cli.js';
 import { freePort, PROJECT_ROOT, startServiceProcess } from '../support/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-db.js';

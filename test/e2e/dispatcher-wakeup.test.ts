@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { WORK_CHANNEL } from '../../src/notify/fan-out.js';
 import { writeSignal } from '../factories/signals.js';
 import { createFleet, createTrigger, type Fleet, waitForDelivery, webhookTrigger } from '../support/notify-fixtures.js';
@@ -31,9 +32,9 @@ describe('the dispatcher wakes on NOTIFY, not on its poll', () => {
 
   // The dispatcher's LISTEN connection (the job runner polls and listens on nothing).
   const listeners = async (): Promise<number[]> =>
-    (
-      await t.db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE $1', [`LISTEN%${WORK_CHANNEL}%`])
-    ).rows.map((r) => r.pid);
+    (await t.db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE $1', [`LISTEN%${WORK_CHANNEL}%`])).rows.map(
+      (r) => r.pid,
+    );
 
   it('delivers a signal written by someone else as soon as it commits', async () => {
     await waitFor(async () => (await listeners()).length === 1, 'the LISTEN connection');

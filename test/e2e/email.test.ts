@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import type { AddressObject } from 'mailparser';
+
 import { verifyDownloadSignature } from '../../src/notify/download-link.js';
 import { writeSignal } from '../factories/signals.js';
 import { gql } from '../support/http.js';
@@ -77,7 +79,14 @@ describe('e-mail announcements over SMTP', () => {
     await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip, { reason: 'reannounce' });
     const delivery = await waitForDelivery(t.baseUrl, acme.customer.apiToken, id, ['DELIVERED']);
     assert.equal(delivery.attempts, 3);
-    assert.deepEqual(delivery.attemptLog.map((a) => [a.succeeded, a.statusCode]), [[false, 451], [false, 451], [true, 250]]);
+    assert.deepEqual(
+      delivery.attemptLog.map((a) => [a.succeeded, a.statusCode]),
+      [
+        [false, 451],
+        [false, 451],
+        [true, 250],
+      ],
+    );
     assert.match(delivery.attemptLog[0]?.error ?? '', /SMTP: 451/);
     assert.equal(sink.refused(), 2);
     const mine = sink.mails.slice(before);

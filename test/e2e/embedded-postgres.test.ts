@@ -4,12 +4,13 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { request } from '../support/http.js';
+import { promisify } from 'node:util';
+
 import { postgresAnswers } from '../../src/db/embedded.js';
 import { relocatedHome } from '../../src/db/embedded-layout.js';
-import { DIST_ROOT, PROJECT_ROOT, freePort, runServiceToExit, startServiceProcess } from '../support/process.js';
+import { request } from '../support/http.js';
+import { DIST_ROOT, freePort, PROJECT_ROOT, runServiceToExit, startServiceProcess } from '../support/process.js';
 
 const run = promisify(execFile);
 
@@ -34,9 +35,13 @@ describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
     let token: string;
     try {
       // The admin CLI finds the running cluster and uses it instead of starting a second one.
-      const { stdout } = await run(process.execPath, [`${DIST_ROOT}src/cli/admin.js`, 'create-customer', '--name', 'Embedded', '--email', 'e@embedded.test', '--password', 'secret-1'], {
-        env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) },
-      });
+      const { stdout } = await run(
+        process.execPath,
+        [`${DIST_ROOT}src/cli/admin.js`, 'create-customer', '--name', 'Embedded', '--email', 'e@embedded.test', '--password', 'secret-1'],
+        {
+          env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) },
+        },
+      );
       token = (JSON.parse(stdout) as { api_token: string }).api_token;
       const listed = await request(first.baseUrl, 'GET', '/auth/api_tokens/', { token });
       assert.equal(listed.status, 200);
@@ -80,12 +85,10 @@ describe('embedded PostgreSQL in a folder only root can enter', () => {
     t.after(() => rm(home, { recursive: true, force: true }));
     const pgPort = await freePort();
 
-    const service = await startServiceProcess(
-      { DATABASE_URL: undefined, DATA_DIR: undefined, EXPORT_DIR: undefined, EMBEDDED_PG_PORT: String(pgPort) },
-      [],
-      90_000,
-      { main: path.join(clone, 'dist/src/main.js'), cwd: clone },
-    );
+    const service = await startServiceProcess({ DATABASE_URL: undefined, DATA_DIR: undefined, EXPORT_DIR: undefined, EMBEDDED_PG_PORT: String(pgPort) }, [], 90_000, {
+      main: path.join(clone, 'dist/src/main.js'),
+      cwd: clone,
+    });
     try {
       const ready = await request<{ checks: Record<string, { ok: boolean }> }>(service.baseUrl, 'GET', '/readyz');
       assert.equal(ready.status, 200, JSON.stringify(ready.body));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { at, type DeviceRecord, drive, rpm, upload } from '../factories/records.js';
 import { downloadResult } from '../support/exports.js';
@@ -49,10 +50,14 @@ describe('from device upload to downloaded export, as the spec tells a script to
     // A legacy script: list tasks until the trip's task is SUCCESS, download, check, clear.
     const trips = await request<{ results: Record<string, unknown>[] }>(t.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token: acme.apiToken });
     const legacyTrip = trips.body.results[0]!;
-    const task = await waitFor(async () => {
-      const tasks = await request<LegacyTask[]>(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken });
-      return tasks.body.find((x) => x.kwargs.trip_id === legacyTrip.id && x.state === 'SUCCESS');
-    }, 'the export task to succeed', 20_000);
+    const task = await waitFor(
+      async () => {
+        const tasks = await request<LegacyTask[]>(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken });
+        return tasks.body.find((x) => x.kwargs.trip_id === legacyTrip.id && x.state === 'SUCCESS');
+      },
+      'the export task to succeed',
+      20_000,
+    );
 
     const { response, lines } = await downloadResult(t.baseUrl, task.id, acme.apiToken);
     assert.equal(response.status, 200);

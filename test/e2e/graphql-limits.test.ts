@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { encodeCursor } from '../../src/lib/pagination.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { createTrip } from '../factories/trips.js';
@@ -31,7 +32,10 @@ describe('GraphQL limits and malformed input', () => {
     const res = await post(query, variables);
     assert.equal(res.status, 400, `${query.slice(0, 80)}: ${JSON.stringify(res.body).slice(0, 300)}`);
     assert.equal(res.body.data, undefined);
-    assert.deepEqual(res.body.errors?.map((e) => e.extensions?.code), [code]);
+    assert.deepEqual(
+      res.body.errors?.map((e) => e.extensions?.code),
+      [code],
+    );
     assert.match(res.body.errors[0]!.message, message);
   }
 
@@ -73,7 +77,11 @@ describe('GraphQL limits and malformed input', () => {
     ];
     for (const [field, after] of forged) {
       const res = await post(`query($a: String) { ${field}(after: $a) { totalCount } }`, { a: after });
-      assert.deepEqual(res.body.errors?.map((e) => [e.extensions?.code, e.message]), [['BAD_USER_INPUT', 'after is not a valid cursor; pass the endCursor of a page']], `${field} ${after}`);
+      assert.deepEqual(
+        res.body.errors?.map((e) => [e.extensions?.code, e.message]),
+        [['BAD_USER_INPUT', 'after is not a valid cursor; pass the endCursor of a page']],
+        `${field} ${after}`,
+      );
     }
     // A genuine cursor still pages.
     for (const day of ['01', '02', '03']) await createTrip(t.db.orm, acme, await createDevice(t.db.orm, acme), `2026-02-${day}T08:00:00.000000Z`);

@@ -3,10 +3,11 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { createGzip } from 'node:zlib';
+
 import { microsToIso } from '../../src/lib/time.js';
-import { CreateTemplateDocument, UpdateDeviceSettingsDocument } from '../generated/graphql.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { at, engine, position, rpm, upload } from '../factories/records.js';
+import { CreateTemplateDocument, UpdateDeviceSettingsDocument } from '../generated/graphql.js';
 import { gql, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -72,7 +73,12 @@ describe('hostile uploads and tag patterns', () => {
     assert.equal(saved.errors, undefined);
     // A backtracking RegExp needs about 5 s for 27 "a"s, twice that for each one more.
     const tag = 'a'.repeat(27);
-    const { result, hostileMs, otherMs } = await whileOtherCustomerAsks(() => upload(t.baseUrl, device, [{ '@t': 'event.a', '@tag': tag, '@ts': recent() }, { '@t': 'event.a', '@tag': `${tag}b`, '@ts': recent(1) }]));
+    const { result, hostileMs, otherMs } = await whileOtherCustomerAsks(() =>
+      upload(t.baseUrl, device, [
+        { '@t': 'event.a', '@tag': tag, '@ts': recent() },
+        { '@t': 'event.a', '@tag': `${tag}b`, '@ts': recent(1) },
+      ]),
+    );
     ctx.diagnostic(`upload ${Math.round(hostileMs)} ms; another customer's slowest answer ${Math.round(Math.max(...otherMs))} ms`);
     assert.equal(result.status, 200);
     assert.deepEqual(result.body.trips, { started: 1, ended: 0, reopened: 0 }, 'the pattern still matches what it says');
@@ -155,7 +161,9 @@ describe('hostile uploads and tag patterns', () => {
     assert.deepEqual(res.body.trips, { started: 0, ended: 0, reopened: 0 });
     assert.equal(await partitions(), before, 'no partition was created');
     assert.equal(await storedCount(device), 0, 'nothing in records: no export or trip reads them');
-    const { rows } = await t.db.pool.query<{ n: string; rec: string }>(`SELECT count(*) AS n, min(line::jsonb->>'@rec') AS rec FROM records_untrusted_time WHERE device_id = $1`, [device.id]);
+    const { rows } = await t.db.pool.query<{ n: string; rec: string }>(`SELECT count(*) AS n, min(line::jsonb->>'@rec') AS rec FROM records_untrusted_time WHERE device_id = $1`, [
+      device.id,
+    ]);
     assert.equal(rows[0]!.n, '303', 'kept aside, stored as uploads store records');
     assert.ok(rows[0]!.rec > recent());
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import type { TripEndEvent } from '../../src/lib/domain-events.js';
-import { TripDocument, TripsDocument } from '../generated/graphql.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { at, drive, engine, position, rpm, upload } from '../factories/records.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { TripDocument, TripsDocument } from '../generated/graphql.js';
 import { gql, request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 interface LegacyTrip {
   id: string;
@@ -164,7 +165,8 @@ describe('device uploads and trips', () => {
     const stop = await upload(t.baseUrl, device, [route(40), engine(at(start, 60), 'stopped')]);
     assert.deepEqual(stop.body.trips, { started: 0, ended: 1, reopened: 0 });
     const tripOf = async () => (await request<LegacyPage>(t.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token: acme.apiToken })).body.results[0]!;
-    const km = (...seconds: number[]) => seconds.slice(1).reduce((sum, s, i) => sum + haversineKm({ lat: 56.2 + seconds[i]! * 0.0002, lon: 10.1 }, { lat: 56.2 + s * 0.0002, lon: 10.1 }), 0);
+    const km = (...seconds: number[]) =>
+      seconds.slice(1).reduce((sum, s, i) => sum + haversineKm({ lat: 56.2 + seconds[i]! * 0.0002, lon: 10.1 }, { lat: 56.2 + s * 0.0002, lon: 10.1 }), 0);
     const ended = await tripOf();
     assert.ok(Math.abs(ended.distance_km - km(10, 20, 30, 40)) < 0.001, `distance ${ended.distance_km}`);
 
@@ -207,20 +209,32 @@ describe('device uploads and trips', () => {
     await upload(t.baseUrl, device, records);
     const page1 = await request<LegacyPage>(t.baseUrl, 'GET', `/logbook/trips/?device=${device.id}&limit=2`, { token: acme.apiToken });
     assert.equal(page1.body.count, 5);
-    assert.deepEqual(page1.body.results.map((r) => r.start_time_utc.slice(11, 13)), ['04', '03']);
+    assert.deepEqual(
+      page1.body.results.map((r) => r.start_time_utc.slice(11, 13)),
+      ['04', '03'],
+    );
     assert.equal(page1.body.previous, null);
     assert.ok(page1.body.next);
     const page2 = await request<LegacyPage>(t.baseUrl, 'GET', new URL(page1.body.next).pathname + new URL(page1.body.next).search, { token: acme.apiToken });
-    assert.deepEqual(page2.body.results.map((r) => r.start_time_utc.slice(11, 13)), ['02', '01']);
+    assert.deepEqual(
+      page2.body.results.map((r) => r.start_time_utc.slice(11, 13)),
+      ['02', '01'],
+    );
     assert.ok(page2.body.previous);
 
     const gq1 = await gql(t.baseUrl, TripsDocument, { deviceId: device.id, first: 3 }, acme.apiToken);
     assert.equal(gq1.data?.trips.pageInfo.hasNextPage, true);
     const gq2 = await gql(t.baseUrl, TripsDocument, { deviceId: device.id, first: 3, after: gq1.data?.trips.pageInfo.endCursor }, acme.apiToken);
-    assert.deepEqual(gq2.data?.trips.edges.map((e) => e.node.startTimeUtc.slice(11, 13)), ['01', '00']);
+    assert.deepEqual(
+      gq2.data?.trips.edges.map((e) => e.node.startTimeUtc.slice(11, 13)),
+      ['01', '00'],
+    );
     assert.equal(gq2.data?.trips.pageInfo.hasNextPage, false);
     const window = await gql(t.baseUrl, TripsDocument, { deviceId: device.id, from: '2026-04-01T02:05:00Z', to: '2026-04-01T03:00:00Z' }, acme.apiToken);
-    assert.deepEqual(window.data?.trips.edges.map((e) => e.node.startTimeUtc.slice(11, 13)), ['03', '02']);
+    assert.deepEqual(
+      window.data?.trips.edges.map((e) => e.node.startTimeUtc.slice(11, 13)),
+      ['03', '02'],
+    );
   });
 
   it("never shows one customer's devices or trips to another", async () => {

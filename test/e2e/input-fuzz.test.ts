@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import fc from 'fast-check';
+
 import { encodeCursor } from '../../src/lib/pagination.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { createTrip, endTrip } from '../factories/trips.js';
@@ -35,7 +37,18 @@ const cursor = (): fc.Arbitrary<string> =>
   fc.oneof(
     fc.string(),
     fc.base64String(),
-    fc.array(fc.oneof(fc.string(), fc.integer(), fc.double(), fc.uuid(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString())), { maxLength: 3 }).map(encodeCursor),
+    fc
+      .array(
+        fc.oneof(
+          fc.string(),
+          fc.integer(),
+          fc.double(),
+          fc.uuid(),
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        ),
+        { maxLength: 3 },
+      )
+      .map(encodeCursor),
     fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value)).toString('base64url')),
   );
 
@@ -112,18 +125,47 @@ describe('fuzz: malformed input is always the client’s fault', () => {
   });
 
   it('answers any document (and any variables value) with a client error at worst', async () => {
-    const fragment = fc.constantFrom('{', '}', '(', ')', 'me', 'tasks', 'first:', '$x', '...', '@skip(if: true)', 'a: ', '"', 'query', 'fragment F on Task', 'edges', 'node', 'id', ' ');
+    const fragment = fc.constantFrom(
+      '{',
+      '}',
+      '(',
+      ')',
+      'me',
+      'tasks',
+      'first:',
+      '$x',
+      '...',
+      '@skip(if: true)',
+      'a: ',
+      '"',
+      'query',
+      'fragment F on Task',
+      'edges',
+      'node',
+      'id',
+      ' ',
+    );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.array(fragment, { maxLength: 40 }).map((parts) => parts.join(' '))), garbage(), async (query, variables) => {
-        await graphql(query, variables);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.array(fragment, { maxLength: 40 }).map((parts) => parts.join(' ')),
+        ),
+        garbage(),
+        async (query, variables) => {
+          await graphql(query, variables);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('answers any REST path segment and query parameter with a 4xx or a 2xx', async () => {
     const segment = fc.oneof(fc.string(), fc.uuid(), fc.integer().map(String), fc.constantFrom('0', '-1', '1e3', '99999999999999999999', '%00', '%ZZ', '..', '%2F'));
-    const value = fc.oneof(garbage().map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), segment);
+    const value = fc.oneof(
+      garbage().map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+      segment,
+    );
     const query = fc.dictionary(fc.constantFrom('limit', 'offset', 'state', 'device', 'from', 'to', 'expires', 'signature'), fc.oneof(value, fc.array(value, { maxLength: 2 })));
     const route = fc.constantFrom(
       (id: string) => ['GET', `/tasks/${id}/`],

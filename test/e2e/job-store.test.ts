@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+
 import { request } from '../support/http.js';
 import { runServiceToExit } from '../support/process.js';
 import { startTestApp } from '../support/test-app.js';

@@ -4,7 +4,9 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
 import { SignJWT } from 'jose';
+
 import { signDownloadUrl } from '../../src/notify/download-link.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { createTrip, endTrip, insertRecords, makeRecords } from '../factories/trips.js';

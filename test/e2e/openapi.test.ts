@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { drive, upload } from '../factories/records.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
 import { request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 
 type Content = Record<string, { schema: object }>;
 interface OpenApiDoc {
@@ -121,7 +123,10 @@ describe('OpenAPI document at /openapi.json', () => {
     const path = `${list}${created.body.id}/`;
 
     const listed = await request<TriggerAnswer[]>(t.baseUrl, 'GET', list, auth);
-    assert.deepEqual(listed.body.map((x) => x.id), [created.body.id]);
+    assert.deepEqual(
+      listed.body.map((x) => x.id),
+      [created.body.id],
+    );
     conforms(list, 'get', listed.status, listed.body);
     const got = await request<TriggerAnswer>(t.baseUrl, 'GET', path, auth);
     assert.equal(got.status, 200);

@@ -4,7 +4,9 @@ import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
 import pg from 'pg';
+
 import { loadConfig } from '../../src/config/config.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { type DeviceRecord, drive, upload } from '../factories/records.js';
@@ -55,10 +57,9 @@ describe('PostgreSQL faults never end the process', () => {
 
   /** The service's backends (connected through the proxy) in this test's database matching `condition`. */
   const serviceBackends = async (condition: string): Promise<number[]> => {
-    const { rows } = await db.pool.query<{ pid: number }>(
-      `select pid from pg_stat_activity where datname = current_database() and client_port = any($1::int[]) and ${condition}`,
-      [proxy.upstreamPorts()],
-    );
+    const { rows } = await db.pool.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and client_port = any($1::int[]) and ${condition}`, [
+      proxy.upstreamPorts(),
+    ]);
     return rows.map((r) => r.pid);
   };
   const terminate = async (pids: number[]): Promise<void> => {
@@ -124,10 +125,14 @@ describe('PostgreSQL faults never end the process', () => {
     );
     await terminate(copying);
 
-    const task = await waitAlive(async () => {
-      const current = await taskOfTrip(db.pool, tripId);
-      return current?.state === 'SUCCESS' ? current : undefined;
-    }, 'the retried export to succeed', 60_000);
+    const task = await waitAlive(
+      async () => {
+        const current = await taskOfTrip(db.pool, tripId);
+        return current?.state === 'SUCCESS' ? current : undefined;
+      },
+      'the retried export to succeed',
+      60_000,
+    );
     assert.ok(task.runs >= 2, `the cut run failed and was retried (runs: ${task.runs})`);
     const { response, lines } = await downloadResult(service.baseUrl, task.id, acme.apiToken);
     assert.equal(response.status, 200);
@@ -155,7 +160,11 @@ describe('PostgreSQL faults never end the process', () => {
       await locker.query('begin');
       await locker.query('lock table records_2026m07 in share mode');
       const sent = upload(service.baseUrl, device, batch, { gzip: true });
-      const copying = await waitAlive(() => serviceBackends(`query like 'COPY records%' and wait_event_type = 'Lock'`).then((p) => (p.length ? p : undefined)), 'the upload COPY to wait', 30_000);
+      const copying = await waitAlive(
+        () => serviceBackends(`query like 'COPY records%' and wait_event_type = 'Lock'`).then((p) => (p.length ? p : undefined)),
+        'the upload COPY to wait',
+        30_000,
+      );
       await terminate(copying);
       response = await sent;
     } finally {
@@ -225,7 +234,11 @@ describe('PostgreSQL faults never end the process', () => {
     const back = await waitAlive(async () => logsSince(logOffset).some((l) => l.level === 30 && /PostgreSQL/.test(l.msg)), 'the log to say PostgreSQL is back');
     assert.ok(back);
     const logs = logsSince(logOffset);
-    assert.deepEqual(logs.filter((l) => l.level >= 50).map((l) => l.msg), [], 'no error lines for an outage');
+    assert.deepEqual(
+      logs.filter((l) => l.level >= 50).map((l) => l.msg),
+      [],
+      'no error lines for an outage',
+    );
     assert.equal(logs.filter((l) => l.level === 40 && /PostgreSQL/.test(l.msg)).length, 1, `one warning for the outage:\n${logs.map((l) => l.msg).join('\n')}`);
     await assertAlive();
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { createCustomer, type TestCustomer } from '../factories/accounts.js';
 import { gql, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -8,13 +9,16 @@ import { connectWs } from '../support/ws-client.js';
 
 /** The sources a CSP directive allows, e.g. `script-src`. */
 function directive(csp: string | null, name: string): string[] {
-  const found = (csp ?? '').split(';').map((d) => d.trim().split(/\s+/)).find(([key]) => key === name);
+  const found = (csp ?? '')
+    .split(';')
+    .map((d) => d.trim().split(/\s+/))
+    .find(([key]) => key === name);
   return found?.slice(1) ?? [];
 }
 
 const INTROSPECTION = '{ __schema { queryType { name } } }';
 
-describe("security headers and the introspection switch", () => {
+describe('security headers and the introspection switch', () => {
   let t: TestApp;
   let closed: TestApp;
   let acme: TestCustomer;
@@ -29,7 +33,11 @@ describe("security headers and the introspection switch", () => {
   });
 
   it("sends helmet's headers with JSON answers, errors included", async () => {
-    for (const res of [await request(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken }), await request(t.baseUrl, 'GET', '/tasks/'), await request(t.baseUrl, 'GET', '/healthz')]) {
+    for (const res of [
+      await request(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken }),
+      await request(t.baseUrl, 'GET', '/tasks/'),
+      await request(t.baseUrl, 'GET', '/healthz'),
+    ]) {
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('x-frame-options'), 'SAMEORIGIN');
       assert.ok(res.headers.get('strict-transport-security'));

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+
 import { createCustomer } from '../factories/accounts.js';
 import { startTestApp } from '../support/test-app.js';
 

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { createLocalCustomer } from '../../src/cli/local-customer.js';
 import { ApiClient } from '../../src/sim/api-client.js';
 import type { SimRecord } from '../../src/sim/fleet-data.js';
 import { createDevice } from '../../src/sim/fleet-setup.js';
 import { simulateFleet } from '../../src/sim/fleet-simulator.js';
+import { type CliResult, startCli } from '../support/cli.js';
 import { request } from '../support/http.js';
-import { startCli, type CliResult } from '../support/cli.js';
 import { freePort, type ServiceProcess, startServiceProcess } from '../support/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-db.js';
 
@@ -134,7 +135,10 @@ describe('npm run simulate', () => {
     for (const device of devices) {
       assert.equal(last.get(device.id)?.['@tag'], 'vehicle/engine/stopped', `${device.name} ends on engine off`);
       const page = await request<TripsPage>(second!.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token });
-      assert.deepEqual(page.body.results.map((t) => t.state), ['completed']);
+      assert.deepEqual(
+        page.body.results.map((t) => t.state),
+        ['completed'],
+      );
     }
     for (const service of [first!, second!]) {
       const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { print } from 'graphql';
+
 import { verifyDownloadSignature } from '../../src/notify/download-link.js';
 import { createDevice } from '../factories/accounts.js';
 import { createTrip, writeSignal } from '../factories/signals.js';
@@ -15,8 +17,7 @@ type Event = TripExportFinishedSubscription['tripExportFinished'];
 const SUBSCRIPTION = print(TripExportFinishedDocument);
 
 /** extensions.code of every error a subscriber saw, however graphql-ws delivered it. */
-const codesOf = (errors: unknown[]): string[] =>
-  errors.flat(2).map((e) => String((e as { extensions?: { code?: string } }).extensions?.code));
+const codesOf = (errors: unknown[]): string[] => errors.flat(2).map((e) => String((e as { extensions?: { code?: string } }).extensions?.code));
 
 describe('subscription tripExportFinished over graphql-ws', () => {
   let t: TestApp;
@@ -58,8 +59,14 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     const acmeLater = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip, { reason: 'reannounce' });
     await waitFor(() => mine.events.length >= 2, "Acme's second event");
 
-    assert.deepEqual(theirs.events.map((e) => e.tripExportFinished.eventId), [globexSignal.id]);
-    assert.deepEqual(mine.events.map((e) => e.tripExportFinished.eventId), [acmeSignal.id, acmeLater.id]);
+    assert.deepEqual(
+      theirs.events.map((e) => e.tripExportFinished.eventId),
+      [globexSignal.id],
+    );
+    assert.deepEqual(
+      mine.events.map((e) => e.tripExportFinished.eventId),
+      [acmeSignal.id, acmeLater.id],
+    );
     const [first, second] = mine.events.map((e) => e.tripExportFinished);
     assert.equal(second?.reason, 'reannounce');
     assert.equal(first?.reason, 'finished');
@@ -88,12 +95,19 @@ describe('subscription tripExportFinished over graphql-ws', () => {
       await live(t, base + subscriptions.length);
       const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
       await waitFor(() => subscriptions.every((s) => s.events.length > 0), 'every subscriber to get the event');
-      for (const s of subscriptions) assert.deepEqual(s.events.map((e) => e.tripExportFinished.eventId), [signal.id]);
+      for (const s of subscriptions)
+        assert.deepEqual(
+          s.events.map((e) => e.tripExportFinished.eventId),
+          [signal.id],
+        );
       for (const s of subscriptions) s.stop();
       await waitFor(() => t.app.ws!.liveSubscriptions() === base, 'the subscriptions to end');
       // Warnings are emitted on the next tick.
       await new Promise((r) => setImmediate(r));
-      assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+      assert.deepEqual(
+        warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
     }
@@ -112,7 +126,10 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
     const wanted = await writeSignal(t.db.orm, acme.customer, second, secondTrip);
     await waitFor(() => onlySecond.events.length > 0, 'the second device event');
-    assert.deepEqual(onlySecond.events.map((e) => e.tripExportFinished.eventId), [wanted.id]);
+    assert.deepEqual(
+      onlySecond.events.map((e) => e.tripExportFinished.eventId),
+      [wanted.id],
+    );
     onlySecond.stop();
   });
 
@@ -139,7 +156,10 @@ describe('subscription tripExportFinished over graphql-ws', () => {
     assert.equal(await Promise.race([doomed.closed, stillOpen]), 4403);
     const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
     await waitFor(() => keptEvents.events.length > 0, 'the event on the socket whose token is valid');
-    assert.deepEqual(keptEvents.events.map((e) => e.tripExportFinished.eventId), [signal.id]);
+    assert.deepEqual(
+      keptEvents.events.map((e) => e.tripExportFinished.eventId),
+      [signal.id],
+    );
     assert.deepEqual(doomedEvents.events, []);
     keptEvents.stop();
     await waitFor(() => t.app.ws!.liveSubscriptions() === base, 'the subscriptions to end');

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+
 import { signDownloadUrl } from '../../src/notify/download-link.js';
-import { ClearTaskResultDocument, ExportTripDocument, TaskDocument, TasksDocument } from '../generated/graphql.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { createTrip, endTrip, insertRecords, makeRecords, type StoredRecord, type TestTrip } from '../factories/trips.js';
+import { ClearTaskResultDocument, ExportTripDocument, TaskDocument, TasksDocument } from '../generated/graphql.js';
 import { downloadResult, waitForTask } from '../support/exports.js';
 import { gql, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -74,7 +76,10 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     assert.equal(response.headers.get('content-length'), String(task.result?.bytes));
     assert.equal(response.headers.get('etag'), `"${task.result?.sha256}"`);
     assert.equal((JSON.parse(lines[0]!) as { id: string }).id, trip.id);
-    assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+    assert.deepEqual(
+      lines.slice(1),
+      records.map((r) => r.line),
+    );
 
     const one = await request<TaskJson>(t.baseUrl, 'GET', `/tasks/${taskId}/`, { token: acme.apiToken });
     assert.deepEqual(one.body, task);
@@ -135,11 +140,20 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     const second = await completedTrip(van, '2026-04-02T08:00:00.000000Z', 3);
     await waitForTask(t.db.pool, second.trip.id, 'SUCCESS');
     const all = await request<TaskJson[]>(t.baseUrl, 'GET', '/tasks/', { token: acme.apiToken });
-    assert.deepEqual(all.body.map((x) => x.id), [...all.body.map((x) => x.id)].sort((a, b) => b - a));
+    assert.deepEqual(
+      all.body.map((x) => x.id),
+      [...all.body.map((x) => x.id)].sort((a, b) => b - a),
+    );
     const page = await request<TaskJson[]>(t.baseUrl, 'GET', '/tasks/?limit=1&offset=1', { token: acme.apiToken });
-    assert.deepEqual(page.body.map((x) => x.id), [all.body[1]!.id]);
+    assert.deepEqual(
+      page.body.map((x) => x.id),
+      [all.body[1]!.id],
+    );
     const failed = await request<TaskJson[]>(t.baseUrl, 'GET', '/tasks/?state=FAILURE', { token: acme.apiToken });
-    assert.deepEqual(failed.body.filter((x) => x.state !== 'FAILURE'), []);
+    assert.deepEqual(
+      failed.body.filter((x) => x.state !== 'FAILURE'),
+      [],
+    );
     const bad = await request<{ detail: string }>(t.baseUrl, 'GET', '/tasks/?state=DONE', { token: acme.apiToken });
     assert.equal(bad.status, 400);
     assert.match(bad.body.detail, /state must be one of/);
@@ -156,7 +170,10 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     assert.equal(created.body.kwargs.trip_id, old.id);
     assert.ok(['PENDING', 'STARTED', 'SUCCESS'].includes(created.body.state));
     const done = await waitForTask(t.db.pool, old.id, 'SUCCESS');
-    assert.deepEqual((await downloadResult(t.baseUrl, done.id, acme.apiToken)).lines.slice(1), oldRecords.map((r) => r.line));
+    assert.deepEqual(
+      (await downloadResult(t.baseUrl, done.id, acme.apiToken)).lines.slice(1),
+      oldRecords.map((r) => r.line),
+    );
 
     const again = await request<TaskJson>(t.baseUrl, 'POST', '/tasks/', { token: acme.apiToken, body });
     assert.equal(again.status, 200);
@@ -175,7 +192,12 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
   });
 
   it('clear_result and remove_result (GET or POST) delete the file; the download then answers 404 with the reason', async () => {
-    const clears: [string, string][] = [['GET', 'clear_result'], ['POST', 'clear_result'], ['GET', 'remove_result'], ['POST', 'remove_result']];
+    const clears: [string, string][] = [
+      ['GET', 'clear_result'],
+      ['POST', 'clear_result'],
+      ['GET', 'remove_result'],
+      ['POST', 'remove_result'],
+    ];
     for (const [index, [method, route]] of clears.entries()) {
       const { trip: cleared } = await completedTrip(van, `2026-04-1${index}T08:00:00.000000Z`, 2);
       const done = await waitForTask(t.db.pool, cleared.id, 'SUCCESS');
@@ -215,7 +237,10 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
     const rest = await gql(t.baseUrl, TasksDocument, { first: 100, after: first.data!.tasks.pageInfo.endCursor }, acme.apiToken);
     const ids = [first.data!.tasks.edges[0]!.node.id, ...rest.data!.tasks.edges.map((e) => e.node.id)];
     assert.equal(ids.length, total);
-    assert.deepEqual(ids, [...ids].sort((a, b) => Number(b) - Number(a)));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => Number(b) - Number(a)),
+    );
 
     const one = await gql(t.baseUrl, TaskDocument, { id: String(taskId) }, acme.apiToken);
     assert.equal(one.errors, undefined);
@@ -281,7 +306,10 @@ describe('tasks API: legacy REST routes and GraphQL', () => {
       await gql(t.baseUrl, ExportTripDocument, { tripId: trip.id }, token),
       await gql(t.baseUrl, ClearTaskResultDocument, { taskId: String(taskId) }, token),
     ];
-    assert.deepEqual(denied.map((res) => res.errors?.[0]?.extensions?.code), ['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
+    assert.deepEqual(
+      denied.map((res) => res.errors?.[0]?.extensions?.code),
+      ['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND'],
+    );
     const theirs = await gql(t.baseUrl, TasksDocument, {}, token);
     assert.equal(theirs.data?.tasks.totalCount, 0);
     // The owner still has the result: nothing above touched it.

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { writeSignal } from '../factories/signals.js';
-import {
-  CreateTriggerDocument,
-  DeleteTriggerDocument,
-  TestTriggerDocument,
-  TriggerDocument,
-  TriggersDocument,
-  UpdateTriggerDocument,
-} from '../generated/graphql.js';
+import { CreateTriggerDocument, DeleteTriggerDocument, TestTriggerDocument, TriggerDocument, TriggersDocument, UpdateTriggerDocument } from '../generated/graphql.js';
 import { gql, request } from '../support/http.js';
 import { createFleet, createTrigger, type Fleet, waitForDelivery, webhookTrigger } from '../support/notify-fixtures.js';
 import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
@@ -49,9 +43,14 @@ describe('triggers over GraphQL and REST', () => {
   });
 
   it('creates, reads, updates and deletes a trigger over GraphQL; the secret is shown once and stored sealed', async () => {
-    const created = await gql(t.baseUrl, CreateTriggerDocument, {
-      input: { ...webhookTrigger(receiver.url), deviceId: acme.device.id, minIntervalSeconds: 60, email: { recipients: ['A@Fleet.test'] } },
-    }, acme.customer.apiToken);
+    const created = await gql(
+      t.baseUrl,
+      CreateTriggerDocument,
+      {
+        input: { ...webhookTrigger(receiver.url), deviceId: acme.device.id, minIntervalSeconds: 60, email: { recipients: ['A@Fleet.test'] } },
+      },
+      acme.customer.apiToken,
+    );
     assert.equal(created.errors, undefined);
     const { trigger, webhookSecret } = created.data!.createTrigger;
     assert.match(webhookSecret, /^whsec_/);
@@ -59,15 +58,22 @@ describe('triggers over GraphQL and REST', () => {
     assert.deepEqual(trigger.actions, { email: { recipients: ['a@fleet.test'] }, webhook: { url: receiver.url, headers: [], bodyTemplate: null } });
     assert.equal(trigger.lastTriggered, null);
 
-    const { rows } = await t.db.pool.query<{ row: string; sealed: string }>('SELECT row_to_json(t)::text AS row, webhook_secret_sealed AS sealed FROM triggers t WHERE id = $1', [trigger.id]);
+    const { rows } = await t.db.pool.query<{ row: string; sealed: string }>('SELECT row_to_json(t)::text AS row, webhook_secret_sealed AS sealed FROM triggers t WHERE id = $1', [
+      trigger.id,
+    ]);
     assert.ok(!rows[0]!.row.includes(webhookSecret.slice(6)), 'the secret is not stored in clear');
     assert.match(rows[0]!.sealed, /^v1:/);
     assert.ok(!JSON.stringify((await gql(t.baseUrl, TriggerDocument, { id: trigger.id }, acme.customer.apiToken)).data).includes(webhookSecret));
 
-    const updated = await gql(t.baseUrl, UpdateTriggerDocument, {
-      id: trigger.id,
-      input: { description: 'renamed', email: null, deviceId: null, webhook: { url: receiver.url, headers: [{ name: 'Authorization', value: 'Bearer abc' }] } },
-    }, acme.customer.apiToken);
+    const updated = await gql(
+      t.baseUrl,
+      UpdateTriggerDocument,
+      {
+        id: trigger.id,
+        input: { description: 'renamed', email: null, deviceId: null, webhook: { url: receiver.url, headers: [{ name: 'Authorization', value: 'Bearer abc' }] } },
+      },
+      acme.customer.apiToken,
+    );
     assert.equal(updated.errors, undefined);
     assert.equal(updated.data?.updateTrigger.description, 'renamed');
     assert.equal(updated.data?.updateTrigger.device, null);
@@ -75,7 +81,10 @@ describe('triggers over GraphQL and REST', () => {
     assert.deepEqual(updated.data?.updateTrigger.actions, { email: null, webhook: { url: receiver.url, headers: [{ name: 'Authorization', value: '****' }], bodyTemplate: null } });
 
     const listed = await gql(t.baseUrl, TriggersDocument, {}, acme.customer.apiToken);
-    assert.deepEqual(listed.data?.triggers.map((x) => x.id), [trigger.id]);
+    assert.deepEqual(
+      listed.data?.triggers.map((x) => x.id),
+      [trigger.id],
+    );
     const deleted = await gql(t.baseUrl, DeleteTriggerDocument, { id: trigger.id }, acme.customer.apiToken);
     assert.equal(deleted.data?.deleteTrigger, trigger.id);
     assert.equal((await gql(t.baseUrl, TriggerDocument, { id: trigger.id }, acme.customer.apiToken)).errors?.[0]?.extensions?.code, 'NOT_FOUND');
@@ -122,7 +131,10 @@ describe('triggers over GraphQL and REST', () => {
     const one = await request<TriggerJson>(t.baseUrl, 'GET', `/automation/triggers/${id}`, auth);
     assert.equal(one.status, 200);
     assert.equal(one.body.webhook_secret, undefined, 'never shown again');
-    const patched = await request<TriggerJson>(t.baseUrl, 'PATCH', `/automation/triggers/${id}/`, { ...auth, body: { enabled: false, actions: { email: { recipients: ['x@fleet.test'] } } } });
+    const patched = await request<TriggerJson>(t.baseUrl, 'PATCH', `/automation/triggers/${id}/`, {
+      ...auth,
+      body: { enabled: false, actions: { email: { recipients: ['x@fleet.test'] } } },
+    });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.enabled, false);
     assert.deepEqual(patched.body.actions.email, { recipients: ['x@fleet.test'] });
@@ -130,9 +142,15 @@ describe('triggers over GraphQL and REST', () => {
     const put = await request<TriggerJson>(t.baseUrl, 'PUT', `/automation/triggers/${id}/`, { ...auth, body: { description: 'put', min_interval_seconds: 30 } });
     assert.deepEqual([put.status, put.body.description, put.body.min_interval_seconds], [200, 'put', 30]);
     const reread = await request<TriggerJson>(t.baseUrl, 'GET', `/automation/triggers/${id}/`, auth);
-    assert.deepEqual([reread.body.description, reread.body.enabled, reread.body.min_interval_seconds, reread.body.actions.email], ['put', false, 30, { recipients: ['x@fleet.test'] }]);
+    assert.deepEqual(
+      [reread.body.description, reread.body.enabled, reread.body.min_interval_seconds, reread.body.actions.email],
+      ['put', false, 30, { recipients: ['x@fleet.test'] }],
+    );
     const list = await request<TriggerJson[]>(t.baseUrl, 'GET', '/automation/triggers/', auth);
-    assert.deepEqual(list.body.map((x) => x.id), [id]);
+    assert.deepEqual(
+      list.body.map((x) => x.id),
+      [id],
+    );
 
     for (const [body, message] of [
       [{ description: 'x', type: 'nope' }, /type must be "signal" or "event"/],
@@ -154,7 +172,10 @@ describe('triggers over GraphQL and REST', () => {
     const before = receiver.received.length;
     const res = await gql(t.baseUrl, TestTriggerDocument, { id }, acme.customer.apiToken);
     const results = res.data!.testTrigger;
-    assert.deepEqual(results.map((r) => [r.channel, r.succeeded, r.statusCode]).sort(), [['EMAIL', true, 250], ['WEBHOOK', true, 204]]);
+    assert.deepEqual(results.map((r) => [r.channel, r.succeeded, r.statusCode]).sort(), [
+      ['EMAIL', true, 250],
+      ['WEBHOOK', true, 204],
+    ]);
     const hook = receiver.received[before]!;
     assert.equal(hook.headers['webhook-id'], results.find((r) => r.channel === 'WEBHOOK')?.webhookId);
     const body = verifyWithStandardWebhooks(secret, hook) as { type: string; data: { trip: { test: boolean } } };
@@ -173,8 +194,16 @@ describe('triggers over GraphQL and REST', () => {
     await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
     const delivery = await waitForDelivery(t.baseUrl, acme.customer.apiToken, id, ['DELIVERED']);
     const them = globex.customer.apiToken;
-    const mine = await gql<{ deliveries: { id: string }[] }>(t.baseUrl, 'query($t: ID!) { deliveries(taskId: $t, state: DELIVERED) { id } }', { t: delivery.taskId }, acme.customer.apiToken);
-    assert.deepEqual(mine.data?.deliveries.map((d) => d.id), [delivery.id]);
+    const mine = await gql<{ deliveries: { id: string }[] }>(
+      t.baseUrl,
+      'query($t: ID!) { deliveries(taskId: $t, state: DELIVERED) { id } }',
+      { t: delivery.taskId },
+      acme.customer.apiToken,
+    );
+    assert.deepEqual(
+      mine.data?.deliveries.map((d) => d.id),
+      [delivery.id],
+    );
     const none = await gql<{ deliveries: unknown[] }>(t.baseUrl, 'query($t: ID!) { deliveries(taskId: $t, state: FAILED) { id } }', { t: delivery.taskId }, acme.customer.apiToken);
     assert.deepEqual(none.data?.deliveries, []);
 
@@ -200,12 +229,20 @@ describe('triggers over GraphQL and REST', () => {
     const byTask = await gql<{ deliveries: unknown[] }>(t.baseUrl, 'query($t: ID!) { deliveries(taskId: $t) { id } }', { t: delivery.taskId }, them);
     assert.deepEqual(byTask.data?.deliveries, []);
 
-    for (const [method, body] of [['GET', undefined], ['PATCH', { description: 'x' }], ['PUT', { description: 'x' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { description: 'x' }],
+      ['PUT', { description: 'x' }],
+      ['DELETE', undefined],
+    ] as const) {
       const res = await request<{ detail: string }>(t.baseUrl, method, `/automation/triggers/${id}/`, { token: them, body });
       assert.equal(res.status, 404, method);
       assert.match(res.body.detail, /Trigger not found/);
     }
-    const post = await request(t.baseUrl, 'POST', '/automation/triggers/', { token: them, body: { description: 'x', type: 'signal', signal: 'trip_export_finished', device: acme.device.id } });
+    const post = await request(t.baseUrl, 'POST', '/automation/triggers/', {
+      token: them,
+      body: { description: 'x', type: 'signal', signal: 'trip_export_finished', device: acme.device.id },
+    });
     assert.equal(post.status, 404);
     assert.deepEqual((await request(t.baseUrl, 'GET', '/automation/triggers/', { token: them })).body, []);
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { gql, request } from '../support/http.js';
 import { createFleet, createTrigger, type Fleet, webhookTrigger } from '../support/notify-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -37,14 +38,25 @@ describe('webhook extra headers: stored sealed, shown masked, sent in clear', ()
     (await t.db.pool.query<{ row: string }>('SELECT row_to_json(t)::text AS row FROM triggers t WHERE id = $1', [id])).rows[0]!.row;
 
   it('keeps the API key out of the row and out of every answer, and sends it', async () => {
-    const headers = [{ name: 'X-Api-Key', value: API_KEY }, { name: 'X-Fleet', value: 'north' }];
+    const headers = [
+      { name: 'X-Api-Key', value: API_KEY },
+      { name: 'X-Fleet', value: 'north' },
+    ];
     const { id } = await createTrigger(t.baseUrl, token(), webhookTrigger(receiver.url, { webhook: { url: receiver.url, headers } }));
     assert.ok(!(await storedRow(id)).includes(API_KEY), 'not stored in clear');
 
-    const shown = await gql<{ trigger: { actions: { webhook: { headers: Headers } } } }>(t.baseUrl, 'query($id: ID!) { trigger(id: $id) { actions { webhook { headers { name value } } } } }', { id }, token());
+    const shown = await gql<{ trigger: { actions: { webhook: { headers: Headers } } } }>(
+      t.baseUrl,
+      'query($id: ID!) { trigger(id: $id) { actions { webhook { headers { name value } } } } }',
+      { id },
+      token(),
+    );
     // jsonb keeps its own key order
     const byName = [...(shown.data?.trigger.actions.webhook.headers ?? [])].sort((x, y) => x.name.localeCompare(y.name));
-    assert.deepEqual(byName, [{ name: 'X-Api-Key', value: '****6789' }, { name: 'X-Fleet', value: '****' }]);
+    assert.deepEqual(byName, [
+      { name: 'X-Api-Key', value: '****6789' },
+      { name: 'X-Fleet', value: '****' },
+    ]);
     const rest = await request<TriggerJson>(t.baseUrl, 'GET', `/automation/triggers/${id}/`, { token: token() });
     assert.deepEqual(rest.body.actions.webhook?.headers, { 'X-Api-Key': '****6789', 'X-Fleet': '****' });
 
@@ -68,7 +80,12 @@ describe('webhook extra headers: stored sealed, shown masked, sent in clear', ()
     assert.equal(sent['x-region'], 'eu-west-1');
 
     const rotated = 'rk_live_new_key_9876543210';
-    const update = await gql(t.baseUrl, 'mutation($id: ID!, $i: UpdateTriggerInput!) { updateTrigger(id: $id, input: $i) { id } }', { id, i: { webhook: { url: receiver.url, headers: [{ name: 'X-Api-Key', value: rotated }] } } }, token());
+    const update = await gql(
+      t.baseUrl,
+      'mutation($id: ID!, $i: UpdateTriggerInput!) { updateTrigger(id: $id, input: $i) { id } }',
+      { id, i: { webhook: { url: receiver.url, headers: [{ name: 'X-Api-Key', value: rotated }] } } },
+      token(),
+    );
     assert.equal(update.errors, undefined);
     sent = await sentHeaders(id);
     assert.equal(sent['x-api-key'], rotated);

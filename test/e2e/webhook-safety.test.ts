@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { writeSignal } from '../factories/signals.js';
 import { CreateTriggerDocument, TriggerDocument } from '../generated/graphql.js';
 import { gql } from '../support/http.js';
@@ -39,10 +40,16 @@ describe('webhooks to private addresses are refused unless allowed', () => {
     const byName = await createTrigger(api.baseUrl, acme.customer.apiToken, webhookTrigger(receiver.url.replace('127.0.0.1', 'localhost')));
     await writeSignal(db.orm, acme.customer, acme.device, acme.trip);
 
-    for (const [trigger, pattern] of [[literal, /refused to connect to 127\.0\.0\.1: loopback/], [byName, /refused to connect to localhost \((127\.0\.0\.1|::1)\): loopback/]] as const) {
+    for (const [trigger, pattern] of [
+      [literal, /refused to connect to 127\.0\.0\.1: loopback/],
+      [byName, /refused to connect to localhost \((127\.0\.0\.1|::1)\): loopback/],
+    ] as const) {
       const delivery = await waitForDelivery(api.baseUrl, acme.customer.apiToken, trigger.id, ['FAILED']);
       assert.equal(delivery.attempts, 2, 'refusals are retried: the name may point elsewhere later');
-      assert.ok(delivery.attemptLog.every((a) => a.statusCode === null && pattern.test(a.error ?? '')), JSON.stringify(delivery.attemptLog));
+      assert.ok(
+        delivery.attemptLog.every((a) => a.statusCode === null && pattern.test(a.error ?? '')),
+        JSON.stringify(delivery.attemptLog),
+      );
       const saved = await gql(api.baseUrl, TriggerDocument, { id: trigger.id }, acme.customer.apiToken);
       assert.match(saved.data?.trigger.lastError ?? '', /gave up after 2 attempts: refused/);
     }

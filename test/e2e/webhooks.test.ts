@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { verifyDownloadSignature } from '../../src/notify/download-link.js';
 import { writeSignal } from '../factories/signals.js';
 import { DeliveriesDocument, RedeliverDocument, RotateTriggerSecretDocument, TriggerDocument } from '../generated/graphql.js';
@@ -41,7 +42,11 @@ describe('webhooks: Standard Webhooks signatures, retries, redirects, 410, limit
   const hooksOf = (webhookId: string) => receiver.received.filter((r) => r.headers['webhook-id'] === webhookId);
 
   it('sends the announcement signed so that the standardwebhooks package verifies it', async () => {
-    const { id, secret } = await createTrigger(t.baseUrl, token(), webhookTrigger(receiver.url, { webhook: { url: receiver.url, headers: [{ name: 'X-Fleet', value: 'north' }] } }));
+    const { id, secret } = await createTrigger(
+      t.baseUrl,
+      token(),
+      webhookTrigger(receiver.url, { webhook: { url: receiver.url, headers: [{ name: 'X-Fleet', value: 'north' }] } }),
+    );
     assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
     const signal = await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
 
@@ -69,7 +74,10 @@ describe('webhooks: Standard Webhooks signatures, retries, redirects, 410, limit
     assert.equal(delivery.attempts, 1);
     assert.equal(delivery.eventId, signal.id);
     assert.equal(delivery.taskId, signal.taskId);
-    assert.deepEqual(delivery.attemptLog.map((a) => [a.number, a.succeeded, a.statusCode]), [[1, true, 204]]);
+    assert.deepEqual(
+      delivery.attemptLog.map((a) => [a.number, a.succeeded, a.statusCode]),
+      [[1, true, 204]],
+    );
     const trigger = await gql(t.baseUrl, TriggerDocument, { id }, token());
     assert.ok(trigger.data?.trigger.lastTriggered);
     await gql(t.baseUrl, 'mutation($id: ID!) { deleteTrigger(id: $id) }', { id }, token());
@@ -93,7 +101,11 @@ describe('webhooks: Standard Webhooks signatures, retries, redirects, 410, limit
     assert.equal(delivery.attempts, 3);
     assert.deepEqual(
       delivery.attemptLog.map((a) => [a.number, a.succeeded, a.statusCode]),
-      [[1, false, 500], [2, false, 503], [3, true, 204]],
+      [
+        [1, false, 500],
+        [2, false, 503],
+        [3, true, 204],
+      ],
     );
     assert.equal(delivery.attemptLog[0]?.response, 'boom');
     assert.match(delivery.attemptLog[1]?.error ?? '', /HTTP 503/);
@@ -212,8 +224,13 @@ describe('webhooks: Standard Webhooks signatures, retries, redirects, 410, limit
   });
 
   it('renders a custom body template as JSON over the announcement, still signed', async () => {
-    const template = '{"text": "Trip {{trip.id}} of {{device.name}} ready", "url": {{result.download_url}}, "records": {{result.records}}, "by": {{trigger.description}}, "nope": {{device.missing}}}';
-    const { id, secret } = await createTrigger(t.baseUrl, token(), webhookTrigger(receiver.url, { description: 'to "chat"', webhook: { url: receiver.url, bodyTemplate: template } }));
+    const template =
+      '{"text": "Trip {{trip.id}} of {{device.name}} ready", "url": {{result.download_url}}, "records": {{result.records}}, "by": {{trigger.description}}, "nope": {{device.missing}}}';
+    const { id, secret } = await createTrigger(
+      t.baseUrl,
+      token(),
+      webhookTrigger(receiver.url, { description: 'to "chat"', webhook: { url: receiver.url, bodyTemplate: template } }),
+    );
     await writeSignal(t.db.orm, acme.customer, acme.device, acme.trip);
     const delivery = await waitForDelivery(t.baseUrl, token(), id, ['DELIVERED']);
     const hook = hooksOf(delivery.webhookId!)[0]!;

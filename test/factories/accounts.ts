@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import type { MikroORM } from '@mikro-orm/postgresql';
+
 import type { Config } from '../../src/config/config.js';
 import { AuthService } from '../../src/modules/accounts/auth.service.js';
 import type { Principal } from '../../src/modules/accounts/principal.js';
@@ -36,11 +38,7 @@ export interface TestDevice {
   readonly uploadToken: string;
 }
 
-export async function createDevice(
-  orm: MikroORM,
-  customer: TestCustomer,
-  settings: Parameters<DeviceService['updateSettings']>[3] = {},
-): Promise<TestDevice> {
+export async function createDevice(orm: MikroORM, customer: TestCustomer, settings: Parameters<DeviceService['updateSettings']>[3] = {}): Promise<TestDevice> {
   const service = new DeviceService();
   const em = orm.em.fork();
   const vehicleId = Math.floor(Math.random() * 1_000_000);

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+
 import { isoToMicros, microsToIso } from '../../src/lib/time.js';
 import type { TestDevice } from './accounts.js';
 

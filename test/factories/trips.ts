@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
+
 import { isoToMicros, microsToIso, nowIso } from '../../src/lib/time.js';
 import { Trip, TripState } from '../../src/modules/trips/trip.entity.js';
 import type { Services } from '../../src/services.js';
@@ -55,10 +56,11 @@ export async function insertRecords(pool: pg.Pool, device: TestDevice, records: 
   for (const month of new Set(records.map((r) => `${r.ts.slice(0, 7)}-01T00:00:00Z`))) {
     await pool.query('select ensure_records_partition($1::timestamptz)', [month]);
   }
-  await pool.query(
-    'insert into records (device_id, ts, line) select $1, unnest($2::timestamptz[]), unnest($3::text[])',
-    [device.id, records.map((r) => r.ts), records.map((r) => r.line)],
-  );
+  await pool.query('insert into records (device_id, ts, line) select $1, unnest($2::timestamptz[]), unnest($3::text[])', [
+    device.id,
+    records.map((r) => r.ts),
+    records.map((r) => r.line),
+  ]);
 }
 
 /**

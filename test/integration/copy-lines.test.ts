@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import pg from 'pg';
+
 import { CopyLinesStream } from '../../src/db/copy-lines.stream.js';
 import { TEST_SERVER_URL } from '../support/test-db.js';
 
@@ -35,7 +37,9 @@ describe('COPY lines stream on PostgreSQL', () => {
 
   it('fails with the error PostgreSQL raised midway, and the connection still works', async () => {
     const copy = client.query(
-      new CopyLinesStream(`copy (select case when i = 15000 then (1 / (i - i))::text else repeat('y', i % 300) end from generate_series(1, 20000) i) to stdout (format binary)`, { blockSize: 4096 }),
+      new CopyLinesStream(`copy (select case when i = 15000 then (1 / (i - i))::text else repeat('y', i % 300) end from generate_series(1, 20000) i) to stdout (format binary)`, {
+        blockSize: 4096,
+      }),
     );
     await assert.rejects(read(copy), /division by zero/);
     assert.equal((await client.query<{ one: number }>('select 1 as one')).rows[0]?.one, 1);

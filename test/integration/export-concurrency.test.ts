@@ -4,12 +4,13 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { createTrip, endTrip, insertRecords, makeRecords } from '../factories/trips.js';
 import { signalsOf } from '../support/exports.js';
+import { type ServiceProcess, startServiceProcess } from '../support/process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
-import { type ServiceProcess, startServiceProcess } from '../support/process.js';
 
 const BACKLOG = 14;
 const CONCURRENCY = 2;
@@ -90,7 +91,11 @@ describe('a backlog of due exports', () => {
     assert.equal(mostStarted, CONCURRENCY, 'the worker does use its slots');
     for (const trip of trips) {
       const { rows } = await api.db.pool.query<{ id: string }>('select id from tasks where trip_id = $1', [trip.id]);
-      assert.deepEqual((await signalsOf(api.db.pool, rows[0]!.id)).map((s) => s.reason), ['finished'], 'announced once');
+      assert.deepEqual(
+        (await signalsOf(api.db.pool, rows[0]!.id)).map((s) => s.reason),
+        ['finished'],
+        'announced once',
+      );
     }
     assert.equal(await worker.stop('SIGTERM'), 0, worker.output());
     assert.doesNotMatch(worker.output(), /execution took more than|canceled already/, 'no job outlived its lock');

@@ -3,12 +3,13 @@ import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { createTrip, endTrip, insertRecords, makeRecords } from '../factories/trips.js';
 import { downloadResult, signalsOf, taskOfTrip, waitForTask } from '../support/exports.js';
+import { type ServiceProcess, startServiceProcess } from '../support/process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
-import { type ServiceProcess, startServiceProcess } from '../support/process.js';
 
 describe('export workers as separate processes', () => {
   const exportDir = path.join(tmpdir(), `trip-export-workers-${process.pid}`);
@@ -57,13 +58,20 @@ describe('export workers as separate processes', () => {
     }
     const done = [];
     for (const { trip } of trips) done.push(await waitForTask(api.db.pool, trip.id, 'SUCCESS', undefined, 60_000));
-    assert.deepEqual(done.map((task) => task.runs), [1, 1, 1, 1, 1, 1], 'no trip was exported twice');
+    assert.deepEqual(
+      done.map((task) => task.runs),
+      [1, 1, 1, 1, 1, 1],
+      'no trip was exported twice',
+    );
     for (const task of done) assert.equal((await signalsOf(api.db.pool, task.id)).length, 1);
     const byWorker = new Set(done.map((task) => task.locked_by!.split('/')[0]));
     assert.equal(byWorker.size, 2, 'both workers exported trips');
     for (const [index, { records }] of trips.entries()) {
       const { lines } = await downloadResult(api.baseUrl, done[index]!.id, acme.apiToken);
-      assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+      assert.deepEqual(
+        lines.slice(1),
+        records.map((r) => r.line),
+      );
     }
     await Promise.all(pair.map((w) => w.stop()));
   });
@@ -79,18 +87,26 @@ describe('export workers as separate processes', () => {
     workers.push(doomed);
     await endTrip(api.app.services, trip, records.at(-1)!.ts);
     const tripDir = path.join(exportDir, trip.id);
-    await waitFor(async () => {
-      const task = await taskOfTrip(api.db.pool, trip.id);
-      const files = await readdir(tripDir).catch(() => []);
-      return task?.state === 'STARTED' && files.some((f) => f.endsWith('.tmp'));
-    }, 'the export to be writing its temp file', 20_000);
+    await waitFor(
+      async () => {
+        const task = await taskOfTrip(api.db.pool, trip.id);
+        const files = await readdir(tripDir).catch(() => []);
+        return task?.state === 'STARTED' && files.some((f) => f.endsWith('.tmp'));
+      },
+      'the export to be writing its temp file',
+      20_000,
+    );
     await doomed.stop('SIGKILL');
     assert.equal(doomed.child.signalCode, 'SIGKILL');
 
     const orphan = await taskOfTrip(api.db.pool, trip.id);
     assert.equal(orphan?.state, 'STARTED');
     assert.equal(orphan?.result_path, null);
-    assert.deepEqual((await readdir(tripDir)).filter((f) => f.endsWith('.json.gz')), [], 'no result file');
+    assert.deepEqual(
+      (await readdir(tripDir)).filter((f) => f.endsWith('.json.gz')),
+      [],
+      'no result file',
+    );
     assert.equal((await downloadResult(api.baseUrl, orphan.id, acme.apiToken)).response.status, 404);
 
     const successor = await startWorker();
@@ -101,7 +117,10 @@ describe('export workers as separate processes', () => {
     assert.notEqual(done.locked_by!.split('/')[0], orphan.locked_by!.split('/')[0]);
     const { lines } = await downloadResult(api.baseUrl, done.id, acme.apiToken);
     assert.equal((JSON.parse(lines[0]!) as { id: string }).id, trip.id);
-    assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+    assert.deepEqual(
+      lines.slice(1),
+      records.map((r) => r.line),
+    );
     assert.deepEqual(await readdir(tripDir), [path.basename(done.result_path!)], 'the killed run left nothing behind');
     assert.equal((await signalsOf(api.db.pool, done.id)).length, 1);
     await successor.stop();
@@ -124,7 +143,10 @@ describe('export workers as separate processes', () => {
     assert.equal(task?.state, 'SUCCESS', 'the running export was drained, not abandoned');
     assert.equal(task.runs, 1);
     const { lines } = await downloadResult(api.baseUrl, task.id, acme.apiToken);
-    assert.deepEqual(lines.slice(1), records.map((r) => r.line));
+    assert.deepEqual(
+      lines.slice(1),
+      records.map((r) => r.line),
+    );
 
     const next = await startWorker();
     workers.push(next);

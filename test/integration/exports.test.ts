@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { addSeconds, createTrip, endTrip, insertRecords, makeRecords, reopenTrip } from '../factories/trips.js';
 import { downloadResult, signalsOf, taskOfTrip, waitForTask } from '../support/exports.js';
@@ -48,7 +49,11 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     assert.equal(header.vehicle, van.vehicleId);
     assert.equal(header.device, van.id);
     assert.equal(header.duration, '00:00:39');
-    assert.deepEqual(lines.slice(1), during.map((r) => r.line), 'exactly the records inside the trip, ascending by @ts, as stored');
+    assert.deepEqual(
+      lines.slice(1),
+      during.map((r) => r.line),
+      'exactly the records inside the trip, ascending by @ts, as stored',
+    );
 
     assert.equal(Number(done.result_records), during.length);
     assert.equal(Number(done.result_bytes), gzip.length);
@@ -57,7 +62,12 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     const signals = await signalsOf(t.db.pool, done.id);
     assert.equal(signals.length, 1);
     assert.equal(signals[0]!.reason, 'finished');
-    const payload = signals[0]!.payload as { task: { id: number; state: string }; trip: { id: string }; device: { unit_id: string }; result: { sha256: string; records: number; first_ts: string; last_ts: string } };
+    const payload = signals[0]!.payload as {
+      task: { id: number; state: string };
+      trip: { id: string };
+      device: { unit_id: string };
+      result: { sha256: string; records: number; first_ts: string; last_ts: string };
+    };
     assert.equal(payload.task.id, Number(done.id));
     assert.equal(payload.task.state, 'SUCCESS');
     assert.equal(payload.trip.id, trip.id);
@@ -84,8 +94,7 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     await reopenTrip(t.db.pool, trip);
     const task = await taskOfTrip(t.db.pool, trip.id);
     // Its job fires at the due time, finds the trip in progress and leaves the task alone.
-    const jobsOf = async () =>
-      (await t.db.pool.query(`select 1 from agenda_jobs where name = 'exports.run' and (data->>'taskId')::bigint = $1`, [task!.id])).rowCount;
+    const jobsOf = async () => (await t.db.pool.query(`select 1 from agenda_jobs where name = 'exports.run' and (data->>'taskId')::bigint = $1`, [task!.id])).rowCount;
     await waitFor(async () => (await jobsOf()) === 1, 'the export job to be scheduled');
     await waitFor(async () => (await jobsOf()) === 0, 'the export job to have run');
     const untouched = await taskOfTrip(t.db.pool, trip.id);
@@ -96,7 +105,10 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     const done = await waitForTask(t.db.pool, trip.id, 'SUCCESS');
     assert.equal(done.runs, 1);
     const { lines } = await downloadResult(t.baseUrl, done.id, acme.apiToken);
-    assert.deepEqual(lines.slice(1), [...first, ...second].map((r) => r.line));
+    assert.deepEqual(
+      lines.slice(1),
+      [...first, ...second].map((r) => r.line),
+    );
   });
 
   it('follows an end during a running export with exactly one more export, which overwrites the result', async () => {
@@ -121,9 +133,16 @@ describe('automatic trip exports (real PostgreSQL, real Agenda)', () => {
     const done = await waitForTask(t.db.pool, trip.id, 'SUCCESS', 2, 60_000);
     assert.equal(done.request_count, done.covered_request_count);
     const { lines } = await downloadResult(t.baseUrl, done.id, acme.apiToken);
-    assert.deepEqual(lines.slice(1), [...first, ...more].map((r) => r.line));
+    assert.deepEqual(
+      lines.slice(1),
+      [...first, ...more].map((r) => r.line),
+    );
     const signals = await signalsOf(t.db.pool, done.id);
-    assert.deepEqual(signals.map((s) => s.reason), ['finished'], 'only the result that stays is announced');
+    assert.deepEqual(
+      signals.map((s) => s.reason),
+      ['finished'],
+      'only the result that stays is announced',
+    );
     const files = await readdir(`${t.config.exportDir}/${trip.id}`);
     assert.deepEqual(files, [done.result_path!.split('/')[1]], 'the first result file is gone');
   });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+
 import { loadConfig } from '../../src/config/config.js';
-import { TriggerService } from '../../src/modules/triggers/trigger.service.js';
 import { TriggerType } from '../../src/modules/triggers/trigger.entity.js';
-import { claimDueDeliveries, completeAttempt } from '../../src/notify/delivery-queue.js';
+import { TriggerService } from '../../src/modules/triggers/trigger.service.js';
 import { DeliveryChannels } from '../../src/notify/delivery-channels.js';
+import { claimDueDeliveries, completeAttempt } from '../../src/notify/delivery-queue.js';
 import { fanOutSignals } from '../../src/notify/fan-out.js';
 import { WebhookSecrets } from '../../src/notify/webhook-secrets.js';
 import { createDevice } from '../factories/accounts.js';
@@ -43,14 +44,16 @@ describe('fan-out and claims under concurrency', () => {
     const b = await webhook();
     const signals = await Promise.all(Array.from({ length: 40 }, () => writeSignal(db.orm, acme.customer, acme.device, acme.trip)));
 
-    const results = await Promise.all(Array.from({ length: 6 }, async () => {
-      const seen: string[] = [];
-      for (;;) {
-        const { messages } = await fanOutSignals(db.orm.em.fork(), 5);
-        if (messages.length === 0) return seen;
-        seen.push(...messages.map((m) => m.eventId));
-      }
-    }));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const seen: string[] = [];
+        for (;;) {
+          const { messages } = await fanOutSignals(db.orm.em.fork(), 5);
+          if (messages.length === 0) return seen;
+          seen.push(...messages.map((m) => m.eventId));
+        }
+      }),
+    );
     const published = results.flat();
     assert.equal(published.length, 40, 'each signal handed out for publishing exactly once');
     assert.deepEqual([...published].sort(), signals.map((s) => s.id).sort());
@@ -102,6 +105,12 @@ describe('fan-out and claims under concurrency', () => {
     assert.equal(await perTrigger(onlyOther.trigger.id), 1, "only the other device's signal");
     assert.equal(await perTrigger(disabled.trigger.id), 0);
     const fired = await db.pool.query<{ id: string; last_triggered_at: string | null }>('SELECT id, last_triggered_at FROM triggers');
-    assert.deepEqual(fired.rows.filter((r) => r.last_triggered_at).map((r) => r.id).sort(), [spaced.trigger.id, onlyOther.trigger.id].sort());
+    assert.deepEqual(
+      fired.rows
+        .filter((r) => r.last_triggered_at)
+        .map((r) => r.id)
+        .sort(),
+      [spaced.trigger.id, onlyOther.trigger.id].sort(),
+    );
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
+
 import { nowIso } from '../../src/lib/time.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { addSeconds, createTrip, endTrip, insertRecords, makeRecords } from '../factories/trips.js';
@@ -73,10 +74,7 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
       await insertRecords(t.db.pool, device, records);
       await endTrip(t.app.services, trip, records.at(-1)!.ts);
       const task = await taskOfTrip(t.db.pool, trip.id);
-      const scheduled = await waitFor(
-        async () => (await store.jobs('exports.run')).find((j) => Number(j.data?.taskId) === Number(task!.id)),
-        'the delayed export job',
-      );
+      const scheduled = await waitFor(async () => (await store.jobs('exports.run')).find((j) => Number(j.data?.taskId) === Number(task!.id)), 'the delayed export job');
       const { rows } = await t.db.pool.query<{ due: Date }>('select due_at as due from tasks where id = $1', [task!.id]);
       assert.ok(Math.abs(scheduled.nextRunAt!.getTime() - rows[0]!.due.getTime()) < 1000, 'scheduled for the due time');
       assert.ok(scheduled.nextRunAt!.getTime() > Date.now(), 'in the future: after the reopen window');
@@ -98,16 +96,23 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
         trips.push(trip);
       }
       const tasks = await Promise.all(trips.map((trip) => waitForTask(t.db.pool, trip.id, 'SUCCESS')));
-      await t.db.pool.query(
-        `update tasks set result_at = now() - interval '3 hours', announced_at = now() - interval '3 hours' where id = any($1::bigint[])`,
-        [[tasks[0]!.id, tasks[2]!.id]],
-      );
+      await t.db.pool.query(`update tasks set result_at = now() - interval '3 hours', announced_at = now() - interval '3 hours' where id = any($1::bigint[])`, [
+        [tasks[0]!.id, tasks[2]!.id],
+      ]);
       await t.db.pool.query(`update tasks set result_path = null, result_cleared_at = now() where id = $1`, [tasks[2]!.id]);
 
       await store.makeDue('exports.reannounce');
       await waitFor(async () => (await signalsOf(t.db.pool, tasks[0]!.id)).some((s) => s.reason === 'reannounce'), 'the re-announcement', 20_000);
-      assert.deepEqual((await signalsOf(t.db.pool, tasks[1]!.id)).map((s) => s.reason), ['finished'], 'younger than two hours');
-      assert.deepEqual((await signalsOf(t.db.pool, tasks[2]!.id)).map((s) => s.reason), ['finished'], 'cleared');
+      assert.deepEqual(
+        (await signalsOf(t.db.pool, tasks[1]!.id)).map((s) => s.reason),
+        ['finished'],
+        'younger than two hours',
+      );
+      assert.deepEqual(
+        (await signalsOf(t.db.pool, tasks[2]!.id)).map((s) => s.reason),
+        ['finished'],
+        'cleared',
+      );
       await waitFor(async () => {
         const [job] = await store.jobs('exports.reannounce');
         return job?.nextRunAt && job.nextRunAt.getTime() > Date.now() + 60_000;
@@ -128,25 +133,30 @@ function backendSuite(backend: 'PostgreSQL' | 'MongoDB'): void {
         Number((await t.db.pool.query<{ n: string }>('select count(*) as n from records where device_id = $1 and ts between $2 and $3', [device.id, from, to])).rows[0]!.n);
 
       // Upload batch hashes: one received before the cutoff, one after.
-      await t.db.pool.query(
-        `insert into ingest_batches (device_id, sha256, records, received_at) values ($1, 'old-batch', 4, $2), ($1, 'new-batch', 4, $3)`,
-        [device.id, addSeconds(cutoff, -3600), addSeconds(cutoff, 3600)],
-      );
+      await t.db.pool.query(`insert into ingest_batches (device_id, sha256, records, received_at) values ($1, 'old-batch', 4, $2), ($1, 'new-batch', 4, $3)`, [
+        device.id,
+        addSeconds(cutoff, -3600),
+        addSeconds(cutoff, 3600),
+      ]);
       const batches = async () =>
         (await t.db.pool.query<{ sha256: string }>('select sha256 from ingest_batches where device_id = $1 order by sha256', [device.id])).rows.map((r) => r.sha256);
 
       // Records kept aside for their untrusted times expire by when they were received.
-      await t.db.pool.query(
-        `insert into records_untrusted_time (device_id, ts, line, received_at) values ($1, '1970-01-01', '{}', $2), ($1, '9999-01-01', '{}', $3)`,
-        [device.id, addSeconds(cutoff, -3600), addSeconds(cutoff, 3600)],
-      );
+      await t.db.pool.query(`insert into records_untrusted_time (device_id, ts, line, received_at) values ($1, '1970-01-01', '{}', $2), ($1, '9999-01-01', '{}', $3)`, [
+        device.id,
+        addSeconds(cutoff, -3600),
+        addSeconds(cutoff, 3600),
+      ]);
 
       await store.makeDue('records.retention');
       await waitFor(async () => (await count('1970-01-01T00:00:00Z', cutoff)) === 0, 'old records to be gone', 20_000);
       await waitFor(async () => !(await batches()).includes('old-batch'), 'old batch hashes to be gone', 20_000);
       assert.deepEqual(await batches(), ['new-batch']);
       const aside = await t.db.pool.query<{ ts: string }>(`select to_char(ts, 'YYYY') as ts from records_untrusted_time where device_id = $1`, [device.id]);
-      assert.deepEqual(aside.rows.map((r) => r.ts), ['9999']);
+      assert.deepEqual(
+        aside.rows.map((r) => r.ts),
+        ['9999'],
+      );
       const { rows } = await t.db.pool.query<{ part: string | null }>('select to_regclass($1)::text as part', [ancientPartition]);
       assert.equal(rows[0]!.part, null, 'the whole old month was dropped');
       assert.equal(await count(kept[0]!.ts, kept.at(-1)!.ts), kept.length);

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
+
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { encodeRecordRows, RECORDS_COPY_IN, type RecordRow } from '../../src/modules/ingest/record-copy.js';
+
 import { isoToMicros } from '../../src/lib/time.js';
+import { encodeRecordRows, type RecordRow, RECORDS_COPY_IN } from '../../src/modules/ingest/record-copy.js';
 import { TEST_SERVER_URL } from '../support/test-db.js';
 
 /** The binary rows uploads write, read back by a real PostgreSQL. */
@@ -50,10 +52,24 @@ describe('records COPY encoding', () => {
     await client.query('truncate records');
     const other = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
     const [first, second] = [rows.slice(0, 2), rows.slice(2)];
-    await pipeline(Readable.from([...encodeRecordRows([{ deviceId, rows: first }, { deviceId: other, rows: second }], 128)]), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    await pipeline(
+      Readable.from([
+        ...encodeRecordRows(
+          [
+            { deviceId, rows: first },
+            { deviceId: other, rows: second },
+          ],
+          128,
+        ),
+      ]),
+      client.query(copyStreams.from(RECORDS_COPY_IN)),
+    );
     const { rows: stored } = await client.query<{ device_id: string; line: string }>('select device_id::text, line from records order by ts');
     const expected = [...first.map((r) => ({ ...r, device: deviceId })), ...second.map((r) => ({ ...r, device: other }))].sort((a, b) => (a.at < b.at ? -1 : 1));
-    assert.deepEqual(stored, expected.map((r) => ({ device_id: r.device, line: r.line })));
+    assert.deepEqual(
+      stored,
+      expected.map((r) => ({ device_id: r.device, line: r.line })),
+    );
   });
 
   it('an empty batch is a valid COPY of nothing', async () => {

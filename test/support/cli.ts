@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+
 import { DIST_ROOT } from './process.js';
 
 export interface CliResult {

@@ -1,6 +1,8 @@
 /** Reading what an export produced, the way a user sees it. */
 import { gunzipSync } from 'node:zlib';
+
 import type pg from 'pg';
+
 import { waitFor } from './wait.js';
 
 export interface TaskRow {
@@ -46,9 +48,6 @@ export async function downloadResult(baseUrl: string, taskId: string | number, t
 }
 
 export async function signalsOf(pool: pg.Pool, taskId: string | number): Promise<{ reason: string; payload: Record<string, unknown> }[]> {
-  const { rows } = await pool.query<{ reason: string; payload: Record<string, unknown> }>(
-    'select reason, payload from signals where task_id = $1 order by created_at',
-    [taskId],
-  );
+  const { rows } = await pool.query<{ reason: string; payload: Record<string, unknown> }>('select reason, payload from signals where task_id = $1 order by created_at', [taskId]);
   return rows;
 }

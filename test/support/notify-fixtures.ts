@@ -1,15 +1,10 @@
 /** Shared set-up of the announcement tests: a customer with a device and a finished trip. */
 import type { MikroORM } from '@mikro-orm/postgresql';
+
 import type { Config } from '../../src/config/config.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { createTrip, type TestTrip } from '../factories/signals.js';
-import {
-  CreateTriggerDocument,
-  type CreateTriggerInput,
-  DeliveriesDocument,
-  type DeliveriesQuery,
-  type DeliveryState,
-} from '../generated/graphql.js';
+import { CreateTriggerDocument, type CreateTriggerInput, DeliveriesDocument, type DeliveriesQuery, type DeliveryState } from '../generated/graphql.js';
 import { gql } from './http.js';
 import { waitFor } from './wait.js';
 

@@ -1,5 +1,6 @@
 /** A real SMTP server for the tests: it receives, the test parses with mailparser. */
 import type { AddressInfo } from 'node:net';
+
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildApp, type App, type Role } from '../../src/app.js';
-import { loadConfig, type Config } from '../../src/config/config.js';
+
+import { type App, buildApp, type Role } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config/config.js';
 import { createTestDatabase, type TestDatabase } from './test-db.js';
 
 export interface TestApp {

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import pg from 'pg';
-import { migrate, openDatabase, type Database } from '../../src/db/database.js';
+
+import { type Database, migrate, openDatabase } from '../../src/db/database.js';
 import { PROJECT_ROOT } from '../../src/db/mikro-orm.config.js';
 
 /** Server used by the tests: TEST_DATABASE_URL, else the local PostgreSQL (trust auth). */

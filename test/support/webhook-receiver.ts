@@ -1,6 +1,7 @@
 /** A real HTTP server that records what it is sent and answers as the test scripts it. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { Webhook } from 'standardwebhooks';
 
 export interface ReceivedWebhook {

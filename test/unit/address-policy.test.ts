@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { type AddressCategory, classifyAddress } from '../../src/notify/address-policy.js';
 
 const TABLE: readonly (readonly [string, AddressCategory])[] = [

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 
 describe('config: JWT_SECRET', () => {
   it('stops start-up on a secret under 32 bytes or the one published with earlier versions', () => {
     for (const secret of ['short', 'x'.repeat(31), 'dev-only-secret-change-me-please-0123456789']) {
-      assert.throws(() => loadConfig({ JWT_SECRET: secret }), (error: unknown) => error instanceof ConfigError && /JWT_SECRET/.test(error.message), secret);
+      assert.throws(
+        () => loadConfig({ JWT_SECRET: secret }),
+        (error: unknown) => error instanceof ConfigError && /JWT_SECRET/.test(error.message),
+        secret,
+      );
     }
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { CopyFormatError, CopyLinesDecoder } from '../../src/db/copy-lines.decoder.js';
 
 /** A backend message: type byte, length (itself included), payload. */
@@ -38,7 +39,7 @@ function decode(bytes: Buffer, split: (at: number) => number, blockSize: number,
   const decoder = new CopyLinesDecoder(blockSize, (b) => blocks.push(Buffer.from(b)));
   if (prepend) decoder.prepend(prepend);
   let rest: Buffer | undefined;
-  for (let at = 0; at < bytes.length && rest === undefined; ) {
+  for (let at = 0; at < bytes.length && rest === undefined;) {
     const end = Math.min(bytes.length, at + split(at));
     rest = decoder.write(bytes.subarray(at, end));
     if (rest !== undefined) rest = Buffer.concat([rest, bytes.subarray(end)]);
@@ -61,7 +62,10 @@ describe('binary COPY lines decoder', () => {
       const blockSize = 64;
       const { blocks, rest, decoder } = decode(copyOut(values), split, blockSize, Buffer.from('header\n'));
       assert.deepEqual(Buffer.concat(blocks).toString(), `header\n${expected.toString()}`);
-      assert.ok(blocks.slice(0, -1).every((b) => b.length === blockSize), 'all blocks but the last are full');
+      assert.ok(
+        blocks.slice(0, -1).every((b) => b.length === blockSize),
+        'all blocks but the last are full',
+      );
       assert.ok(blocks.at(-1)!.length > 0 && blocks.at(-1)!.length <= blockSize);
       assert.equal(decoder.rows, values.length);
       assert.equal(decoder.done, true);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { DatabaseOutage, isDatabaseUnavailable } from '../../src/lib/database-outage.js';
 import { waitFor } from '../support/wait.js';
 
@@ -21,7 +22,14 @@ describe('database faults', () => {
     ]) {
       assert.equal(isDatabaseUnavailable(fault), true, fault.message);
     }
-    for (const other of [coded('23505', 'duplicate key'), coded('08P01', 'protocol violation'), coded('42P01'), new Error('Connection settings are invalid'), 'ECONNREFUSED', undefined]) {
+    for (const other of [
+      coded('23505', 'duplicate key'),
+      coded('08P01', 'protocol violation'),
+      coded('42P01'),
+      new Error('Connection settings are invalid'),
+      'ECONNREFUSED',
+      undefined,
+    ]) {
       assert.equal(isDatabaseUnavailable(other), false, String(other));
     }
   });
@@ -31,16 +39,24 @@ describe('database faults', () => {
     const log = { warn: (_: object, msg: string) => lines.push(`warn ${msg}`), info: (msg: string) => lines.push(`info ${msg}`) };
     let reachable = false;
     let probes = 0;
-    const outage = new DatabaseOutage(log, async () => {
-      probes++;
-      if (!reachable) throw coded('ECONNREFUSED');
-    }, 5);
+    const outage = new DatabaseOutage(
+      log,
+      async () => {
+        probes++;
+        if (!reachable) throw coded('ECONNREFUSED');
+      },
+      5,
+    );
     try {
       assert.equal(outage.toAppError(coded('23505')), undefined, 'not a fault: the caller reports it');
       assert.equal(outage.toAppError(coded('ECONNREFUSED'))?.code, 'SERVICE_UNAVAILABLE');
       assert.equal(outage.absorb(new Error('Connection terminated unexpectedly')), true);
       await waitFor(() => probes >= 3, 'probes while down');
-      assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['warn'], 'one warning for the whole outage');
+      assert.deepEqual(
+        lines.map((l) => l.split(' ')[0]),
+        ['warn'],
+        'one warning for the whole outage',
+      );
       reachable = true;
       await waitFor(() => lines.length === 2, 'the recovery line');
       assert.match(lines[1]!, /^info PostgreSQL answers again/);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { signDownloadUrl, verifyDownloadSignature } from '../../src/notify/download-link.js';
 
 const config = { jwtSecret: 'test-secret-test-secret-test-secret-0123', publicUrl: 'https://x.example', downloadUrlTtlSeconds: 3600 };

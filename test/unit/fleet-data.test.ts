@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { isoToMicros } from '../../src/lib/time.js';
 import { deviceBatches } from '../../src/sim/device-batches.js';
 import { deviceRecords, type SimRecord, tripRecords } from '../../src/sim/fleet-data.js';

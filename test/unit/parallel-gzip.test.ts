@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+
 import { parallelGzip } from '../../src/modules/exports/parallel-gzip.js';
 
 async function gzipOf(input: Buffer, chunk: number, blockSize: number, parallel = 2): Promise<Buffer> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { parseFaultKinds } from '../../bench/soak/fault-injector.js';
 import { crashReason } from '../../bench/soak/service-instance.js';
 

@@ -1,14 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import fc from 'fast-check';
+
 import { tagMatcher, tagPatternProblem } from '../../src/lib/tag-pattern.js';
 import { DEFAULT_TRIP_SETTINGS, validateSettings } from '../../src/modules/devices/trip-settings.js';
 
-const TAGS = ['vehicle/engine/running', 'vehicle/engine/stopped', 'vehicle/engine/not_running', 'stopped', 'vehicle/rfid/04a1/rejected', 'vehicle/rfid/x/y/unauthenticated', 'vehicle/rfid/rejected', 'vehicle/battery/low', ''];
+const TAGS = [
+  'vehicle/engine/running',
+  'vehicle/engine/stopped',
+  'vehicle/engine/not_running',
+  'stopped',
+  'vehicle/rfid/04a1/rejected',
+  'vehicle/rfid/x/y/unauthenticated',
+  'vehicle/rfid/rejected',
+  'vehicle/battery/low',
+  '',
+];
 
 describe('tag patterns', () => {
   it('matches the product defaults and its examples on the whole tag, as the regular expressions did', () => {
-    const patterns = [...DEFAULT_TRIP_SETTINGS.startTags, ...DEFAULT_TRIP_SETTINGS.endTags, ...DEFAULT_TRIP_SETTINGS.finalEndTags, 'vehicle/engine/not_running|stopped', 'vehicle/engine/.*', '[a-z/]+_\\w+'];
+    const patterns = [
+      ...DEFAULT_TRIP_SETTINGS.startTags,
+      ...DEFAULT_TRIP_SETTINGS.endTags,
+      ...DEFAULT_TRIP_SETTINGS.finalEndTags,
+      'vehicle/engine/not_running|stopped',
+      'vehicle/engine/.*',
+      '[a-z/]+_\\w+',
+    ];
     for (const pattern of patterns) {
       assert.equal(tagPatternProblem(pattern), undefined, pattern);
       const before = new RegExp(`^(?:${pattern})$`);
@@ -57,9 +76,41 @@ describe('tag patterns', () => {
   });
 
   it('never throws on generated garbage, and agrees with RegExp wherever both accept a pattern', () => {
-    const piece = fc.constantFrom('a', 'b', '/', '.', '*', '+', '?', '|', '(', ')', '[', ']', '^', '$', '\\', '{', '}', ',', '1', '-', 'vehicle', 'engine', '.*', '(a|b)', '[a-z]', '\\d', '\\w');
+    const piece = fc.constantFrom(
+      'a',
+      'b',
+      '/',
+      '.',
+      '*',
+      '+',
+      '?',
+      '|',
+      '(',
+      ')',
+      '[',
+      ']',
+      '^',
+      '$',
+      '\\',
+      '{',
+      '}',
+      ',',
+      '1',
+      '-',
+      'vehicle',
+      'engine',
+      '.*',
+      '(a|b)',
+      '[a-z]',
+      '\\d',
+      '\\w',
+    );
     const pattern = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''));
-    const tag = fc.oneof(fc.constantFrom(...TAGS), fc.string({ maxLength: 40 }), fc.array(fc.constantFrom('a', 'b', '/', '1', 'vehicle', 'engine'), { maxLength: 10 }).map((p) => p.join('')));
+    const tag = fc.oneof(
+      fc.constantFrom(...TAGS),
+      fc.string({ maxLength: 40 }),
+      fc.array(fc.constantFrom('a', 'b', '/', '1', 'vehicle', 'engine'), { maxLength: 10 }).map((p) => p.join('')),
+    );
     fc.assert(
       fc.property(pattern, fc.array(tag, { maxLength: 5 }), fc.constantFrom('regex' as const, 'glob' as const), (source, tags, syntax) => {
         const problem = tagPatternProblem(source, syntax);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { canonicalIso, formatDuration, isoToMicros, microsToIso } from '../../src/lib/time.js';
 
 describe('timestamps keep their microseconds', () => {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+
 import fc from 'fast-check';
+
 import { AppError } from '../../src/lib/errors.js';
 import { parseUpload, type UploadLimits } from '../../src/modules/ingest/record-parser.js';
 
@@ -46,16 +48,25 @@ const space = fc.constantFrom('', ' ', '\n', '\t', '\r\n ');
 describe('upload parser', () => {
   it('reads what JSON.parse reads, however the bytes are cut, with the same batch hash', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 20 }), fc.boolean(), space, fc.array(fc.nat(), { maxLength: 8 }), fc.boolean(), async (records, lines, ws, cuts, gzip) => {
-        const text = lines ? records.map((r) => ws.replaceAll('\n', '') + JSON.stringify(r)).join('\n') + ws : `${ws}[${records.map((r) => ws + JSON.stringify(r, null, ws.includes('\t') ? 1 : 0)).join(`,${ws}`)}]${ws}`;
-        const body = Buffer.from(text);
-        const parsed = await parseUpload(source(gzip ? gzipSync(body) : body, cuts), undefined, LIMITS);
-        assert.deepEqual(
-          parsed.records.map((r) => r.data),
-          JSON.parse(JSON.stringify(records)),
-        );
-        assert.equal(parsed.sha256, createHash('sha256').update(text).digest('hex'));
-      }),
+      fc.asyncProperty(
+        fc.array(record, { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        space,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.boolean(),
+        async (records, lines, ws, cuts, gzip) => {
+          const text = lines
+            ? records.map((r) => ws.replaceAll('\n', '') + JSON.stringify(r)).join('\n') + ws
+            : `${ws}[${records.map((r) => ws + JSON.stringify(r, null, ws.includes('\t') ? 1 : 0)).join(`,${ws}`)}]${ws}`;
+          const body = Buffer.from(text);
+          const parsed = await parseUpload(source(gzip ? gzipSync(body) : body, cuts), undefined, LIMITS);
+          assert.deepEqual(
+            parsed.records.map((r) => r.data),
+            JSON.parse(JSON.stringify(records)),
+          );
+          assert.equal(parsed.sha256, createHash('sha256').update(text).digest('hex'));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -64,7 +75,11 @@ describe('upload parser', () => {
     const junk = fc.oneof(
       fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
       fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
-      fc.array(fc.constantFrom('[', ']', '{', '}', '"', '\\', ',', ':', '\n', ' ', '1', 'null', '"@t"', '"@ts"', '"x"', '"2026-03-02T08:00:00Z"', '\u00e9', '\uFEFF'), { maxLength: 80 }).map((p) => Buffer.from(p.join(''))),
+      fc
+        .array(fc.constantFrom('[', ']', '{', '}', '"', '\\', ',', ':', '\n', ' ', '1', 'null', '"@t"', '"@ts"', '"x"', '"2026-03-02T08:00:00Z"', '\u00e9', '\uFEFF'), {
+          maxLength: 80,
+        })
+        .map((p) => Buffer.from(p.join(''))),
     );
     await fc.assert(
       fc.asyncProperty(junk, fc.array(fc.nat(), { maxLength: 5 }), fc.constantFrom(undefined, 'gzip', 'br'), fc.boolean(), async (body, cuts, encoding, compress) => {
@@ -83,7 +98,10 @@ describe('upload parser', () => {
   it('refuses a body of too many records early, without reading the rest', async () => {
     const one = Buffer.from('{"@t":"a","@ts":"2026-01-01T00:00:00Z"},');
     const body = Buffer.concat([Buffer.from('['), ...Array.from({ length: 100_000 }, () => one), Buffer.from('{"@t":"a","@ts":"2026-01-01T00:00:00Z"}]')]);
-    const src = source(body, Array.from({ length: 400 }, (_, i) => i * 16_384));
+    const src = source(
+      body,
+      Array.from({ length: 400 }, (_, i) => i * 16_384),
+    );
     const error = await refusal(parseUpload(src, undefined, { ...LIMITS, maxBytes: 16 * 1024 * 1024 }));
     assert.equal(error.code, 'PAYLOAD_TOO_LARGE');
     assert.match(error.message, /more than 1000 records/);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+
 import { Webhook } from 'standardwebhooks';
+
 import { SecretBox } from '../../src/notify/secret-box.js';
 import { newWebhookSecret, signWebhook } from '../../src/notify/webhook-signature.js';
 

@@ -1,9 +1,10 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+
 import { type GraphQLContext, principalOf } from '../../graphql/context.js';
-import { ApiToken } from './api-token.entity.js';
 import { unauthenticated } from '../../lib/errors.js';
-import { User } from './user.entity.js';
 import { CreateApiTokenPayload, Me } from './account.types.js';
+import { ApiToken } from './api-token.entity.js';
+import { User } from './user.entity.js';
 
 @Resolver()
 export class AccountResolver {

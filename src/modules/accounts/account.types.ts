@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+
 import { ApiToken } from './api-token.entity.js';
 import { Customer } from './customer.entity.js';
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { jwtVerify, SignJWT } from 'jose';
+
 import type { Config } from '../../config/config.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
@@ -30,10 +31,7 @@ export class AuthService {
   }
 
   /** Creates a customer with its first user and API token (the admin CLI's `create-customer`). */
-  async createCustomer(
-    em: EntityManager,
-    input: { name: string; email: string; password: string },
-  ): Promise<{ customer: Customer; user: User } & NewApiToken> {
+  async createCustomer(em: EntityManager, input: { name: string; email: string; password: string }): Promise<{ customer: Customer; user: User } & NewApiToken> {
     const email = input.email.trim().toLowerCase();
     if (!input.name.trim()) throw invalidInput('name must not be empty');
     if (!EMAIL_RE.test(email)) throw invalidInput(`"${input.email}" is not an e-mail address`);
@@ -117,12 +115,7 @@ export class AuthService {
     return { customerId: row.customer_id, userId: row.user_id, via: 'api_token', tokenId: row.id };
   }
 
-  async createApiToken(
-    em: EntityManager,
-    principal: Principal,
-    name: string,
-    expiresAt: string | null | undefined,
-  ): Promise<NewApiToken> {
+  async createApiToken(em: EntityManager, principal: Principal, name: string, expiresAt: string | null | undefined): Promise<NewApiToken> {
     if (!name.trim()) throw invalidInput('name must not be empty');
     let expires: string | null = null;
     if (expiresAt) {
@@ -136,11 +129,7 @@ export class AuthService {
   }
 
   listApiTokens(em: EntityManager, principal: Principal): Promise<ApiToken[]> {
-    return em.find(
-      ApiToken,
-      { customer: principal.customerId, revokedAt: null },
-      { orderBy: { createdAt: 'desc', id: 'asc' } },
-    );
+    return em.find(ApiToken, { customer: principal.customerId, revokedAt: null }, { orderBy: { createdAt: 'desc', id: 'asc' } });
   }
 
   async revokeApiToken(em: EntityManager, principal: Principal, id: string): Promise<ApiToken> {
@@ -151,12 +140,7 @@ export class AuthService {
     return row;
   }
 
-  private newApiToken(
-    em: EntityManager,
-    principal: Pick<Principal, 'customerId' | 'userId'>,
-    name: string,
-    expiresAt: string | null,
-  ): NewApiToken {
+  private newApiToken(em: EntityManager, principal: Pick<Principal, 'customerId' | 'userId'>, name: string, expiresAt: string | null): NewApiToken {
     const token = newToken('tex');
     const apiToken = em.create(ApiToken, {
       customer: principal.customerId,

@@ -1,5 +1,6 @@
 import { Entity, Property } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
+
 import { UuidEntity } from '../../db/base.entity.js';
 
 /** A tenant: every other object belongs to exactly one customer. */

@@ -4,6 +4,7 @@
  * all instances already share; whoever inserts first wins and everybody reads the winner.
  */
 import type { Logger } from 'pino';
+
 import type { Config } from '../../config/config.js';
 import type { Queryable } from '../../lib/domain-events.js';
 

@@ -1,5 +1,6 @@
 import { Entity, ManyToOne, Property, type Ref } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
+
 import { UuidEntity } from '../../db/base.entity.js';
 import { Customer } from './customer.entity.js';
 

@@ -1,5 +1,6 @@
 import { Entity, Index, ManyToOne, Property, type Ref } from '@mikro-orm/core';
 import { Field, Int, ObjectType } from 'type-graphql';
+
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Delivery } from './delivery.entity.js';
@@ -36,7 +37,7 @@ export class DeliveryAttempt extends UuidEntity {
   @Property({ type: 'text', nullable: true })
   error?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The start of the receiver\'s answer (at most 1 KiB).' })
+  @Field(() => String, { nullable: true, description: "The start of the receiver's answer (at most 1 KiB)." })
   @Property({ type: 'text', nullable: true })
   response?: string | null;
 }

@@ -1,5 +1,6 @@
 import { Entity, Enum, Index, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Customer } from '../accounts/customer.entity.js';

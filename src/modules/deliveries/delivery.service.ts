@@ -1,12 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { conflict, invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
 import { canonicalIso } from '../../lib/time.js';
 import { WORK_CHANNEL } from '../../notify/fan-out.js';
 import type { Principal } from '../accounts/principal.js';
 import { Trigger } from '../triggers/trigger.entity.js';
-import { DeliveryAttempt } from './delivery-attempt.entity.js';
 import { Delivery, DeliveryState } from './delivery.entity.js';
+import { DeliveryAttempt } from './delivery-attempt.entity.js';
 
 export interface DeliveryFilter {
   readonly triggerId?: string | null;

@@ -1,5 +1,6 @@
-import { type Opt, Entity, Index, ManyToOne, Property, type Ref } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
 import { Field, Int, ObjectType } from 'type-graphql';
+
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Customer } from '../accounts/customer.entity.js';

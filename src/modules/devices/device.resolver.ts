@@ -1,16 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { Device } from './device.entity.js';
+import { ApplyTemplatePayload, CreateDeviceInput, CreateDevicePayload, CreateTemplateInput, PartialTripSettingsType, TripSettingsInput, TripSettingsType } from './device.types.js';
 import { Template } from './template.entity.js';
-import {
-  ApplyTemplatePayload,
-  CreateDeviceInput,
-  CreateDevicePayload,
-  CreateTemplateInput,
-  PartialTripSettingsType,
-  TripSettingsInput,
-  TripSettingsType,
-} from './device.types.js';
 
 @Resolver(() => Device)
 export class DeviceResolver {

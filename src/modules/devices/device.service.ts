@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
@@ -24,11 +25,7 @@ function cleanSettings(input: PartialTripSettings): PartialTripSettings {
 }
 
 export class DeviceService {
-  async createDevice(
-    em: EntityManager,
-    principal: Principal,
-    input: { unitId: string; name: string; vehicleId: number },
-  ): Promise<{ device: Device; uploadToken: string }> {
+  async createDevice(em: EntityManager, principal: Principal, input: { unitId: string; name: string; vehicleId: number }): Promise<{ device: Device; uploadToken: string }> {
     const unitId = input.unitId.trim().toLowerCase();
     if (!isUuid(unitId)) throw invalidInput('unitId must be a uuid');
     if (!input.name.trim()) throw invalidInput('name must not be empty');

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+
 import { Device } from './device.entity.js';
 import type { PartialTripSettings, TripSettings } from './trip-settings.js';
 

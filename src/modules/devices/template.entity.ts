@@ -1,5 +1,6 @@
-import { type Opt, Entity, ManyToOne, Property, type Ref, Unique } from '@mikro-orm/core';
+import { Entity, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
+
 import { UuidEntity } from '../../db/base.entity.js';
 import { Customer } from '../accounts/customer.entity.js';
 import type { PartialTripSettings } from './trip-settings.js';

@@ -25,10 +25,7 @@ export const DEFAULT_TRIP_SETTINGS: TripSettings = Object.freeze({
 const KEYS = Object.keys(DEFAULT_TRIP_SETTINGS) as (keyof TripSettings)[];
 
 /** Defaults, overlaid by the template's settings, overlaid by the device's own. */
-export function effectiveSettings(
-  template: PartialTripSettings | null | undefined,
-  own: PartialTripSettings | null | undefined,
-): TripSettings {
+export function effectiveSettings(template: PartialTripSettings | null | undefined, own: PartialTripSettings | null | undefined): TripSettings {
   const result: Record<string, unknown> = { ...DEFAULT_TRIP_SETTINGS };
   for (const layer of [template, own]) {
     if (!layer) continue;

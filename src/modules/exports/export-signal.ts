@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+
 import type { Queryable } from '../../lib/domain-events.js';
 import type { SignalReason, TripExportFinishedPayload } from '../signals/signal.entity.js';
 import type { ExportResult } from './task-lease.store.js';
@@ -13,13 +14,7 @@ export interface AnnouncedTask {
  * Writes one `trip_export_finished` signal to the outbox. Call it in the transaction that
  * makes the result visible (or re-announces it), so a signal exists exactly when a result does.
  */
-export async function insertExportSignal(
-  q: Queryable,
-  reason: SignalReason,
-  task: AnnouncedTask,
-  subject: TripWithDevice,
-  result: Omit<ExportResult, 'path'>,
-): Promise<void> {
+export async function insertExportSignal(q: Queryable, reason: SignalReason, task: AnnouncedTask, subject: TripWithDevice, result: Omit<ExportResult, 'path'>): Promise<void> {
   const payload: TripExportFinishedPayload = {
     task: { id: task.id, state: 'SUCCESS', created_at: task.createdAt },
     trip: { ...subject.trip },

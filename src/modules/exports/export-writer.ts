@@ -5,7 +5,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import type pg from 'pg';
+
 import { CopyLinesStream } from '../../db/copy-lines.stream.js';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso } from '../../lib/time.js';
@@ -82,7 +84,9 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
       throw new NoRecordsError(`no recorded data left for this trip between ${source.startTs} and ${source.endTs}${hint}`);
     }
     // Blocks of the gzip's own size, the trip line first: compressed without another copy.
-    const copy = client.query(new CopyLinesStream(copySql(source.deviceId, source.startTs, source.endTs), { blockSize: GZIP_BLOCK_BYTES, prepend: Buffer.from(`${source.header}\n`) }));
+    const copy = client.query(
+      new CopyLinesStream(copySql(source.deviceId, source.startTs, source.endTs), { blockSize: GZIP_BLOCK_BYTES, prepend: Buffer.from(`${source.header}\n`) }),
+    );
     clientBroken = true; // until COPY has run to its end
     let bytes = 0;
     const hash = createHash('sha256');

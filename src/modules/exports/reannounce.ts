@@ -1,4 +1,5 @@
 import type pg from 'pg';
+
 import { transaction } from '../../db/pg-transaction.js';
 import { canonicalIso } from '../../lib/time.js';
 import { insertExportSignal } from './export-signal.js';

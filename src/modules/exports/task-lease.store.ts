@@ -6,7 +6,7 @@
  */
 import type { Queryable } from '../../lib/domain-events.js';
 import { canonicalIso } from '../../lib/time.js';
-import { TRIP_WITH_DEVICE_COLUMNS, tripWithDevice, type TripWithDevice, type TripWithDeviceRow } from './trip-row.js';
+import { TRIP_WITH_DEVICE_COLUMNS, type TripWithDevice, tripWithDevice, type TripWithDeviceRow } from './trip-row.js';
 
 export interface ExportRequest {
   readonly tripId: string;

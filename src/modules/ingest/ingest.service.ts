@@ -1,7 +1,9 @@
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+
 import type { Config } from '../../config/config.js';
 import type { Database } from '../../db/database.js';
 import { transaction } from '../../db/pg-transaction.js';
@@ -10,8 +12,8 @@ import type { Metrics } from '../../lib/metrics.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
-import { encodeRecordRows, RECORDS_COPY_IN, type RecordRow, storedLineMaker, UNTRUSTED_RECORDS_COPY_IN } from './record-copy.js';
-import { parseUpload, type ParsedRecord } from './record-parser.js';
+import { encodeRecordRows, type RecordRow, RECORDS_COPY_IN, storedLineMaker, UNTRUSTED_RECORDS_COPY_IN } from './record-copy.js';
+import { type ParsedRecord, parseUpload } from './record-parser.js';
 
 export interface UploadingDevice {
   readonly id: string;
@@ -136,7 +138,13 @@ export class IngestService {
     const { result, afterCommit } = await transaction(this.db.pool, async (client) => {
       // One round trip: lock the device row (its batches never interleave), then record the
       // batch's hash; a hash seen before means the device is resending a stored batch.
-      const locked = await client.query<{ customer_id: string; settings: PartialTripSettings; template_settings: PartialTripSettings | null; last_at: string | null; fresh: boolean }>({
+      const locked = await client.query<{
+        customer_id: string;
+        settings: PartialTripSettings;
+        template_settings: PartialTripSettings | null;
+        last_at: string | null;
+        fresh: boolean;
+      }>({
         // Named: parsed and planned once per connection, not once per batch.
         name: 'ingest-lock-device',
         text: `WITH locked AS (

@@ -6,6 +6,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip } from 'node:zlib';
+
 import { AppError, invalidInput } from '../../lib/errors.js';
 
 const INFLATE_CHUNK_BYTES = 64 * 1024;

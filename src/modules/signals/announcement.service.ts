@@ -1,5 +1,6 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { filter, pipe } from '@graphql-yoga/subscription';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
 import type { Config } from '../../config/config.js';
 import { notFound } from '../../lib/errors.js';
 import { requireOwned } from '../../lib/ownership.js';
@@ -32,7 +33,12 @@ export class AnnouncementService {
     if (deviceId) await requireOwned(em, Device, principal, deviceId, 'Device');
     // The topic is per customer: another customer's events never reach this iterator.
     const events = this.pubSub.subscribe(TRIP_EXPORT_FINISHED, principal.customerId);
-    return deviceId ? pipe(events, filter((m: TripExportFinishedMessage) => m.deviceId === deviceId)) : events;
+    return deviceId
+      ? pipe(
+          events,
+          filter((m: TripExportFinishedMessage) => m.deviceId === deviceId),
+        )
+      : events;
   }
 
   /**

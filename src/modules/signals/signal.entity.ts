@@ -1,4 +1,5 @@
 import { Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
+
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Customer } from '../accounts/customer.entity.js';

@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+
 import { type GraphQLContext, principalOf } from '../../graphql/context.js';
 import type { TripExportFinishedMessage } from '../../notify/pub-sub.js';
 import { TripExportFinishedEvent } from './trip-export-finished.types.js';

@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 

@@ -1,5 +1,6 @@
 import { BigIntType, Entity, Enum, Index, ManyToOne, type Opt, PrimaryKey, Property, type Ref, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { nowIso } from '../../lib/time.js';
 import { Customer } from '../accounts/customer.entity.js';

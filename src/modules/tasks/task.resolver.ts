@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';

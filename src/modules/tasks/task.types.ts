@@ -1,4 +1,5 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql';
+
 import { connectionType } from '../../lib/pagination.js';
 import { Task } from './task.entity.js';
 

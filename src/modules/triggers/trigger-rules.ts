@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
+
+import type { Config } from '../../config/config.js';
 import { invalidInput } from '../../lib/errors.js';
 import { classifyAddress } from '../../notify/address-policy.js';
 import { announce, sampleMessage } from '../../notify/announcement.js';
 import { templateProblems } from '../../notify/body-template.js';
-import type { Config } from '../../config/config.js';
 import { webhookBody } from '../../notify/webhook-sender.js';
 import { TriggerType } from './trigger.entity.js';
 
@@ -47,8 +48,22 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const EVENT_TAG_RE = /^[A-Za-z0-9_.\-/*]{1,200}$/;
 /** Headers the signature, the transport or the body depend on; a trigger cannot override them. */
 const RESERVED_HEADERS = new Set([
-  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
-  'expect', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'proxy-authorization', 'proxy-connection',
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'proxy-authorization',
+  'proxy-connection',
 ]);
 const MAX_RECIPIENTS = 20;
 const MAX_HEADERS = 20;
@@ -128,7 +143,10 @@ export function applyTriggerDraft(current: TriggerFields, draft: TriggerDraft, c
       problems.push(...syntax);
       if (syntax.length === 0) {
         try {
-          webhookBody({ id: '', description: next.description, webhookUrl: next.webhookUrl, webhookBodyTemplate: next.webhookBodyTemplate }, announce(config, sampleMessage('sample')));
+          webhookBody(
+            { id: '', description: next.description, webhookUrl: next.webhookUrl, webhookBodyTemplate: next.webhookBodyTemplate },
+            announce(config, sampleMessage('sample')),
+          );
         } catch (error) {
           problems.push((error as Error).message);
         }

@@ -1,15 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { Device } from '../devices/device.entity.js';
-import type { TriggerDraft } from './trigger-rules.js';
 import { Trigger } from './trigger.entity.js';
-import {
-  CreateTriggerInput,
-  TriggerActions,
-  TriggerTestResult,
-  TriggerWithSecretPayload,
-  UpdateTriggerInput,
-} from './trigger.types.js';
+import { CreateTriggerInput, TriggerActions, TriggerTestResult, TriggerWithSecretPayload, UpdateTriggerInput } from './trigger.types.js';
+import type { TriggerDraft } from './trigger-rules.js';
 
 /** GraphQL lets a client send null for any optional field; only the clearable ones mean "clear". */
 function draftOf(input: UpdateTriggerInput): TriggerDraft {
@@ -51,11 +46,7 @@ export class TriggerResolver {
 
   @Authorized()
   @Mutation(() => Trigger)
-  updateTrigger(
-    @Ctx() ctx: GraphQLContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateTriggerInput) input: UpdateTriggerInput,
-  ): Promise<Trigger> {
+  updateTrigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateTriggerInput) input: UpdateTriggerInput): Promise<Trigger> {
     return ctx.services.triggers.update(ctx.em, principalOf(ctx), id, draftOf(input));
   }
 

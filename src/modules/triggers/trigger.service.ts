@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
+
 import type { EntityManager } from '@mikro-orm/postgresql';
+
 import type { Config } from '../../config/config.js';
 import { invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
 import { microsToIso } from '../../lib/time.js';
 import { sampleMessage } from '../../notify/announcement.js';
 import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
-import { failWaitingDeliveriesOf } from '../../notify/delivery-queue.js';
 import { type DeliveryChannels, webhookIdOf } from '../../notify/delivery-channels.js';
+import { failWaitingDeliveriesOf } from '../../notify/delivery-queue.js';
 import type { WebhookSecrets } from '../../notify/webhook-secrets.js';
 import type { Principal } from '../accounts/principal.js';
 import { DeliveryChannel } from '../deliveries/delivery.entity.js';
 import { Device } from '../devices/device.entity.js';
-import { applyTriggerDraft, type TriggerDraft, type TriggerFields } from './trigger-rules.js';
 import { Trigger, TriggerType } from './trigger.entity.js';
+import { applyTriggerDraft, type TriggerDraft, type TriggerFields } from './trigger-rules.js';
 
 export interface TriggerWithSecret {
   readonly trigger: Trigger;
@@ -127,10 +129,7 @@ export class TriggerService {
    */
   async test(em: EntityManager, principal: Principal, id: string): Promise<TriggerTestResult[]> {
     const trigger = await this.get(em, principal, id);
-    const channels = [
-      ...(trigger.webhookUrl ? [DeliveryChannel.WEBHOOK] : []),
-      ...(trigger.emailRecipients.length ? [DeliveryChannel.EMAIL] : []),
-    ];
+    const channels = [...(trigger.webhookUrl ? [DeliveryChannel.WEBHOOK] : []), ...(trigger.emailRecipients.length ? [DeliveryChannel.EMAIL] : [])];
     if (channels.length === 0) throw invalidInput('the trigger has no action to test');
     const device = trigger.device ? await em.findOne(Device, { id: trigger.device.id, customer: principal.customerId }) : null;
     const message = sampleMessage(principal.customerId, device ?? undefined);
@@ -155,7 +154,9 @@ export class TriggerService {
   async sealPlainHeaders(em: EntityManager): Promise<number> {
     const plain = await em
       .getConnection()
-      .execute<{ id: string; webhook_headers: Record<string, string> }[]>(`select id, webhook_headers from triggers where webhook_headers_sealed is null and webhook_headers <> '{}'::jsonb`);
+      .execute<{ id: string; webhook_headers: Record<string, string> }[]>(
+        `select id, webhook_headers from triggers where webhook_headers_sealed is null and webhook_headers <> '{}'::jsonb`,
+      );
     let sealed = 0;
     for (const row of plain) {
       sealed += await em.nativeUpdate(Trigger, { id: row.id, webhookHeadersSealed: null }, this.secrets.sealHeaders(row.webhook_headers));
@@ -187,4 +188,3 @@ export class TriggerService {
     };
   }
 }
-

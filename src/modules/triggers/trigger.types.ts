@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+
 import { DeliveryChannel } from '../deliveries/delivery.entity.js';
 import { Trigger, TriggerType } from './trigger.entity.js';
 
@@ -27,7 +28,8 @@ export class WebhookAction {
 
   @Field(() => String, {
     nullable: true,
-    description: 'JSON with {{path}} placeholders over signal, task, trip, device, result and trigger; each is replaced by its value as JSON. Unset: the Standard Webhooks envelope.',
+    description:
+      'JSON with {{path}} placeholders over signal, task, trip, device, result and trigger; each is replaced by its value as JSON. Unset: the Standard Webhooks envelope.',
   })
   bodyTemplate?: string | null;
 }

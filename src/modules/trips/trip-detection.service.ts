@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+
 import type { DomainEvents, Queryable } from '../../lib/domain-events.js';
 import { microsToIso } from '../../lib/time.js';
 import type { TripSettings } from '../devices/trip-settings.js';
@@ -63,10 +64,11 @@ export class TripDetectionService {
     // trip in progress) cannot fall inside one, and the lookup is skipped.
     const refresh = new Set(changes.touched.filter((t) => t.endAt !== null || t.isNew).map((t) => t.key));
     if (batchRange.hasPositions && device.lastEventAt !== null && batchRange.from <= device.lastEventAt) {
-      const { rows } = await tx.query<{ id: string }>(
-        `SELECT id FROM trips WHERE device_id = $1 AND end_time_utc IS NOT NULL AND start_time_utc <= $3 AND end_time_utc >= $2`,
-        [device.id, microsToIso(batchRange.from), microsToIso(batchRange.to)],
-      );
+      const { rows } = await tx.query<{ id: string }>(`SELECT id FROM trips WHERE device_id = $1 AND end_time_utc IS NOT NULL AND start_time_utc <= $3 AND end_time_utc >= $2`, [
+        device.id,
+        microsToIso(batchRange.from),
+        microsToIso(batchRange.to),
+      ]);
       for (const row of rows) refresh.add(row.id);
     }
     for (const id of refresh) await this.refreshStats(tx, id);
@@ -105,10 +107,11 @@ export class TripDetectionService {
   }
 
   private async lastDataBefore(tx: Queryable, deviceId: string, from: bigint, at: bigint): Promise<bigint | undefined> {
-    const { rows } = await tx.query<{ last: string | null }>(
-      `SELECT ${EPOCH_MICROS('max(ts)')} AS last FROM records WHERE device_id = $1 AND ts >= $2 AND ts < $3`,
-      [deviceId, microsToIso(from), microsToIso(at)],
-    );
+    const { rows } = await tx.query<{ last: string | null }>(`SELECT ${EPOCH_MICROS('max(ts)')} AS last FROM records WHERE device_id = $1 AND ts >= $2 AND ts < $3`, [
+      deviceId,
+      microsToIso(from),
+      microsToIso(at),
+    ]);
     return rows[0]?.last ? BigInt(rows[0].last) : undefined;
   }
 
@@ -128,10 +131,7 @@ export class TripDetectionService {
         [...values, device.customerId, device.id],
       );
     } else {
-      await tx.query(
-        `UPDATE trips SET start_time_utc = $2, end_time_utc = $3, state = $4, final_end = $5, end_count = $6 WHERE id = $1`,
-        values,
-      );
+      await tx.query(`UPDATE trips SET start_time_utc = $2, end_time_utc = $3, state = $4, final_end = $5, end_count = $6 WHERE id = $1`, values);
     }
   }
 

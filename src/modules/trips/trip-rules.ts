@@ -3,7 +3,7 @@
  * a batch of events in `@ts` order, say which trips start, end and reopen. No I/O except the
  * one question the rules ask of stored data ("when was the last data point before t?").
  */
-import { tagMatcher, type TagMatcher } from '../../lib/tag-pattern.js';
+import { type TagMatcher, tagMatcher } from '../../lib/tag-pattern.js';
 import type { TripSettings } from '../devices/trip-settings.js';
 
 export interface TripEventInput {

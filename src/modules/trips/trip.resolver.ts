@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
-import { connectionType, type ConnectionShape } from '../../lib/pagination.js';
+import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';

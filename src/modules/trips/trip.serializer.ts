@@ -18,8 +18,7 @@ export interface TripRow {
 }
 
 /** "HH:MM:SS" of a trip; one in progress counts up to now. */
-export const tripDuration = (startTimeUtc: string, endTimeUtc: string | null | undefined): string =>
-  formatDuration(secondsBetween(startTimeUtc, endTimeUtc ?? nowIso()));
+export const tripDuration = (startTimeUtc: string, endTimeUtc: string | null | undefined): string => formatDuration(secondsBetween(startTimeUtc, endTimeUtc ?? nowIso()));
 
 /** Positions travel as decimal strings, as in the original API. */
 const coordinate = (value: number | null | undefined): string | null => (value === null || value === undefined ? null : String(value));

@@ -1,4 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
