@@ -7,12 +7,12 @@ import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
-import { startJobs, stopJobs } from './jobs/jobs.js';
+import { startJobs } from './jobs/jobs.js';
 import { registerAuthThrottle } from './lib/auth-throttle.js';
 import { createLogger } from './lib/logger.js';
 import { registerSecurityHeaders } from './lib/security-headers.js';
 import { withKeptJwtSecret } from './modules/accounts/service-secret.store.js';
-import { Dispatcher } from './notify/dispatcher.js';
+import type { Dispatcher } from './notify/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
 import { healthRoutes } from './rest/health.route.js';
 import { registerErrorHandling } from './rest/http.js';
@@ -87,17 +87,8 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
     ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);
   }
 
-  let dispatcher: Dispatcher | undefined;
-  if (role !== 'api') {
-    dispatcher = new Dispatcher({
-      config,
-      db,
-      channels: services.notify.channels,
-      pubSub: services.notify.pubSub.pubSub,
-      log: http.log,
-      outage: services.outage,
-      metrics: services.metrics,
-    });
+  const dispatcher = role !== 'api' ? services.dispatcher : undefined;
+  if (dispatcher) {
     dispatcher.start();
     await startJobs(services);
   }
@@ -116,11 +107,7 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
     async close() {
       await ws?.close();
       await http.close();
-      await stopJobs(services);
-      await dispatcher?.stop();
-      await services.notify.pubSub.close();
-      services.notify.channels.close();
-      services.outage.close();
+      await services.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { JobQueue } from './jobs/job-queue.js';
+import { stopJobs } from './jobs/jobs.js';
 import { DatabaseOutage } from './lib/database-outage.js';
 import { DomainEvents } from './lib/domain-events.js';
 import { Metrics } from './lib/metrics.js';
@@ -19,6 +20,7 @@ import { TriggerService } from './modules/triggers/trigger.service.js';
 import { TripService } from './modules/trips/trip.service.js';
 import { TripDetectionService } from './modules/trips/trip-detection.service.js';
 import { DeliveryChannels } from './notify/delivery-channels.js';
+import { Dispatcher } from './notify/dispatcher.js';
 import { createAnnouncementPubSub, type PubSubHandle } from './notify/pub-sub.js';
 import { WebhookSecrets } from './notify/webhook-secrets.js';
 
@@ -44,6 +46,10 @@ export interface Services {
   readonly announcements: AnnouncementService;
   /** Outside systems of the announcements (Redis pub/sub, SMTP, webhooks); closed by App.close. */
   readonly notify: { readonly pubSub: PubSubHandle; readonly channels: DeliveryChannels };
+  /** Sends the announcements; started by the roles that announce (`all`, `worker`). */
+  readonly dispatcher: Dispatcher;
+  /** Stops and closes everything above in the reverse order of building it. */
+  close(): Promise<void>;
 }
 
 export function createServices(config: Config, db: Database, log: Logger): Services {
@@ -65,14 +71,16 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   });
   const { redisUrl } = config;
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
+  const pubSub = createAnnouncementPubSub(config.redisUrl);
+  const secrets = new WebhookSecrets(config.jwtSecret);
+  const channels = new DeliveryChannels(config, secrets);
+  // Built for every role, started only by those that announce (see app.ts).
+  const dispatcher = new Dispatcher({ config, db, channels, pubSub: pubSub.pubSub, log, outage, metrics });
   const jobs = new JobQueue(config, db.url, log, outage);
   readiness.add(jobs.storeName, () => jobs.check());
   const exports = new ExportService(config, db.pool, jobs, metrics);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
-  const pubSub = createAnnouncementPubSub(config.redisUrl);
-  const secrets = new WebhookSecrets(config.jwtSecret);
-  const channels = new DeliveryChannels(config, secrets);
-  return {
+  const services: Services = {
     config,
     db,
     events,
@@ -91,5 +99,16 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     deliveries: new DeliveryService(),
     announcements: new AnnouncementService(config, pubSub.pubSub),
     notify: { pubSub, channels },
+    dispatcher,
+    async close() {
+      // The reverse of the order above: running exports drain first, so the dispatcher can
+      // still announce what they finish; the outside connections go last.
+      await stopJobs(services);
+      await dispatcher.stop();
+      channels.close();
+      await pubSub.close();
+      outage.close();
+    },
   };
+  return services;
 }
