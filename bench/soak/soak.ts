@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { parseOptions, usage, UsageError } from '../../src/cli/cli-options.js';
+import { parseOptions, runCommand, usage, UsageError } from '../../src/cli/cli-options.js';
 import { createLocalCustomer } from '../../src/cli/local-customer.js';
 import { ApiError } from '../../src/sim/api-client.js';
 import { simulateFleet, type SimulationStats } from '../../src/sim/fleet-simulator.js';
@@ -236,12 +236,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(
-      `soak failed: ${error instanceof UsageError || error instanceof ApiError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
-    process.exit(1);
-  },
-);
+runCommand('soak', main, [ApiError]);

@@ -36,6 +36,21 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Runs a command's `main` and exits with the code it resolves to. A bad option, or one of the
+ * `expected` errors (an API's refusal, say), prints its message alone; anything else its stack.
+ */
+export function runCommand(name: string, main: () => Promise<number>, expected: readonly (abstract new (...args: never[]) => Error)[] = []): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const known = error instanceof UsageError || expected.some((type) => error instanceof type);
+      console.error(`${name} failed: ${known ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
+
 /** Usage text: one line per option with its default and environment variable. */
 export function usage(command: string, spec: Record<string, OptionSpec>): string {
   const lines = Object.entries(spec).map(([name, o]) => {

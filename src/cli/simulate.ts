@@ -10,7 +10,7 @@ import { createDevice, type SimDevice } from '../sim/fleet-setup.js';
 import { simulateFleet, type SimulationStats } from '../sim/fleet-simulator.js';
 import { Limiter } from '../sim/limiter.js';
 import { retrying, type RetryPolicy } from '../sim/retry.js';
-import { parseOptions, usage, UsageError } from './cli-options.js';
+import { parseOptions, runCommand, usage, UsageError } from './cli-options.js';
 import { createLocalCustomer } from './local-customer.js';
 import { isLoopback } from './local-service.js';
 import { ProgressBar } from './progress-bar.js';
@@ -124,12 +124,4 @@ async function main(): Promise<number> {
   return stats.failedBatches > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(
-      `simulate failed: ${error instanceof UsageError || error instanceof ApiError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
-    process.exit(1);
-  },
-);
+runCommand('simulate', main, [ApiError]);
