@@ -3,26 +3,27 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { JobQueue } from './jobs/job-queue.js';
-import { stopJobs } from './jobs/jobs.js';
+import { stopJobs } from './job-handlers.js';
 import { DatabaseOutage } from './lib/database-outage.js';
 import { DomainEvents } from './lib/domain-events.js';
 import { Metrics } from './lib/metrics.js';
 import { Readiness } from './lib/readiness.js';
 import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
-import { DeliveryService } from './modules/deliveries/delivery.service.js';
+import { DeliveryService } from './modules/announcements/delivery.service.js';
 import { DeviceService } from './modules/devices/device.service.js';
 import { ExportService } from './modules/exports/export.service.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
-import { AnnouncementService } from './modules/signals/announcement.service.js';
-import { TaskService } from './modules/tasks/task.service.js';
+import { AnnouncementService } from './modules/announcements/announcement.service.js';
+import { TaskService } from './modules/exports/task.service.js';
 import { TriggerService } from './modules/triggers/trigger.service.js';
 import { TripService } from './modules/trips/trip.service.js';
 import { TripDetectionService } from './modules/trips/trip-detection.service.js';
-import { DeliveryChannels } from './notify/delivery-channels.js';
-import { Dispatcher } from './notify/dispatcher.js';
-import { createAnnouncementPubSub, type PubSubHandle } from './notify/pub-sub.js';
-import { WebhookSecrets } from './notify/webhook-secrets.js';
+import { DeliveryChannels } from './modules/announcements/delivery-channels.js';
+import { Dispatcher } from './modules/announcements/dispatcher.js';
+import { type AnnouncementTopics, createAnnouncementPubSub } from './modules/announcements/announcement-topics.js';
+import type { PubSubHandle } from './notify/pub-sub.js';
+import { WebhookSecrets } from './modules/triggers/webhook-secrets.js';
 
 /** Every service, built once per process and handed to the edges. */
 export interface Services {
@@ -45,7 +46,7 @@ export interface Services {
   readonly deliveries: DeliveryService;
   readonly announcements: AnnouncementService;
   /** Outside systems of the announcements (Redis pub/sub, SMTP, webhooks); closed by App.close. */
-  readonly notify: { readonly pubSub: PubSubHandle; readonly channels: DeliveryChannels };
+  readonly notify: { readonly pubSub: PubSubHandle<AnnouncementTopics>; readonly channels: DeliveryChannels };
   /** Sends the announcements; started by the roles that announce (`all`, `worker`). */
   readonly dispatcher: Dispatcher;
   /** Stops and closes everything above in the reverse order of building it. */

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-import { Signal } from '../../src/modules/signals/signal.entity.js';
+import { Signal } from '../../src/modules/announcements/signal.entity.js';
 import type { BenchContext } from '../context.js';
 import type { StoredTrip } from './export.js';
 

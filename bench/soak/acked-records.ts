@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { canonical } from '../../src/demo/export-check.js';
+import { canonical } from '../../src/cli/demo/export-check.js';
 import { isoToMicros } from '../../src/lib/time.js';
 
 /** The fields the server adds to every record it stores. */

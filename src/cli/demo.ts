@@ -2,7 +2,7 @@
  * npm run demo [-- --url URL] [--token APIToken]
  * Drives one trip through a running service (or one it starts itself) and shows the export.
  */
-import { DemoFailure, runDemo } from '../demo/demo-run.js';
+import { DemoFailure, runDemo } from './demo/demo-run.js';
 import { parseOptions, usage, UsageError } from './cli-options.js';
 
 const OPTIONS = {

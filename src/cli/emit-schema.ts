@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 
 import { PROJECT_ROOT } from '../db/mikro-orm.config.js';
-import { buildAppSchema } from '../graphql/schema.js';
+import { buildAppSchema } from '../schema.js';
 
 const schema = await buildAppSchema();
 const target = `${PROJECT_ROOT}schema/schema.graphql`;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 
-import { ENTITIES } from './entities.js';
+import { ENTITIES } from '../entities.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

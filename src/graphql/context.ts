@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { notFound } from '../lib/errors.js';
 import { ownedByIds } from '../lib/ownership.js';
-import type { Principal } from '../modules/accounts/principal.js';
+import type { Principal } from '../lib/principal.js';
 import type { Services } from '../services.js';
 import type { RequestCache } from './request-cache.js';
 

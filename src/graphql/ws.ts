@@ -16,7 +16,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 import { AppError } from '../lib/errors.js';
-import type { Principal } from '../modules/accounts/principal.js';
+import type { Principal } from '../lib/principal.js';
 import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';

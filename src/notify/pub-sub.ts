@@ -4,46 +4,31 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSubEventTarget } from '@graphql-yoga/subscription';
 import { Redis } from 'ioredis';
 
-import type { SignalReason, TripExportFinishedPayload } from '../modules/signals/signal.entity.js';
+/** Topic name to the arguments of a publish: `[routingKey, message]` (see `@graphql-yoga/subscription`). */
+export type TopicMap = Record<string, [string, unknown]>;
 
-/** What travels between instances when a signal has been fanned out: plain JSON. */
-export interface TripExportFinishedMessage {
-  readonly eventId: string;
-  readonly reason: SignalReason;
-  readonly customerId: string;
-  readonly deviceId: string;
-  readonly tripId: string;
-  readonly taskId: string;
-  readonly occurredAt: string;
-  readonly payload: TripExportFinishedPayload;
-}
+export type TopicPubSub<Topics extends TopicMap> = ReturnType<typeof createPubSub<Topics>>;
 
-type Channels = { TRIP_EXPORT_FINISHED: [customerId: string, message: TripExportFinishedMessage] };
-
-export const TRIP_EXPORT_FINISHED = 'TRIP_EXPORT_FINISHED';
-
-export type AnnouncementPubSub = ReturnType<typeof createPubSub<Channels>>;
-
-export interface PubSubHandle {
-  readonly pubSub: AnnouncementPubSub;
+export interface PubSubHandle<Topics extends TopicMap> {
+  readonly pubSub: TopicPubSub<Topics>;
   /** True when events cross instances through Redis. */
   readonly shared: boolean;
   close(): Promise<void>;
 }
 
 /**
- * Subscription events. With REDIS_URL they go through Redis so a subscriber connected to any
- * instance sees what another instance published; the topic carries the customer id, so a
- * subscriber only ever listens on its own customer's channel. Without Redis they stay in
+ * Subscription events of any feature: plain JSON messages under a topic and a routing key (a
+ * customer id, for example). With REDIS_URL they go through Redis so a subscriber connected to any
+ * instance sees what another instance published; a subscriber listens on one topic and key. Without Redis they stay in
  * this process.
  */
-export function createAnnouncementPubSub(redisUrl: string | undefined): PubSubHandle {
+export function createTopicPubSub<Topics extends TopicMap>(redisUrl: string | undefined): PubSubHandle<Topics> {
   if (!redisUrl) {
     // Every subscriber of a customer listens on the customer's topic: far more than Node's
     // default of 10 listeners is normal here, not a leak worth a warning in the logs.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubSub: createPubSub<Channels>({ eventTarget }), shared: false, close: async () => undefined };
+    return { pubSub: createPubSub<Topics>({ eventTarget }), shared: false, close: async () => undefined };
   }
   // A subscribing Redis connection cannot publish, hence two.
   const publishClient = new Redis(redisUrl);
@@ -51,9 +36,9 @@ export function createAnnouncementPubSub(redisUrl: string | undefined): PubSubHa
   // A Redis outage must not crash the process; ioredis reconnects on its own.
   publishClient.on('error', () => undefined);
   subscribeClient.on('error', () => undefined);
-  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient }) as PubSubEventTarget<Channels>;
+  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient }) as PubSubEventTarget<Topics>;
   return {
-    pubSub: createPubSub<Channels>({ eventTarget }),
+    pubSub: createPubSub<Topics>({ eventTarget }),
     shared: true,
     async close() {
       publishClient.disconnect();

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 
 import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError, ERROR_TABLE, RateLimitedError } from '../lib/errors.js';
-import type { Principal } from '../modules/accounts/principal.js';
+import type { Principal } from '../lib/principal.js';
 import type { Services } from '../services.js';
 
 declare module 'fastify' {

@@ -1,5 +1,5 @@
 /** JSON Schemas of the `/tasks/` routes (request validation and the OpenAPI document). */
-import { TaskState } from '../modules/tasks/task.entity.js';
+import { TaskState } from '../modules/exports/task.entity.js';
 import { authErrors, bearerSecurity, errorSchema } from './schemas.js';
 
 const nullableString = { type: ['string', 'null'] } as const;

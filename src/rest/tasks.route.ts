@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { invalidInput } from '../lib/errors.js';
-import { type Task, TaskState, TRIP_EXPORT_TASK } from '../modules/tasks/task.entity.js';
-import { taskResultOf } from '../modules/tasks/task.types.js';
+import { type Task, TaskState, TRIP_EXPORT_TASK } from '../modules/exports/task.entity.js';
+import { taskResultOf } from '../modules/exports/task.types.js';
 import type { Services } from '../services.js';
 import { sendDownload } from './file-download.js';
 import { requireUser } from './http.js';

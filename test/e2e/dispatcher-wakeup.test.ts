@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { WORK_CHANNEL } from '../../src/notify/fan-out.js';
+import { WORK_CHANNEL } from '../../src/modules/announcements/fan-out.js';
 import { writeSignal } from '../factories/signals.js';
 import { createFleet, createTrigger, type Fleet, waitForDelivery, webhookTrigger } from '../support/notify-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

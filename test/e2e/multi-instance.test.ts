@@ -5,7 +5,7 @@ import { print } from 'graphql';
 import { Redis } from 'ioredis';
 
 import { loadConfig } from '../../src/config/config.js';
-import { TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from '../../src/notify/pub-sub.js';
+import { TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from '../../src/modules/announcements/announcement-topics.js';
 import { writeSignal } from '../factories/signals.js';
 import { TripExportFinishedDocument, type TripExportFinishedSubscription } from '../generated/graphql.js';
 import { createFleet, createTrigger, type Fleet, webhookTrigger } from '../support/notify-fixtures.js';

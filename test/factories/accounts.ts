@@ -4,7 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 
 import type { Config } from '../../src/config/config.js';
 import { AuthService } from '../../src/modules/accounts/auth.service.js';
-import type { Principal } from '../../src/modules/accounts/principal.js';
+import type { Principal } from '../../src/lib/principal.js';
 import { DeviceService } from '../../src/modules/devices/device.service.js';
 
 export interface TestCustomer {

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 
 import type { MikroORM } from '@mikro-orm/postgresql';
 
-import { Signal, type SignalReason } from '../../src/modules/signals/signal.entity.js';
+import { Signal, type SignalReason } from '../../src/modules/announcements/signal.entity.js';
 import { Trip, TripState } from '../../src/modules/trips/trip.entity.js';
 import type { TestCustomer, TestDevice } from './accounts.js';
 

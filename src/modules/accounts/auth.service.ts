@@ -8,7 +8,7 @@ import { hashPassword, newToken, sha256Hex, verifyPassword } from '../../lib/sec
 import { canonicalIso, nowIso } from '../../lib/time.js';
 import { ApiToken } from './api-token.entity.js';
 import { Customer } from './customer.entity.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../../lib/principal.js';
 import { User } from './user.entity.js';
 
 const JWT_ISSUER = 'trip-export';

@@ -4,13 +4,20 @@ import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { newToken, sha256Hex } from '../../lib/secrets.js';
-import type { Principal } from '../accounts/principal.js';
-import type { UploadingDevice } from '../ingest/ingest.service.js';
+import type { Principal } from '../../lib/principal.js';
+
 import { Device } from './device.entity.js';
 import { Template } from './template.entity.js';
 import { effectiveSettings, type PartialTripSettings, type TripSettings, validateSettings } from './trip-settings.js';
 
 const SETTING_KEYS = ['autoExport', 'reopenLimitSeconds', 'activeTripMaxAgeSeconds', 'startTags', 'endTags', 'finalEndTags'] as const;
+
+/** A device that proved its upload token: who the uploaded records belong to. */
+export interface UploadingDevice {
+  readonly id: string;
+  readonly unitId: string;
+  readonly vehicleId: number;
+}
 
 /** Keeps only the known keys that are set, so a layer never stores nulls or extras. */
 function cleanSettings(input: PartialTripSettings): PartialTripSettings {

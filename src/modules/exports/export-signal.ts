@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Queryable } from '../../lib/domain-events.js';
-import type { SignalReason, TripExportFinishedPayload } from '../signals/signal.entity.js';
+import type { SignalReason, TripExportFinishedPayload } from '../announcements/signal.entity.js';
 import type { ExportResult } from './task-lease.store.js';
 import type { TripWithDevice } from './trip-row.js';
 

@@ -11,15 +11,10 @@ import { AppError } from '../../lib/errors.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
+import type { UploadingDevice } from '../devices/device.service.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
 import { encodeRecordRows, type RecordRow, RECORDS_COPY_IN, storedLineMaker, UNTRUSTED_RECORDS_COPY_IN } from './record-copy.js';
 import { type ParsedRecord, parseUpload } from './record-parser.js';
-
-export interface UploadingDevice {
-  readonly id: string;
-  readonly unitId: string;
-  readonly vehicleId: number;
-}
 
 export interface IngestResult {
   readonly stored: number;

@@ -3,9 +3,9 @@ import { isIP } from 'node:net';
 import type { Config } from '../../config/config.js';
 import { invalidInput } from '../../lib/errors.js';
 import { classifyAddress } from '../../notify/address-policy.js';
-import { announce, sampleMessage } from '../../notify/announcement.js';
+import { announce, sampleMessage } from '../announcements/rendered-announcement.js';
 import { templateProblems } from '../../notify/body-template.js';
-import { webhookBody } from '../../notify/webhook-sender.js';
+import { webhookBody } from '../announcements/webhook-sender.js';
 import { TriggerType } from './trigger.entity.js';
 
 /** Signals a SIGNAL trigger can listen to. */

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 
-import { DeliveryChannel } from '../deliveries/delivery.entity.js';
+import { DeliveryChannel } from '../announcements/delivery.entity.js';
 import { Trigger, TriggerType } from './trigger.entity.js';
 
 @ObjectType()

@@ -4,7 +4,7 @@ import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import { canonicalIso } from '../../lib/time.js';
-import type { Principal } from '../accounts/principal.js';
+import type { Principal } from '../../lib/principal.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
 import type { TripRow } from './trip.serializer.js';

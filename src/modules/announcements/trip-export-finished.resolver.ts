@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
 import { type GraphQLContext, principalOf } from '../../graphql/context.js';
-import type { TripExportFinishedMessage } from '../../notify/pub-sub.js';
+import type { TripExportFinishedMessage } from './announcement-topics.js';
 import { TripExportFinishedEvent } from './trip-export-finished.types.js';
 
 interface Args {

@@ -4,7 +4,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Customer } from '../accounts/customer.entity.js';
-import { Signal, type SignalReason } from '../signals/signal.entity.js';
+import { Signal, type SignalReason } from './signal.entity.js';
 import { Trigger } from '../triggers/trigger.entity.js';
 
 export enum DeliveryChannel {

@@ -10,8 +10,8 @@ import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/err
 import { isUuid } from '../../lib/ids.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import { verifyDownloadSignature } from '../../notify/download-link.js';
-import type { Principal } from '../accounts/principal.js';
-import { requestExport } from '../exports/task-lease.store.js';
+import type { Principal } from '../../lib/principal.js';
+import { requestExport } from './task-lease.store.js';
 import { Trip, TripState } from '../trips/trip.entity.js';
 import { Task, TaskState } from './task.entity.js';
 

@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-import { secondsBetween } from '../lib/time.js';
-import { Delivery, DeliveryChannel } from '../modules/deliveries/delivery.entity.js';
-import { Signal } from '../modules/signals/signal.entity.js';
-import { Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
-import { messageOfSignal } from './announcement.js';
-import type { TripExportFinishedMessage } from './pub-sub.js';
+import { secondsBetween } from '../../lib/time.js';
+import { Delivery, DeliveryChannel } from './delivery.entity.js';
+import { Signal } from './signal.entity.js';
+import { Trigger, TriggerType } from '../triggers/trigger.entity.js';
+import { messageOfSignal } from './rendered-announcement.js';
+import type { TripExportFinishedMessage } from './announcement-topics.js';
 
 /** LISTEN/NOTIFY channel that wakes dispatchers: new signals (a table trigger) and new deliveries. */
 export const WORK_CHANNEL = 'trip_export_work';

@@ -1,13 +1,13 @@
-import type { Config } from '../config/config.js';
-import { nowIso } from '../lib/time.js';
-import { DeliveryChannel } from '../modules/deliveries/delivery.entity.js';
-import type { Trigger } from '../modules/triggers/trigger.entity.js';
-import { announce } from './announcement.js';
-import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from './attempt-outcome.js';
-import { createMailer, type Mailer, MailError } from './mailer.js';
-import type { TripExportFinishedMessage } from './pub-sub.js';
+import type { Config } from '../../config/config.js';
+import { nowIso } from '../../lib/time.js';
+import { DeliveryChannel } from './delivery.entity.js';
+import type { Trigger } from '../triggers/trigger.entity.js';
+import { announce } from './rendered-announcement.js';
+import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from '../../notify/attempt-outcome.js';
+import { createMailer, type Mailer, MailError } from '../../notify/mailer.js';
+import type { TripExportFinishedMessage } from './announcement-topics.js';
 import { tripExportMail } from './trip-export-mail.js';
-import type { WebhookSecrets } from './webhook-secrets.js';
+import type { WebhookSecrets } from '../triggers/webhook-secrets.js';
 import { sendWebhook } from './webhook-sender.js';
 
 /** The Standard Webhooks message id of a delivery: the same on every retry. */

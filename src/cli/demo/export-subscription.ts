@@ -6,7 +6,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-import type { ApiClient } from '../sim/api-client.js';
+import type { ApiClient } from '../../sim/api-client.js';
 
 export const SUBSCRIPTION_FIELD = 'tripExportFinished';
 /** What to show when the service cannot tell its fields (it has no such subscription yet). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
-import { isoToMicros } from '../lib/time.js';
-import type { SimRecord } from '../sim/fleet-data.js';
+import { isoToMicros } from '../../lib/time.js';
+import type { SimRecord } from '../../sim/fleet-data.js';
 
 export interface CheckedExport {
   readonly bytes: number;

@@ -1,4 +1,4 @@
-import { formatDuration, secondsBetween } from '../lib/time.js';
+import { formatDuration, secondsBetween } from '../../lib/time.js';
 import type { CheckedExport } from './export-check.js';
 import { FALLBACK_DOCUMENT } from './export-subscription.js';
 

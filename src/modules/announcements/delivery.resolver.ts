@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
-import { webhookIdOf } from '../../notify/delivery-channels.js';
+import { webhookIdOf } from './delivery-channels.js';
 import { Trigger } from '../triggers/trigger.entity.js';
 import { Delivery, DeliveryChannel, DeliveryState } from './delivery.entity.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';

@@ -1,0 +1,23 @@
+import { createTopicPubSub, type PubSubHandle, type TopicPubSub } from '../../notify/pub-sub.js';
+import type { SignalReason, TripExportFinishedPayload } from './signal.entity.js';
+
+/** What travels between instances when a signal has been fanned out: plain JSON. */
+export interface TripExportFinishedMessage {
+  readonly eventId: string;
+  readonly reason: SignalReason;
+  readonly customerId: string;
+  readonly deviceId: string;
+  readonly tripId: string;
+  readonly taskId: string;
+  readonly occurredAt: string;
+  readonly payload: TripExportFinishedPayload;
+}
+
+/** The topics of the announcements; the routing key is the customer id, so a subscriber only hears its own customer. */
+export type AnnouncementTopics = { TRIP_EXPORT_FINISHED: [customerId: string, message: TripExportFinishedMessage] };
+
+export const TRIP_EXPORT_FINISHED = 'TRIP_EXPORT_FINISHED';
+
+export type AnnouncementPubSub = TopicPubSub<AnnouncementTopics>;
+
+export const createAnnouncementPubSub = (redisUrl: string | undefined): PubSubHandle<AnnouncementTopics> => createTopicPubSub<AnnouncementTopics>(redisUrl);
