@@ -4,8 +4,8 @@ import pg from 'pg';
 
 import { type Config, loadConfig } from '../src/config/config.js';
 import { type Database, migrate, openDatabase } from '../src/db/database.js';
-import { AuthService } from '../src/modules/accounts/auth.service.js';
 import type { Principal } from '../src/lib/principal.js';
+import { AuthService } from '../src/modules/accounts/auth.service.js';
 import { DeviceService } from '../src/modules/devices/device.service.js';
 
 export interface BenchDevice {

@@ -5,7 +5,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { mountGraphQLHttp } from './graphql/http.js';
-import { buildAppSchema } from './schema.js';
 import { type GraphQLWsServer, mountGraphQLWs } from './graphql/ws.js';
 import { startJobs } from './job-handlers.js';
 import { registerAuthThrottle } from './lib/auth-throttle.js';
@@ -21,6 +20,7 @@ import { storageRoutes } from './rest/storage.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
 import { triggerRoutes } from './rest/triggers.route.js';
 import { tripRoutes } from './rest/trips.route.js';
+import { buildAppSchema } from './schema.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { JobName, JobOptions, JobRegistry } from './jobs/job-registry.js';
 import { reannounceResults } from './modules/exports/reannounce.js';
 import { dropExpiredRecords } from './modules/ingest/retention.js';
 import type { Services } from './services.js';
-import type { JobName, JobOptions, JobRegistry } from './jobs/job-registry.js';
 
 /** The handler of every job. Each is thin: it calls one service function. */
 export function jobRegistry(services: Services): JobRegistry {

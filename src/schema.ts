@@ -4,14 +4,14 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 
+import { authChecker } from './graphql/auth-checker.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
-import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
 import { TripExportFinishedResolver } from './modules/announcements/trip-export-finished.resolver.js';
+import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
 import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
 import { TriggerResolver } from './modules/triggers/trigger.resolver.js';
 import { TripResolver } from './modules/trips/trip.resolver.js';
-import { authChecker } from './graphql/auth-checker.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const RESOLVERS: NonEmptyArray<Function> = [

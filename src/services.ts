@@ -2,28 +2,29 @@ import type { Logger } from 'pino';
 
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
-import { JobQueue } from './jobs/job-queue.js';
 import { stopJobs } from './job-handlers.js';
+import { JobQueue } from './jobs/job-queue.js';
 import { DatabaseOutage } from './lib/database-outage.js';
 import { DomainEvents } from './lib/domain-events.js';
 import { Metrics } from './lib/metrics.js';
 import { Readiness } from './lib/readiness.js';
 import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
-import { DeliveryService } from './modules/announcements/delivery.service.js';
-import { DeviceService } from './modules/devices/device.service.js';
-import { ExportService } from './modules/exports/export.service.js';
-import { IngestService } from './modules/ingest/ingest.service.js';
 import { AnnouncementService } from './modules/announcements/announcement.service.js';
-import { TaskService } from './modules/exports/task.service.js';
-import { TriggerService } from './modules/triggers/trigger.service.js';
-import { TripService } from './modules/trips/trip.service.js';
-import { TripDetectionService } from './modules/trips/trip-detection.service.js';
+import { type AnnouncementTopics, createAnnouncementPubSub } from './modules/announcements/announcement-topics.js';
+import { DeliveryService } from './modules/announcements/delivery.service.js';
 import { DeliveryChannels } from './modules/announcements/delivery-channels.js';
 import { Dispatcher } from './modules/announcements/dispatcher.js';
-import { type AnnouncementTopics, createAnnouncementPubSub } from './modules/announcements/announcement-topics.js';
-import type { PubSubHandle } from './notify/pub-sub.js';
+import { AnnouncementTriggerDeliveries } from './modules/announcements/trigger-deliveries.js';
+import { DeviceService } from './modules/devices/device.service.js';
+import { ExportService } from './modules/exports/export.service.js';
+import { TaskService } from './modules/exports/task.service.js';
+import { IngestService } from './modules/ingest/ingest.service.js';
+import { TriggerService } from './modules/triggers/trigger.service.js';
 import { WebhookSecrets } from './modules/triggers/webhook-secrets.js';
+import { TripService } from './modules/trips/trip.service.js';
+import { TripDetectionService } from './modules/trips/trip-detection.service.js';
+import type { PubSubHandle } from './notify/pub-sub.js';
 
 /** Every service, built once per process and handed to the edges. */
 export interface Services {
@@ -96,7 +97,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     jobs,
     exports,
     tasks: new TaskService(config, db.pool, jobs),
-    triggers: new TriggerService(config, secrets, channels),
+    triggers: new TriggerService(config, secrets, new AnnouncementTriggerDeliveries(config, channels)),
     deliveries: new DeliveryService(),
     announcements: new AnnouncementService(config, pubSub.pubSub),
     notify: { pubSub, channels },

@@ -2,8 +2,8 @@
  * npm run demo [-- --url URL] [--token APIToken]
  * Drives one trip through a running service (or one it starts itself) and shows the export.
  */
-import { DemoFailure, runDemo } from './demo/demo-run.js';
 import { parseOptions, usage, UsageError } from './cli-options.js';
+import { DemoFailure, runDemo } from './demo/demo-run.js';
 
 const OPTIONS = {
   url: { kind: 'string', env: 'DEMO_URL', default: 'http://127.0.0.1:4000', description: 'the service to use; started here when none answers' },

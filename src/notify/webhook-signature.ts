@@ -2,6 +2,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 const PREFIX = 'whsec_';
 
+/** The Standard Webhooks message id of a delivery: the same on every retry. */
+export const webhookIdOf = (deliveryId: string): string => `msg_${deliveryId}`;
+
 /** A Standard Webhooks signing secret: `whsec_` and the base64 of 32 random bytes. */
 export const newWebhookSecret = (): string => `${PREFIX}${randomBytes(32).toString('base64')}`;
 

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 import type { Config } from '../../src/config/config.js';
-import { AuthService } from '../../src/modules/accounts/auth.service.js';
 import type { Principal } from '../../src/lib/principal.js';
+import { AuthService } from '../../src/modules/accounts/auth.service.js';
 import { DeviceService } from '../../src/modules/devices/device.service.js';
 
 export interface TestCustomer {

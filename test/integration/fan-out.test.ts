@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { loadConfig } from '../../src/config/config.js';
-import { TriggerType } from '../../src/modules/triggers/trigger.entity.js';
-import { TriggerService } from '../../src/modules/triggers/trigger.service.js';
 import { DeliveryChannels } from '../../src/modules/announcements/delivery-channels.js';
 import { claimDueDeliveries, completeAttempt } from '../../src/modules/announcements/delivery-queue.js';
 import { fanOutSignals } from '../../src/modules/announcements/fan-out.js';
+import { AnnouncementTriggerDeliveries } from '../../src/modules/announcements/trigger-deliveries.js';
+import { TriggerType } from '../../src/modules/triggers/trigger.entity.js';
+import { TriggerService } from '../../src/modules/triggers/trigger.service.js';
 import { WebhookSecrets } from '../../src/modules/triggers/webhook-secrets.js';
 import { createDevice } from '../factories/accounts.js';
 import { writeSignal } from '../factories/signals.js';
@@ -22,7 +23,7 @@ describe('fan-out and claims under concurrency', () => {
   let acme: Fleet;
   const config = loadConfig({ LOG_LEVEL: 'silent', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', JWT_SECRET: 'test-secret-test-secret-test-secret-0123' });
   const secrets = new WebhookSecrets(config.jwtSecret);
-  const triggers = new TriggerService(config, secrets, new DeliveryChannels(config, secrets));
+  const triggers = new TriggerService(config, secrets, new AnnouncementTriggerDeliveries(config, new DeliveryChannels(config, secrets)));
   const webhook = (extra: Parameters<TriggerService['create']>[2] = {}) =>
     triggers.create(db.orm.em.fork(), acme.customer.principal, {
       description: 'w',

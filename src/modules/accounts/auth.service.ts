@@ -4,11 +4,11 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config/config.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import type { Principal } from '../../lib/principal.js';
 import { hashPassword, newToken, sha256Hex, verifyPassword } from '../../lib/secrets.js';
 import { canonicalIso, nowIso } from '../../lib/time.js';
 import { ApiToken } from './api-token.entity.js';
 import { Customer } from './customer.entity.js';
-import type { Principal } from '../../lib/principal.js';
 import { User } from './user.entity.js';
 
 const JWT_ISSUER = 'trip-export';

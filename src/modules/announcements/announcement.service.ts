@@ -4,11 +4,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config/config.js';
 import { notFound } from '../../lib/errors.js';
 import { requireOwned } from '../../lib/ownership.js';
-import { announce } from './rendered-announcement.js';
-import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from './announcement-topics.js';
 import type { Principal } from '../../lib/principal.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
+import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from './announcement-topics.js';
+import { announce } from './rendered-announcement.js';
 import type { TripExportFinishedEvent } from './trip-export-finished.types.js';
 
 /** How long one event is shared between its subscribers. */

@@ -1,17 +1,14 @@
 import type { Config } from '../../config/config.js';
 import { nowIso } from '../../lib/time.js';
-import { DeliveryChannel } from './delivery.entity.js';
-import type { Trigger } from '../triggers/trigger.entity.js';
-import { announce } from './rendered-announcement.js';
 import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from '../../notify/attempt-outcome.js';
 import { createMailer, type Mailer, MailError } from '../../notify/mailer.js';
-import type { TripExportFinishedMessage } from './announcement-topics.js';
-import { tripExportMail } from './trip-export-mail.js';
+import { webhookIdOf } from '../../notify/webhook-signature.js';
+import { DeliveryChannel, type Trigger } from '../triggers/trigger.entity.js';
 import type { WebhookSecrets } from '../triggers/webhook-secrets.js';
+import type { TripExportFinishedMessage } from './announcement-topics.js';
+import { announce } from './rendered-announcement.js';
+import { tripExportMail } from './trip-export-mail.js';
 import { sendWebhook } from './webhook-sender.js';
-
-/** The Standard Webhooks message id of a delivery: the same on every retry. */
-export const webhookIdOf = (deliveryId: string): string => `msg_${deliveryId}`;
 
 /** Sends one announcement through one action of a trigger; never throws. */
 export class DeliveryChannels {

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { nowIso } from '../../lib/time.js';
+import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
+import { Trigger } from '../triggers/trigger.entity.js';
 import { Delivery, DeliveryState } from './delivery.entity.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
-import { Trigger } from '../triggers/trigger.entity.js';
-import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
 
 /** A delivery this instance has claimed for one attempt. */
 export interface ClaimedDelivery {

@@ -4,14 +4,8 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Customer } from '../accounts/customer.entity.js';
+import { DeliveryChannel, Trigger } from '../triggers/trigger.entity.js';
 import { Signal, type SignalReason } from './signal.entity.js';
-import { Trigger } from '../triggers/trigger.entity.js';
-
-export enum DeliveryChannel {
-  WEBHOOK = 'webhook',
-  EMAIL = 'email',
-}
-registerEnumType(DeliveryChannel, { name: 'DeliveryChannel' });
 
 export enum DeliveryState {
   /** Waiting for its next attempt (`nextAttemptAt`). */

@@ -1,9 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
-import { webhookIdOf } from './delivery-channels.js';
+import { webhookIdOf } from '../../notify/webhook-signature.js';
 import { Trigger } from '../triggers/trigger.entity.js';
-import { Delivery, DeliveryChannel, DeliveryState } from './delivery.entity.js';
+import { DeliveryChannel } from '../triggers/trigger.entity.js';
+import { Delivery, DeliveryState } from './delivery.entity.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
 
 @Resolver(() => Delivery)

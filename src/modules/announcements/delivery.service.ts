@@ -2,12 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { conflict, invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
-import { canonicalIso } from '../../lib/time.js';
-import { WORK_CHANNEL } from './fan-out.js';
 import type { Principal } from '../../lib/principal.js';
+import { canonicalIso } from '../../lib/time.js';
 import { Trigger } from '../triggers/trigger.entity.js';
 import { Delivery, DeliveryState } from './delivery.entity.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
+import { WORK_CHANNEL } from './fan-out.js';
 
 export interface DeliveryFilter {
   readonly triggerId?: string | null;

@@ -4,13 +4,13 @@ import type { Config } from '../../config/config.js';
 import type { Database } from '../../db/database.js';
 import type { DatabaseOutage } from '../../lib/database-outage.js';
 import type { Metrics } from '../../lib/metrics.js';
-import { messageOfSignal } from './rendered-announcement.js';
 import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
+import { listenForWork, type WorkListener } from '../../notify/work-listener.js';
+import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED } from './announcement-topics.js';
 import type { DeliveryChannels } from './delivery-channels.js';
 import { claimDueDeliveries, type ClaimedDelivery, completeAttempt, msUntilNextDue } from './delivery-queue.js';
 import { fanOutSignals, WORK_CHANNEL } from './fan-out.js';
-import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED } from './announcement-topics.js';
-import { listenForWork, type WorkListener } from '../../notify/work-listener.js';
+import { messageOfSignal } from './rendered-announcement.js';
 
 export interface DispatcherDeps {
   readonly config: Config;

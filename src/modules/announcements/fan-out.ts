@@ -4,11 +4,11 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { secondsBetween } from '../../lib/time.js';
-import { Delivery, DeliveryChannel } from './delivery.entity.js';
-import { Signal } from './signal.entity.js';
-import { Trigger, TriggerType } from '../triggers/trigger.entity.js';
-import { messageOfSignal } from './rendered-announcement.js';
+import { DeliveryChannel, Trigger, TriggerType } from '../triggers/trigger.entity.js';
 import type { TripExportFinishedMessage } from './announcement-topics.js';
+import { Delivery } from './delivery.entity.js';
+import { messageOfSignal } from './rendered-announcement.js';
+import { Signal } from './signal.entity.js';
 
 /** LISTEN/NOTIFY channel that wakes dispatchers: new signals (a table trigger) and new deliveries. */
 export const WORK_CHANNEL = 'trip_export_work';

@@ -1,10 +1,10 @@
 import type { Config } from '../../config/config.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
-import type { Signal, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
-import type { Trigger } from '../triggers/trigger.entity.js';
 import type { TemplateContext } from '../../notify/body-template.js';
 import { downloadUrlExpiry, signDownloadUrl } from '../../notify/download-link.js';
+import type { Trigger } from '../triggers/trigger.entity.js';
 import type { TripExportFinishedMessage } from './announcement-topics.js';
+import type { Signal, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
 
 /** A signal as every channel renders it: the outbox payload plus a fresh download link. */
 export interface Announcement {

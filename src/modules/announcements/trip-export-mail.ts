@@ -1,5 +1,5 @@
-import type { Announcement } from './rendered-announcement.js';
 import type { MailMessage } from '../../notify/mailer.js';
+import type { Announcement } from './rendered-announcement.js';
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 

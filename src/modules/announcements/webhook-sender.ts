@@ -1,10 +1,10 @@
 import { nowIso } from '../../lib/time.js';
-import type { Trigger } from '../triggers/trigger.entity.js';
-import { type Announcement, templateContext, webhookEnvelope } from './rendered-announcement.js';
 import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from '../../notify/attempt-outcome.js';
 import { renderBodyTemplate } from '../../notify/body-template.js';
 import { type OutboundPolicy, postOutbound } from '../../notify/safe-http.js';
 import { signWebhook } from '../../notify/webhook-signature.js';
+import type { Trigger } from '../triggers/trigger.entity.js';
+import { type Announcement, templateContext, webhookEnvelope } from './rendered-announcement.js';
 
 export const USER_AGENT = 'trip-export-webhooks/1';
 

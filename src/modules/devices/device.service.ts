@@ -3,9 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { newToken, sha256Hex } from '../../lib/secrets.js';
 import type { Principal } from '../../lib/principal.js';
-
+import { newToken, sha256Hex } from '../../lib/secrets.js';
 import { Device } from './device.entity.js';
 import { Template } from './template.entity.js';
 import { effectiveSettings, type PartialTripSettings, type TripSettings, validateSettings } from './trip-settings.js';

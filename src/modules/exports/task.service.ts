@@ -9,11 +9,11 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
-import { verifyDownloadSignature } from '../../notify/download-link.js';
 import type { Principal } from '../../lib/principal.js';
-import { requestExport } from './task-lease.store.js';
+import { verifyDownloadSignature } from '../../notify/download-link.js';
 import { Trip, TripState } from '../trips/trip.entity.js';
 import { Task, TaskState } from './task.entity.js';
+import { requestExport } from './task-lease.store.js';
 
 export interface TaskFilter {
   readonly state?: TaskState;

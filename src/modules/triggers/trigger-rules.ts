@@ -3,10 +3,9 @@ import { isIP } from 'node:net';
 import type { Config } from '../../config/config.js';
 import { invalidInput } from '../../lib/errors.js';
 import { classifyAddress } from '../../notify/address-policy.js';
-import { announce, sampleMessage } from '../announcements/rendered-announcement.js';
 import { templateProblems } from '../../notify/body-template.js';
-import { webhookBody } from '../announcements/webhook-sender.js';
 import { TriggerType } from './trigger.entity.js';
+import type { TriggerDeliveries } from './trigger-deliveries.js';
 
 /** Signals a SIGNAL trigger can listen to. */
 export const KNOWN_SIGNALS: readonly string[] = ['trip_export_finished'];
@@ -103,7 +102,7 @@ function headerProblems(headers: Readonly<Record<string, string>>): string[] {
  * Applies `draft` over `current` and checks the result as a whole; throws INVALID_INPUT
  * naming every problem. Nothing about other rows (the device's owner) is checked here.
  */
-export function applyTriggerDraft(current: TriggerFields, draft: TriggerDraft, config: Config): TriggerFields {
+export function applyTriggerDraft(current: TriggerFields, draft: TriggerDraft, config: Config, deliveries: Pick<TriggerDeliveries, 'templateProblems'>): TriggerFields {
   const next: TriggerFields = { ...current, webhookHeaders: { ...current.webhookHeaders }, emailRecipients: [...current.emailRecipients] };
   if (draft.description !== undefined) next.description = draft.description.trim();
   if (draft.enabled !== undefined) next.enabled = draft.enabled;
@@ -142,14 +141,7 @@ export function applyTriggerDraft(current: TriggerFields, draft: TriggerDraft, c
       const syntax = templateProblems(next.webhookBodyTemplate);
       problems.push(...syntax);
       if (syntax.length === 0) {
-        try {
-          webhookBody(
-            { id: '', description: next.description, webhookUrl: next.webhookUrl, webhookBodyTemplate: next.webhookBodyTemplate },
-            announce(config, sampleMessage('sample')),
-          );
-        } catch (error) {
-          problems.push((error as Error).message);
-        }
+        problems.push(...deliveries.templateProblems({ description: next.description, webhookUrl: next.webhookUrl, webhookBodyTemplate: next.webhookBodyTemplate }));
       }
     }
   }

@@ -15,6 +15,13 @@ registerEnumType(TriggerType, {
   description: 'SIGNAL fires on a named signal (trip_export_finished). EVENT triggers (device event tags) are stored, but no event source fires them yet.',
 });
 
+/** The actions a trigger can take: each becomes one delivery per announcement. */
+export enum DeliveryChannel {
+  WEBHOOK = 'webhook',
+  EMAIL = 'email',
+}
+registerEnumType(DeliveryChannel, { name: 'DeliveryChannel' });
+
 /**
  * What a customer wants to happen when a signal (or a device event) occurs: an e-mail to
  * some recipients and/or a signed webhook. A trigger without either action only records

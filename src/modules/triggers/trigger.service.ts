@@ -1,31 +1,20 @@
-import { randomUUID } from 'node:crypto';
-
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 import type { Config } from '../../config/config.js';
 import { invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
-import { microsToIso } from '../../lib/time.js';
-import { sampleMessage } from '../announcements/rendered-announcement.js';
-import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
-import { type DeliveryChannels, webhookIdOf } from '../announcements/delivery-channels.js';
-import { failWaitingDeliveriesOf } from '../announcements/delivery-queue.js';
-import type { WebhookSecrets } from './webhook-secrets.js';
 import type { Principal } from '../../lib/principal.js';
-import { DeliveryChannel } from '../announcements/delivery.entity.js';
+import { microsToIso } from '../../lib/time.js';
 import { Device } from '../devices/device.entity.js';
 import { Trigger, TriggerType } from './trigger.entity.js';
+import type { TriggerDeliveries, TriggerTestResult } from './trigger-deliveries.js';
 import { applyTriggerDraft, type TriggerDraft, type TriggerFields } from './trigger-rules.js';
+import type { WebhookSecrets } from './webhook-secrets.js';
 
 export interface TriggerWithSecret {
   readonly trigger: Trigger;
   /** The signing secret in clear: returned by create and rotate only, never stored so. */
   readonly webhookSecret: string;
-}
-
-export interface TriggerTestResult extends AttemptOutcome {
-  readonly channel: DeliveryChannel;
-  readonly webhookId: string | null;
 }
 
 const MAX_ROTATION_OVERLAP_SECONDS = 7 * 86400;
@@ -64,7 +53,7 @@ export class TriggerService {
   constructor(
     private readonly config: Config,
     private readonly secrets: WebhookSecrets,
-    private readonly channels: DeliveryChannels,
+    private readonly deliveries: TriggerDeliveries,
   ) {}
 
   list(em: EntityManager, principal: Principal): Promise<Trigger[]> {
@@ -78,7 +67,7 @@ export class TriggerService {
 
   async create(em: EntityManager, principal: Principal, draft: TriggerDraft): Promise<TriggerWithSecret> {
     if (draft.type === undefined) throw invalidInput('type is required (SIGNAL or EVENT)');
-    const fields = applyTriggerDraft(EMPTY, draft, this.config);
+    const fields = applyTriggerDraft(EMPTY, draft, this.config, this.deliveries);
     await this.checkDevice(em, principal, fields.deviceId);
     const { secret, sealed } = this.secrets.create();
     const trigger = em.create(Trigger, { customer: principal.customerId, webhookSecretSealed: sealed, ...this.columns(em, fields) });
@@ -88,13 +77,13 @@ export class TriggerService {
 
   async update(em: EntityManager, principal: Principal, id: string, draft: TriggerDraft): Promise<Trigger> {
     const trigger = await this.get(em, principal, id);
-    const fields = applyTriggerDraft(fieldsOf(trigger), this.unmasked(trigger, draft), this.config);
+    const fields = applyTriggerDraft(fieldsOf(trigger), this.unmasked(trigger, draft), this.config, this.deliveries);
     if (draft.deviceId !== undefined) await this.checkDevice(em, principal, fields.deviceId);
     const disabling = trigger.enabled && !fields.enabled;
     em.assign(trigger, this.columns(em, fields, draft.webhook !== undefined));
     await em.transactional(async (tx) => {
       // Disabled means nothing more is sent, retries included; redeliver after enabling again.
-      if (disabling) await failWaitingDeliveriesOf(tx, trigger.id, 'the trigger was disabled before this delivery was sent');
+      if (disabling) await this.deliveries.failWaiting(tx, trigger.id, 'the trigger was disabled before this delivery was sent');
     });
     return trigger;
   }
@@ -129,18 +118,9 @@ export class TriggerService {
    */
   async test(em: EntityManager, principal: Principal, id: string): Promise<TriggerTestResult[]> {
     const trigger = await this.get(em, principal, id);
-    const channels = [...(trigger.webhookUrl ? [DeliveryChannel.WEBHOOK] : []), ...(trigger.emailRecipients.length ? [DeliveryChannel.EMAIL] : [])];
-    if (channels.length === 0) throw invalidInput('the trigger has no action to test');
+    if (!trigger.webhookUrl && trigger.emailRecipients.length === 0) throw invalidInput('the trigger has no action to test');
     const device = trigger.device ? await em.findOne(Device, { id: trigger.device.id, customer: principal.customerId }) : null;
-    const message = sampleMessage(principal.customerId, device ?? undefined);
-    const deliveryId = `test_${randomUUID()}`;
-    return Promise.all(
-      channels.map(async (channel) => ({
-        channel,
-        webhookId: channel === DeliveryChannel.WEBHOOK ? webhookIdOf(deliveryId) : null,
-        ...(await this.channels.deliver(channel, trigger, message, deliveryId)),
-      })),
-    );
+    return this.deliveries.test(trigger, principal.customerId, device ?? undefined);
   }
 
   private async checkDevice(em: EntityManager, principal: Principal, deviceId: string | null): Promise<void> {

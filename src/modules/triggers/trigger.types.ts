@@ -1,7 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 
-import { DeliveryChannel } from '../announcements/delivery.entity.js';
-import { Trigger, TriggerType } from './trigger.entity.js';
+import { DeliveryChannel, Trigger, TriggerType } from './trigger.entity.js';
 
 @ObjectType()
 export class HttpHeader {

@@ -1,6 +1,6 @@
-import type { Trigger } from './trigger.entity.js';
 import { SecretBox } from '../../notify/secret-box.js';
 import { newWebhookSecret } from '../../notify/webhook-signature.js';
+import type { Trigger } from './trigger.entity.js';
 
 type HeaderColumns = Pick<Trigger, 'webhookHeaderMasks' | 'webhookHeadersSealed'>;
 
