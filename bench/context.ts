@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 import { type Config, loadConfig } from '../src/config/config.js';
-import { type Database, migrate, openDatabase } from '../src/db/database.js';
+import { type Database, migrate } from '../src/db/database.js';
+import { openAppDatabase } from '../src/entities.js';
 import type { Principal } from '../src/lib/principal.js';
 import { AuthService } from '../src/modules/accounts/auth.service.js';
 import { DeviceService } from '../src/modules/devices/device.service.js';
@@ -40,7 +41,7 @@ export async function createBenchContext(): Promise<BenchContext> {
   const server = new URL(SERVER);
   server.pathname = `/${NAME}`;
   const url = server.toString();
-  const db = await openDatabase(url);
+  const db = await openAppDatabase(url);
   await migrate(db);
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn' });
   const created = await new AuthService(config).createCustomer(db.orm.em.fork(), { name: 'Bench', email: `${randomUUID()}@bench.test`, password: 'bench-password' });

@@ -1,4 +1,4 @@
-/** Every entity, listed once: the ORM config, migrations and the schema build read this. */
+import { type Database, openDatabase } from './db/database.js';
 import { ApiToken } from './modules/accounts/api-token.entity.js';
 import { Customer } from './modules/accounts/customer.entity.js';
 import { User } from './modules/accounts/user.entity.js';
@@ -11,4 +11,8 @@ import { Task } from './modules/exports/task.entity.js';
 import { Trigger } from './modules/triggers/trigger.entity.js';
 import { Trip } from './modules/trips/trip.entity.js';
 
+/** Every entity, listed once: the ORM config, the migrations check and the tests read this. */
 export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Trigger, Delivery, DeliveryAttempt, Task];
+
+/** The service's database: the ORM over every entity and a plain pool for COPY traffic. */
+export const openAppDatabase = (url: string, poolSize?: number): Promise<Database> => openDatabase(url, ENTITIES, poolSize);

@@ -6,7 +6,8 @@ import 'reflect-metadata';
 
 import { buildApp, type Role } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
-import { migrate, openDatabase, resolveDatabaseUrl } from './db/database.js';
+import { migrate, resolveDatabaseUrl } from './db/database.js';
+import { openAppDatabase } from './entities.js';
 import { StartupError } from './lib/errors.js';
 
 function parseRole(argv: readonly string[]): Role {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const role = parseRole(process.argv.slice(2));
   const { url, embedded } = await resolveDatabaseUrl(config);
-  const db = await openDatabase(url);
+  const db = await openAppDatabase(url);
   await migrate(db);
   const app = await buildApp(config, db, { role });
   const base = await app.listen();

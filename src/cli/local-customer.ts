@@ -6,8 +6,9 @@
 import 'reflect-metadata';
 
 import { loadConfig } from '../config/config.js';
-import { migrate, openDatabase, resolveDatabaseUrl } from '../db/database.js';
+import { migrate, resolveDatabaseUrl } from '../db/database.js';
 import { runningEmbeddedPostgres } from '../db/embedded.js';
+import { openAppDatabase } from '../entities.js';
 import { AuthService } from '../modules/accounts/auth.service.js';
 
 export interface NewCustomer {
@@ -45,7 +46,7 @@ async function databaseUrl(startEmbedded: boolean, env: Env | undefined) {
 /** `env`: the environment of the service the customer is for (default: this process's). */
 export async function createLocalCustomer(input: CustomerInput, options: { startEmbedded?: boolean; env?: Env } = {}): Promise<NewCustomer> {
   const { config, url, embedded } = await databaseUrl(options.startEmbedded ?? true, options.env);
-  const db = await openDatabase(url, 2);
+  const db = await openAppDatabase(url, 2);
   try {
     await migrate(db);
     const created = await new AuthService(config).createCustomer(db.orm.em.fork(), input);

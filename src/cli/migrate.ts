@@ -6,14 +6,15 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 
 import { loadConfig } from '../config/config.js';
-import { migrate, openDatabase, resolveDatabaseUrl } from '../db/database.js';
+import { migrate, resolveDatabaseUrl } from '../db/database.js';
 import { ormOptions, PROJECT_ROOT } from '../db/mikro-orm.config.js';
+import { ENTITIES, openAppDatabase } from '../entities.js';
 
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'up';
   const config = loadConfig();
   const { url, embedded } = await resolveDatabaseUrl(config);
-  const db = await openDatabase(url);
+  const db = await openAppDatabase(url);
   try {
     const applied = await migrate(db);
     if (command === 'up') {
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
         console.log('nothing to migrate');
         return;
       }
-      const writer = await MikroORM.init(ormOptions(url, { migrations: { ...db.orm.config.get('migrations'), path: `${PROJECT_ROOT}migrations`, emit: 'ts' } }));
+      const writer = await MikroORM.init(ormOptions(url, ENTITIES, { migrations: { ...db.orm.config.get('migrations'), path: `${PROJECT_ROOT}migrations`, emit: 'ts' } }));
       try {
         const result = await writer.getMigrator().createMigration();
         console.log(`written: migrations/${result.fileName}`);

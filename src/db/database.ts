@@ -1,4 +1,5 @@
 import { MikroORM } from '@mikro-orm/postgresql';
+import { type Options } from '@mikro-orm/postgresql';
 import pg from 'pg';
 
 import type { Config } from '../config/config.js';
@@ -14,8 +15,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function openDatabase(url: string, poolSize = 10): Promise<Database> {
-  const orm = await MikroORM.init(ormOptions(url));
+/** Opens both connections for `entities` (see `openAppDatabase` in `src/entities.ts`). */
+export async function openDatabase(url: string, entities: NonNullable<Options['entities']>, poolSize = 10): Promise<Database> {
+  const orm = await MikroORM.init(ormOptions(url, entities));
   const pool = createPool({ connectionString: url, max: poolSize, options: '-c TimeZone=UTC' });
   return {
     url,

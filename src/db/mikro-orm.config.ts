@@ -3,8 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 
-import { ENTITIES } from '../entities.js';
-
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
@@ -14,10 +12,11 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  */
 export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets'];
 
-export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}): Options {
+/** The ORM's options for `entities` (the list lives in the top-level wiring, `src/entities.ts`). */
+export function ormOptions(databaseUrl: string, entities: NonNullable<Options['entities']>, overrides: Partial<Options> = {}): Options {
   return defineConfig({
     clientUrl: databaseUrl,
-    entities: ENTITIES,
+    entities,
     discovery: { requireEntitiesArray: true },
     extensions: [Migrator],
     forceUtcTimezone: true,

@@ -4,8 +4,9 @@ import path from 'node:path';
 
 import pg from 'pg';
 
-import { type Database, migrate, openDatabase } from '../../src/db/database.js';
+import { type Database, migrate } from '../../src/db/database.js';
 import { PROJECT_ROOT } from '../../src/db/mikro-orm.config.js';
+import { openAppDatabase } from '../../src/entities.js';
 
 /** Server used by the tests: TEST_DATABASE_URL, else the local PostgreSQL (trust auth). */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -64,7 +65,7 @@ function migratedTemplate(): Promise<string> {
       if (rowCount) return;
       const building = `${name}_${randomBytes(4).toString('hex')}`;
       await client.query(`CREATE DATABASE ${building}`);
-      const db = await openDatabase(withDatabase(TEST_SERVER_URL, building), 1);
+      const db = await openAppDatabase(withDatabase(TEST_SERVER_URL, building), 1);
       try {
         await migrate(db);
       } finally {
@@ -84,7 +85,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const template = await migratedTemplate();
   await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
   const url = withDatabase(TEST_SERVER_URL, name);
-  const db = await openDatabase(url);
+  const db = await openAppDatabase(url);
   return {
     ...db,
     async drop() {
