@@ -72,16 +72,16 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
   await registerSecurityHeaders(http);
 
   await registerOpenApi(http, config.publicUrl);
-  await http.register(healthRoutes(services));
+  await http.register(healthRoutes(services.readiness, services.metrics));
   let ws: GraphQLWsServer | undefined;
   if (role !== 'worker') {
     // One deployment is one database; deployments sharing a Redis keep their counts apart.
     const throttle = await registerAuthThrottle(http, config, `trip-export:${new URL(db.url).pathname.slice(1)}`);
-    await http.register(authRoutes(services, throttle));
-    await http.register(storageRoutes(services));
-    await http.register(tripRoutes(services));
-    await http.register(taskRoutes(services));
-    await http.register(triggerRoutes(services));
+    await http.register(authRoutes(services.auth, throttle));
+    await http.register(storageRoutes(db.pool, services.devices, services.ingest));
+    await http.register(tripRoutes(services.auth, services.trips, config.publicUrl));
+    await http.register(taskRoutes(services.auth, services.tasks, config.publicUrl));
+    await http.register(triggerRoutes(services.auth, services.triggers));
     const schema = await buildAppSchema(services.notify.pubSub.pubSub);
     await mountGraphQLHttp(http, schema, services, throttle);
     ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);

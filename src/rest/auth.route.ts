@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { ApiToken } from '../modules/accounts/api-token.entity.js';
-import type { Services } from '../services.js';
+import type { AuthService } from '../modules/accounts/auth.service.js';
 import { requireUser } from './http.js';
 import { apiTokenSchema, authErrors, bearerSecurity, errorSchema } from './schemas.js';
 
@@ -16,7 +16,7 @@ const tokenJson = (t: ApiToken) => ({
 });
 
 /** `/auth/login/` and `/auth/api_tokens/`. */
-export function authRoutes(services: Services, throttle: AuthThrottle) {
+export function authRoutes(auth: AuthService, throttle: AuthThrottle) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: { email: string; password: string } }>(
       '/auth/login/',
@@ -34,7 +34,7 @@ export function authRoutes(services: Services, throttle: AuthThrottle) {
       },
       async (request) => {
         await throttle.loginAttempt(request, request.body.email);
-        return { token: await services.auth.login(request.em, request.body.email, request.body.password) };
+        return { token: await auth.login(request.em, request.body.email, request.body.password) };
       },
     );
 
@@ -49,8 +49,8 @@ export function authRoutes(services: Services, throttle: AuthThrottle) {
         },
       },
       async (request) => {
-        const principal = await requireUser(services, request);
-        return (await services.auth.listApiTokens(request.em, principal)).map(tokenJson);
+        const principal = await requireUser(auth, request);
+        return (await auth.listApiTokens(request.em, principal)).map(tokenJson);
       },
     );
 
@@ -74,8 +74,8 @@ export function authRoutes(services: Services, throttle: AuthThrottle) {
         },
       },
       async (request, reply) => {
-        const principal = await requireUser(services, request);
-        const created = await services.auth.createApiToken(request.em, principal, request.body.name, request.body.expires_at);
+        const principal = await requireUser(auth, request);
+        const created = await auth.createApiToken(request.em, principal, request.body.name, request.body.expires_at);
         return reply.status(201).send({ ...tokenJson(created.apiToken), token: created.token });
       },
     );
@@ -92,8 +92,8 @@ export function authRoutes(services: Services, throttle: AuthThrottle) {
         },
       },
       async (request, reply) => {
-        const principal = await requireUser(services, request);
-        await services.auth.revokeApiToken(request.em, principal, request.params.id);
+        const principal = await requireUser(auth, request);
+        await auth.revokeApiToken(request.em, principal, request.params.id);
         return reply.status(204).send();
       },
     );

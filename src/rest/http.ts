@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError, ERROR_TABLE, RateLimitedError } from '../lib/errors.js';
 import type { Principal } from '../lib/principal.js';
-import type { Services } from '../services.js';
+import type { AuthService } from '../modules/accounts/auth.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,8 +14,8 @@ declare module 'fastify' {
 }
 
 /** Authenticates a user request (`APIToken` or `Bearer`); throws UNAUTHENTICATED. */
-export function requireUser(services: Services, request: FastifyRequest): Promise<Principal> {
-  return services.auth.authenticate(request.em, request.headers.authorization);
+export function requireUser(auth: Pick<AuthService, 'authenticate'>, request: FastifyRequest): Promise<Principal> {
+  return auth.authenticate(request.em, request.headers.authorization);
 }
 
 /**

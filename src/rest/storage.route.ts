@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 
-import type { Services } from '../services.js';
+import type pg from 'pg';
+
+import type { DeviceService } from '../modules/devices/device.service.js';
+import type { IngestService } from '../modules/ingest/ingest.service.js';
 import { errorSchema, uploadResultSchema } from './schemas.js';
 
 /**
@@ -9,7 +12,7 @@ import { errorSchema, uploadResultSchema } from './schemas.js';
  * authenticates. 2xx tells the device it may delete the batch. The body is handed on as it
  * streams, after the token is checked: the service bounds it while reading.
  */
-export function storageRoutes(services: Services) {
+export function storageRoutes(pool: pg.Pool, devices: DeviceService, ingest: IngestService) {
   return async (app: FastifyInstance): Promise<void> => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
@@ -34,10 +37,10 @@ export function storageRoutes(services: Services) {
       },
       async (request, reply) => {
         try {
-          const device = await services.devices.authenticateDevice(services.db.pool, request.headers.authorization, header(request.headers['unit-id']));
+          const device = await devices.authenticateDevice(pool, request.headers.authorization, header(request.headers['unit-id']));
           // Not destroyed when reading stops early: the socket still carries the answer.
           const body = request.raw.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
-          return await services.ingest.upload(device, body, header(request.headers['content-encoding']));
+          return await ingest.upload(device, body, header(request.headers['content-encoding']));
         } catch (error) {
           // Refused before the end of the body: drop the rest unread and close after answering.
           if (!request.raw.complete) {

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidInput } from '../lib/errors.js';
 import { type Task, TaskState, TRIP_EXPORT_TASK } from '../modules/exports/task.entity.js';
 import { taskResultOf } from '../modules/exports/task.types.js';
-import type { Services } from '../services.js';
+import type { AuthService } from '../modules/accounts/auth.service.js';
+import type { TaskService } from '../modules/exports/task.service.js';
 import { sendDownload } from './file-download.js';
 import { requireUser } from './http.js';
 import { jsonArrayStream } from './json-stream.js';
@@ -49,9 +50,8 @@ type WithId = FastifyRequest<{ Params: { id: string } }>;
 type WithDownload = FastifyRequest<{ Params: { id: string }; Querystring: { expires?: string; signature?: string } }>;
 
 /** `/tasks/`: the customer's export tasks, their results, and `POST` to export a trip now. */
-export function taskRoutes(services: Services) {
-  const { tasks, config } = services;
-  const json = (task: Task) => taskJson(task, config.publicUrl);
+export function taskRoutes(auth: AuthService, tasks: TaskService, publicUrl: string) {
+  const json = (task: Task) => taskJson(task, publicUrl);
 
   const download = async (request: WithDownload, reply: FastifyReply) => {
     const { expires, signature } = request.query;
@@ -59,19 +59,19 @@ export function taskRoutes(services: Services) {
     const opened =
       signature !== undefined && !request.headers.authorization
         ? await tasks.openSignedResult(request.em, request.params.id, expires, signature)
-        : await tasks.openResult(request.em, await requireUser(services, request), request.params.id);
+        : await tasks.openResult(request.em, await requireUser(auth, request), request.params.id);
     const { size } = await opened.file.stat();
     return sendDownload(request, reply, { file: opened.file, size, etag: opened.task.resultSha256 ?? '', filename: opened.filename, contentType: GZIP });
   };
 
   const clear = async (request: WithId) => {
-    const principal = await requireUser(services, request);
+    const principal = await requireUser(auth, request);
     return json(await tasks.clearResult(request.em, principal, request.params.id));
   };
 
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { state?: string; limit?: string; offset?: string } }>('/tasks/', { schema: listTasksSchema }, async (request, reply) => {
-      const principal = await requireUser(services, request);
+      const principal = await requireUser(auth, request);
       const { state, limit, offset } = request.query;
       if (state !== undefined && !STATES.includes(state)) throw invalidInput(`state must be one of ${STATES.join(', ')}`);
       const filter = state ? { state: state as TaskState } : {};
@@ -84,7 +84,7 @@ export function taskRoutes(services: Services) {
     });
 
     app.post<{ Body: { task?: unknown; args?: unknown; kwargs?: { trip_id?: unknown } } }>('/tasks/', { schema: createTaskSchema }, async (request, reply) => {
-      const principal = await requireUser(services, request);
+      const principal = await requireUser(auth, request);
       const { task, args, kwargs } = request.body ?? {};
       if (task !== TRIP_EXPORT_TASK) throw invalidInput(`Unknown task ${JSON.stringify(task ?? null)}; the only task is "${TRIP_EXPORT_TASK}"`);
       if (args !== undefined && !(Array.isArray(args) && args.length === 0)) throw invalidInput('args must be an empty list');
@@ -94,7 +94,7 @@ export function taskRoutes(services: Services) {
     });
 
     app.get<{ Params: { id: string } }>('/tasks/:id/', { schema: getTaskSchema }, async (request) => {
-      const principal = await requireUser(services, request);
+      const principal = await requireUser(auth, request);
       return json(await tasks.get(request.em, principal, request.params.id));
     });
 

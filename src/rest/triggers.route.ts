@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidInput } from '../lib/errors.js';
 import { type Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
 import type { TriggerDraft } from '../modules/triggers/trigger-rules.js';
-import type { Services } from '../services.js';
+import type { AuthService } from '../modules/accounts/auth.service.js';
+import type { TriggerService } from '../modules/triggers/trigger.service.js';
 import { requireUser } from './http.js';
 import { authErrors, bearerSecurity, errorSchema } from './schemas.js';
 import { createdTriggerSchema, triggerCreateSchema, triggerIdParams, triggerSchema, triggerUpdateSchema } from './trigger.schemas.js';
@@ -103,15 +104,14 @@ const documentOnly = { validatorCompiler: () => () => true };
 const tags = ['automation'];
 
 /** `/automation/triggers/`: list, create (the signing secret is in this answer only), get, update, delete. */
-export function triggerRoutes(services: Services) {
+export function triggerRoutes(auth: AuthService, triggers: TriggerService) {
   return async (app: FastifyInstance): Promise<void> => {
-    const { triggers } = services;
 
     app.get(
       '/automation/triggers/',
       { schema: { tags, summary: 'Triggers of the customer, oldest first', security: bearerSecurity, response: { 200: { type: 'array', items: triggerSchema }, ...authErrors } } },
       async (request) => {
-        const principal = await requireUser(services, request);
+        const principal = await requireUser(auth, request);
         return (await triggers.list(request.em, principal)).map(triggerJson);
       },
     );
@@ -129,7 +129,7 @@ export function triggerRoutes(services: Services) {
         },
       },
       async (request, reply) => {
-        const principal = await requireUser(services, request);
+        const principal = await requireUser(auth, request);
         const { trigger, webhookSecret } = await triggers.create(request.em, principal, draftOf(request));
         return reply.status(201).send({ ...triggerJson(trigger), webhook_secret: webhookSecret });
       },
@@ -139,7 +139,7 @@ export function triggerRoutes(services: Services) {
       '/automation/triggers/:id/',
       { schema: { tags, summary: 'One trigger', security: bearerSecurity, params: triggerIdParams, response: { 200: triggerSchema, ...authErrors } } },
       async (request) => {
-        const principal = await requireUser(services, request);
+        const principal = await requireUser(auth, request);
         return triggerJson(await triggers.get(request.em, principal, request.params.id));
       },
     );
@@ -158,7 +158,7 @@ export function triggerRoutes(services: Services) {
         response: { 200: triggerSchema, 400: errorSchema, ...authErrors },
       },
       handler: async (request) => {
-        const principal = await requireUser(services, request);
+        const principal = await requireUser(auth, request);
         return triggerJson(await triggers.update(request.em, principal, request.params.id, draftOf(request)));
       },
     });
@@ -167,7 +167,7 @@ export function triggerRoutes(services: Services) {
       '/automation/triggers/:id/',
       { schema: { tags, summary: 'Delete a trigger', security: bearerSecurity, params: triggerIdParams, response: { 204: { type: 'null' }, ...authErrors } } },
       async (request, reply) => {
-        const principal = await requireUser(services, request);
+        const principal = await requireUser(auth, request);
         await triggers.delete(request.em, principal, request.params.id);
         return reply.status(204).send();
       },

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { invalidInput } from '../lib/errors.js';
 import { tripJson } from '../modules/trips/trip.serializer.js';
-import type { Services } from '../services.js';
+import type { AuthService } from '../modules/accounts/auth.service.js';
+import type { TripService } from '../modules/trips/trip.service.js';
 import { requireUser } from './http.js';
 import { authErrors, bearerSecurity, errorSchema, tripPageSchema } from './schemas.js';
 
@@ -25,7 +26,7 @@ function pageLink(request: FastifyRequest, publicUrl: string, limit: number, off
 }
 
 /** `GET /logbook/trips/?device=ID`: newest first, `{count, next, previous, results}`. */
-export function tripRoutes(services: Services) {
+export function tripRoutes(auth: AuthService, trips: TripService, publicUrl: string) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { device?: string; limit?: string; offset?: string; from?: string; to?: string } }>(
       '/logbook/trips/',
@@ -48,12 +49,12 @@ export function tripRoutes(services: Services) {
         },
       },
       async (request) => {
-        const principal = await requireUser(services, request);
+        const principal = await requireUser(auth, request);
         const { device, from, to } = request.query;
         const limit = Math.max(1, intParam(request.query.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT));
         const offset = intParam(request.query.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
-        const { count, rows } = await services.trips.page(request.em, principal, { deviceId: device || undefined, from, to }, limit, offset);
-        const base = services.config.publicUrl;
+        const { count, rows } = await trips.page(request.em, principal, { deviceId: device || undefined, from, to }, limit, offset);
+        const base = publicUrl;
         return {
           count,
           next: offset + limit < count ? pageLink(request, base, limit, offset + limit) : null,
