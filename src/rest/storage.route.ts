@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-
 import type pg from 'pg';
 
 import type { DeviceService } from '../modules/devices/device.service.js';

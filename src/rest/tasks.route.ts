@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { invalidInput } from '../lib/errors.js';
-import { type Task, TaskState, TRIP_EXPORT_TASK } from '../modules/exports/task.entity.js';
-import { taskResultOf } from '../modules/exports/task.types.js';
 import type { AuthService } from '../modules/accounts/auth.service.js';
+import { type Task, TaskState, TRIP_EXPORT_TASK } from '../modules/exports/task.entity.js';
 import type { TaskService } from '../modules/exports/task.service.js';
+import { taskResultOf } from '../modules/exports/task.types.js';
 import { sendDownload } from './file-download.js';
 import { requireUser } from './http.js';
 import { jsonArrayStream } from './json-stream.js';

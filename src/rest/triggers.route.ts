@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { invalidInput } from '../lib/errors.js';
-import { type Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
-import type { TriggerDraft } from '../modules/triggers/trigger-rules.js';
 import type { AuthService } from '../modules/accounts/auth.service.js';
+import { type Trigger, TriggerType } from '../modules/triggers/trigger.entity.js';
 import type { TriggerService } from '../modules/triggers/trigger.service.js';
+import type { TriggerDraft } from '../modules/triggers/trigger-rules.js';
 import { requireUser } from './http.js';
 import { authErrors, bearerSecurity, errorSchema } from './schemas.js';
 import { createdTriggerSchema, triggerCreateSchema, triggerIdParams, triggerSchema, triggerUpdateSchema } from './trigger.schemas.js';
@@ -106,7 +106,6 @@ const tags = ['automation'];
 /** `/automation/triggers/`: list, create (the signing secret is in this answer only), get, update, delete. */
 export function triggerRoutes(auth: AuthService, triggers: TriggerService) {
   return async (app: FastifyInstance): Promise<void> => {
-
     app.get(
       '/automation/triggers/',
       { schema: { tags, summary: 'Triggers of the customer, oldest first', security: bearerSecurity, response: { 200: { type: 'array', items: triggerSchema }, ...authErrors } } },

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { invalidInput } from '../lib/errors.js';
-import { tripJson } from '../modules/trips/trip.serializer.js';
 import type { AuthService } from '../modules/accounts/auth.service.js';
+import { tripJson } from '../modules/trips/trip.serializer.js';
 import type { TripService } from '../modules/trips/trip.service.js';
 import { requireUser } from './http.js';
 import { authErrors, bearerSecurity, errorSchema, tripPageSchema } from './schemas.js';

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { nowIso } from '../../lib/time.js';
 import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
-import { Trigger } from '../triggers/trigger.entity.js';
+import { recordDeliveryError } from '../triggers/trigger-state.js';
 import { Delivery, DeliveryState } from './delivery.entity.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
 
@@ -95,12 +95,12 @@ export async function completeAttempt(em: EntityManager, claim: ClaimedDelivery,
         `update deliveries set state = 'pending', next_attempt_at = now() + make_interval(secs => ?), last_error = ?, last_status_code = ?, lease_expires_at = null where id = ?`,
         [retryIn, error, outcome.statusCode ?? null, delivery.id],
       );
-      await tx.nativeUpdate(Trigger, { id: delivery.trigger.id }, { lastError: error, lastErrorAt: now });
+      await recordDeliveryError(tx, delivery.trigger.id, error, now);
       return DeliveryState.PENDING;
     }
     const why = outcome.gone || outcome.permanent ? error : `gave up after ${run} attempts: ${error}`;
     await tx.nativeUpdate(Delivery, { id: delivery.id }, { ...common, state: DeliveryState.FAILED, nextAttemptAt: null, lastError: why });
-    await tx.nativeUpdate(Trigger, { id: delivery.trigger.id }, { lastError: why, lastErrorAt: now, ...(outcome.gone ? { enabled: false } : {}) });
+    await recordDeliveryError(tx, delivery.trigger.id, why, now, outcome.gone);
     if (outcome.gone) await failWaitingDeliveriesOf(tx, delivery.trigger.id, 'the trigger was disabled after its receiver answered 410 Gone');
     return DeliveryState.FAILED;
   });

@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { secondsBetween } from '../../lib/time.js';
 import { DeliveryChannel, Trigger, TriggerType } from '../triggers/trigger.entity.js';
+import { markFired } from '../triggers/trigger-state.js';
 import type { TripExportFinishedMessage } from './announcement-topics.js';
 import { Delivery } from './delivery.entity.js';
 import { messageOfSignal } from './rendered-announcement.js';
@@ -44,6 +45,8 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
   return em.transactional(async (tx) => {
     const signals = await tx.find(Signal, { fannedOutAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
     let deliveries = 0;
+    // Triggers fired by an earlier signal of this batch: the loaded rows do not show it yet.
+    const firedNow = new Map<string, string>();
     for (const signal of signals) {
       const triggers = await tx.find(
         Trigger,
@@ -59,7 +62,10 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
       // Read the time only now that the triggers are ours: a fan-out we waited for may just
       // have fired them. The database clock is the one every instance shares.
       const now = await databaseNow(tx);
-      const firing = triggers.filter((t) => !t.lastTriggeredAt || secondsBetween(t.lastTriggeredAt, now) >= t.minIntervalSeconds);
+      const firing = triggers.filter((t) => {
+        const last = firedNow.get(t.id) ?? t.lastTriggeredAt;
+        return !last || secondsBetween(last, now) >= t.minIntervalSeconds;
+      });
       const rows = firing.flatMap((trigger) =>
         channelsOf(trigger).map((channel) => ({
           id: randomUUID(),
@@ -78,7 +84,12 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
         const inserted: { affectedRows: number } = await tx.createQueryBuilder(Delivery).insert(rows).onConflict(['signal', 'trigger', 'channel']).ignore().execute('run');
         deliveries += inserted.affectedRows;
       }
-      for (const trigger of firing) trigger.lastTriggeredAt = now;
+      await markFired(
+        tx,
+        firing.map((t) => t.id),
+        now,
+      );
+      for (const trigger of firing) firedNow.set(trigger.id, now);
       signal.fannedOutAt = now;
     }
     if (deliveries > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);

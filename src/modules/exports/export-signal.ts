@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-
 import type { Queryable } from '../../lib/domain-events.js';
 import type { SignalReason, TripExportFinishedPayload } from '../announcements/signal.entity.js';
+import { insertTripExportSignal } from '../announcements/signal.store.js';
 import type { ExportResult } from './task-lease.store.js';
 import type { TripWithDevice } from './trip-row.js';
 
@@ -11,7 +10,7 @@ export interface AnnouncedTask {
 }
 
 /**
- * Writes one `trip_export_finished` signal to the outbox. Call it in the transaction that
+ * Announces the task's result: one `trip_export_finished` signal in the outbox. Call it in the transaction that
  * makes the result visible (or re-announces it), so a signal exists exactly when a result does.
  */
 export async function insertExportSignal(q: Queryable, reason: SignalReason, task: AnnouncedTask, subject: TripWithDevice, result: Omit<ExportResult, 'path'>): Promise<void> {
@@ -21,9 +20,5 @@ export async function insertExportSignal(q: Queryable, reason: SignalReason, tas
     device: { id: subject.device.id, unit_id: subject.device.unitId, vehicle_id: subject.device.vehicleId, name: subject.device.name },
     result: { bytes: result.bytes, sha256: result.sha256, records: result.records, first_ts: result.firstTs, last_ts: result.lastTs },
   };
-  await q.query(
-    `insert into signals (id, customer_id, name, reason, device_id, trip_id, task_id, payload)
-     values ($1, $2, 'trip_export_finished', $3, $4, $5, $6, $7)`,
-    [randomUUID(), subject.customerId, reason, subject.device.id, subject.tripId, task.id, JSON.stringify(payload)],
-  );
+  await insertTripExportSignal(q, { customerId: subject.customerId, deviceId: subject.device.id, tripId: subject.tripId, taskId: task.id, reason, payload });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { DomainEvents, Queryable } from '../../lib/domain-events.js';
 import { microsToIso } from '../../lib/time.js';
+import { recordNewestEvent } from '../devices/device-state.js';
 import type { TripSettings } from '../devices/trip-settings.js';
 import { applyTripEvents, compileTags, type TripEventInput, type TripState } from './trip-rules.js';
 
@@ -53,7 +54,7 @@ export class TripDetectionService {
     for (const trip of changes.touched) await this.save(tx, device, trip);
     if (applicable.length) {
       const newest = applicable[applicable.length - 1]!.at;
-      await tx.query('UPDATE devices SET last_event_ts = $2 WHERE id = $1', [device.id, microsToIso(newest)]);
+      await recordNewestEvent(tx, device.id, microsToIso(newest));
     }
 
     // Positions and distance are a scan over the trip's track.pos records. Redoing that for an
