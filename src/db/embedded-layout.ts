@@ -23,7 +23,7 @@ export interface ClusterLayout {
  * unprivileged user cannot reach binaries or data in it: both then live here instead, in a
  * folder of this data folder's own, root-owned and world-traversable.
  */
-export const RELOCATED_ROOT = '/var/lib/trip-export';
+const RELOCATED_ROOT = '/var/lib/trip-export';
 
 export async function relocatedHome(dataDir: string): Promise<string> {
   const real = await realpath(dataDir).catch(() => path.resolve(dataDir));

@@ -10,7 +10,7 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * partitions, ingest batches), the job runner's own table and the service's generated secrets.
  * The schema diff leaves them alone.
  */
-export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets'];
+const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets'];
 
 /** The ORM's options for `entities` (the list lives in the top-level wiring, `src/entities.ts`). */
 export function ormOptions(databaseUrl: string, entities: NonNullable<Options['entities']>, overrides: Partial<Options> = {}): Options {

@@ -23,7 +23,7 @@ const REDACT = [
 /** Query parameters whose values are credentials (signed download links). */
 const SECRET_QUERY = /([?&](?:signature|token|sig)=)[^&]*/gi;
 
-export const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[Redacted]');
+const redactUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[Redacted]');
 
 /** Structured JSON logs; readable lines when a person watches a terminal. */
 export function createLogger(config: Pick<Config, 'logLevel'>, destination: 'auto' | 'json' = 'auto'): Logger {

@@ -36,7 +36,7 @@ export function pageSize(first: number | null | undefined, fallback = 50): numbe
 }
 
 @ObjectType()
-export class PageInfo {
+class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
 

@@ -13,7 +13,7 @@ export type TagPatternSyntax = 'regex' | 'glob';
 export type TagMatcher = (tag: string) => boolean;
 
 /** Longest pattern accepted at input: tags are short paths. */
-export const MAX_TAG_PATTERN_LENGTH = 256;
+const MAX_TAG_PATTERN_LENGTH = 256;
 /** RE2's own measure of a compiled pattern's cost; `a{1000}` is 1,002, the defaults 24 to 44. */
 const MAX_PROGRAM_SIZE = 2_000;
 /** Distinct patterns kept compiled; every device sharing a pattern shares one entry. */

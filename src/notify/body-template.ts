@@ -10,7 +10,7 @@
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/y;
 const PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*$/;
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
-export const MAX_TEMPLATE_LENGTH = 16 * 1024;
+const MAX_TEMPLATE_LENGTH = 16 * 1024;
 
 export type TemplateContext = Readonly<Record<string, unknown>>;
 

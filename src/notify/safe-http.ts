@@ -6,7 +6,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { classifyAddress } from './address-policy.js';
 
 /** At most this much of a response body is read; the rest is dropped with the connection. */
-export const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_RESPONSE_BYTES = 64 * 1024;
 
 export interface OutboundPolicy {
   readonly allowPrivateNetworks: boolean;

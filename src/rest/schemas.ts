@@ -14,7 +14,7 @@ export const errorSchema = {
 export const nullableString = { type: ['string', 'null'] } as const;
 export const isoTime = { type: 'string', description: 'ISO-8601 UTC with microseconds' } as const;
 
-export const tripSchema = {
+const tripSchema = {
   type: 'object',
   additionalProperties: true,
   properties: {

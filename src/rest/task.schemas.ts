@@ -4,7 +4,7 @@ import { authErrors, bearerSecurity, errorSchema } from './schemas.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
-export const taskSchema = {
+const taskSchema = {
   type: 'object',
   description: 'The legacy task object (id, created_at, task, args, kwargs, state) and what is known about its runs and result.',
   additionalProperties: true,

@@ -11,7 +11,7 @@ import { jsonArrayStream } from './json-stream.js';
 import { clearSchema, createTaskSchema, downloadSchema, getTaskSchema, listTasksSchema } from './task.schemas.js';
 
 /** The legacy task object, plus what a script may want to know about the run and its result. */
-export function taskJson(task: Task, publicUrl: string) {
+function taskJson(task: Task, publicUrl: string) {
   const result = taskResultOf(task);
   return {
     id: task.id,

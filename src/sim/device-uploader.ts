@@ -18,10 +18,10 @@ export interface UploadAnswer {
 }
 
 /** A batch as the device sends it: a gzipped JSON array, the same bytes on every retry. */
-export const encodeBatch = (records: readonly SimRecord[]): Buffer => gzipSync(JSON.stringify(records));
+const encodeBatch = (records: readonly SimRecord[]): Buffer => gzipSync(JSON.stringify(records));
 
 /** One attempt at `POST /logbook/storage/`; anything but 2xx throws an `ApiError`. */
-export async function sendBatch(baseUrl: string, device: DeviceCredentials, body: Buffer): Promise<UploadAnswer> {
+async function sendBatch(baseUrl: string, device: DeviceCredentials, body: Buffer): Promise<UploadAnswer> {
   const response = await call(`${baseUrl}/logbook/storage/`, {
     method: 'POST',
     headers: {

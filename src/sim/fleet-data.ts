@@ -77,7 +77,7 @@ const STREAMS: readonly Stream[] = [
 ];
 
 /** Records per second of the default profile while the engine runs (about 7.6). */
-export const DEFAULT_RECORDS_PER_SECOND = STREAMS.reduce((sum, s) => sum + s.hz, 0);
+const DEFAULT_RECORDS_PER_SECOND = STREAMS.reduce((sum, s) => sum + s.hz, 0);
 
 export interface TripOptions {
   /** Device time of the engine-on event, microseconds since the epoch. */

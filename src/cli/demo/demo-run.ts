@@ -30,7 +30,7 @@ export interface DemoOptions {
 }
 
 /** The export delay of the service the demo starts itself (the default is 600 s). */
-export const DEMO_EXPORT_DELAY_SECONDS = 2;
+const DEMO_EXPORT_DELAY_SECONDS = 2;
 const DEMO_REOPEN_LIMIT_SECONDS = 2;
 const ANNOUNCEMENT_TIMEOUT_MS = 20_000;
 const UPLOAD_RETRY = { baseDelayMs: 500, maxDelayMs: 5_000, giveUpAfterMs: 30_000 };

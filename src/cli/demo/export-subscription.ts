@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 
 import type { ApiClient } from '../../sim/api-client.js';
 
-export const SUBSCRIPTION_FIELD = 'tripExportFinished';
+const SUBSCRIPTION_FIELD = 'tripExportFinished';
 /** What to show when the service cannot tell its fields (it has no such subscription yet). */
 export const FALLBACK_DOCUMENT = `subscription ExportFinished($deviceId: ID) { ${SUBSCRIPTION_FIELD}(deviceId: $deviceId) { __typename } }`;
 

@@ -16,7 +16,7 @@ export interface KeptSecret {
 }
 
 /** The secret kept under `name`, storing `candidate` first when there is none yet. */
-export async function keepFirstSecret(q: Queryable, name: string, candidate: string): Promise<KeptSecret> {
+async function keepFirstSecret(q: Queryable, name: string, candidate: string): Promise<KeptSecret> {
   // Insert-if-absent, then read: two instances starting at once both end with the winner's value.
   const inserted = await q.query(`insert into service_secrets (name, value) values ($1, $2) on conflict (name) do nothing`, [name, candidate]);
   const { rows } = await q.query<{ value: string; created_at: Date }>(`select value, created_at from service_secrets where name = $1`, [name]);

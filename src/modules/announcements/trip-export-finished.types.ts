@@ -16,7 +16,7 @@ export class AnnouncedTask {
 }
 
 @ObjectType({ description: 'What the export produced.' })
-export class AnnouncedResult {
+class AnnouncedResult {
   @Field(() => Float, { description: 'Size of TRIP_ID.json.gz in bytes.' })
   bytes!: number;
 

@@ -6,7 +6,7 @@ import { signWebhook } from '../../notify/webhook-signature.js';
 import type { Trigger } from '../triggers/trigger.entity.js';
 import { type Announcement, templateContext, webhookEnvelope } from './rendered-announcement.js';
 
-export const USER_AGENT = 'trip-export-webhooks/1';
+const USER_AGENT = 'trip-export-webhooks/1';
 
 type WebhookTrigger = Pick<Trigger, 'id' | 'description' | 'webhookUrl' | 'webhookBodyTemplate'>;
 

@@ -3,7 +3,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DeliveryChannel, Trigger, TriggerType } from './trigger.entity.js';
 
 @ObjectType()
-export class HttpHeader {
+class HttpHeader {
   @Field(() => String)
   name!: string;
 
@@ -12,13 +12,13 @@ export class HttpHeader {
 }
 
 @ObjectType()
-export class EmailAction {
+class EmailAction {
   @Field(() => [String])
   recipients!: string[];
 }
 
 @ObjectType()
-export class WebhookAction {
+class WebhookAction {
   @Field(() => String)
   url!: string;
 

@@ -5,7 +5,7 @@ import type { Trigger } from './trigger.entity.js';
 type HeaderColumns = Pick<Trigger, 'webhookHeaderMasks' | 'webhookHeadersSealed'>;
 
 /** What the API shows of a header value: at most its last four characters, and only of a long one. */
-export const maskHeaderValue = (value: string): string => (value.length >= 16 ? `****${value.slice(-4)}` : '****');
+const maskHeaderValue = (value: string): string => (value.length >= 16 ? `****${value.slice(-4)}` : '****');
 
 /**
  * Webhook signing secrets are needed in clear to sign, so they are stored sealed (AES-256-GCM,

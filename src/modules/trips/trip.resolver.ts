@@ -6,7 +6,7 @@ import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';
 
-export const TripConnection = connectionType(Trip, 'Trip');
+const TripConnection = connectionType(Trip, 'Trip');
 
 @Resolver(() => Trip)
 export class TripResolver {

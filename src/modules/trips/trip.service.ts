@@ -80,7 +80,7 @@ export class TripService {
 }
 
 /** A trip with its device loaded, in the shape the serializer takes. */
-export function toRow(trip: Trip): TripRow {
+function toRow(trip: Trip): TripRow {
   const device = trip.device.getEntity();
   return {
     id: trip.id,
