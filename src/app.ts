@@ -20,7 +20,7 @@ import { storageRoutes } from './rest/storage.route.js';
 import { taskRoutes } from './rest/tasks.route.js';
 import { triggerRoutes } from './rest/triggers.route.js';
 import { tripRoutes } from './rest/trips.route.js';
-import { buildAppSchema } from './schema.js';
+import { buildAppSchema, resolverContainer } from './schema.js';
 import { createServices, type Services } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -82,9 +82,11 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
     await http.register(tripRoutes(services.auth, services.trips, config.publicUrl));
     await http.register(taskRoutes(services.auth, services.tasks, config.publicUrl));
     await http.register(triggerRoutes(services.auth, services.triggers));
-    const schema = await buildAppSchema(services.notify.pubSub.pubSub);
-    await mountGraphQLHttp(http, schema, services, throttle);
-    ws = mountGraphQLWs(http, schema, services, config.graphqlWsMaxSubscriptions);
+    const resolvers = resolverContainer(services);
+    const schema = await buildAppSchema(resolvers, services.notify.pubSub.pubSub);
+    const edge = { config, outage: services.outage, resolvers, authenticate: services.auth.authenticate.bind(services.auth) };
+    await mountGraphQLHttp(http, schema, edge, throttle);
+    ws = mountGraphQLWs(http, schema, { ...edge, metrics: services.metrics, forkEm: () => db.orm.em.fork() }, config.graphqlWsMaxSubscriptions);
   }
 
   const dispatcher = role !== 'api' ? services.dispatcher : undefined;

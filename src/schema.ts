@@ -2,9 +2,10 @@ import 'reflect-metadata';
 
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { GraphQLSchema } from 'graphql';
-import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
 
 import { authChecker } from './graphql/auth-checker.js';
+import type { ResolverContainer } from './graphql/context.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
 import { TripExportFinishedResolver } from './modules/announcements/trip-export-finished.resolver.js';
@@ -12,28 +13,44 @@ import { DeviceResolver, TemplateResolver } from './modules/devices/device.resol
 import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
 import { TriggerResolver } from './modules/triggers/trigger.resolver.js';
 import { TripResolver } from './modules/trips/trip.resolver.js';
+import type { Services } from './services.js';
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [
-  AccountResolver,
-  DeviceResolver,
-  TemplateResolver,
-  TripResolver,
-  TriggerResolver,
-  DeliveryResolver,
-  TripExportFinishedResolver,
-  TaskResolver,
-  TripTaskResolver,
-];
+/** Every resolver, each built with the services it uses. */
+function resolverInstances(s: Services): object[] {
+  return [
+    new AccountResolver(s.auth),
+    new DeviceResolver(s.devices),
+    new TemplateResolver(s.devices),
+    new TripResolver(s.trips),
+    new TriggerResolver(s.triggers),
+    new DeliveryResolver(s.deliveries),
+    new TripExportFinishedResolver(s.announcements),
+    new TaskResolver(s.tasks),
+    new TripTaskResolver(s.tasks),
+  ];
+}
+
+/** The resolvers of `services`, looked up by class (type-graphql's container and `GraphQLContext.resolvers`). */
+export function resolverContainer(services: Services): ResolverContainer {
+  const byClass = new Map<unknown, object>(resolverInstances(services).map((instance) => [instance.constructor, instance]));
+  return {
+    get<T>(resolverClass: abstract new (...args: never[]) => T): T {
+      const instance = byClass.get(resolverClass);
+      if (!instance) throw new Error(`no resolver instance for ${resolverClass.name}`);
+      return instance as T;
+    },
+  };
+}
 
 /**
  * Builds the executable schema. `pubSub` carries subscription events (in-process or Redis);
  * type-graphql insists on one whenever there are subscriptions, so the schema printer gets
- * a throwaway in-process one.
+ * a throwaway in-process one, and no resolvers (it never runs them).
  */
-export function buildAppSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
+export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: RESOLVERS,
+    resolvers: [AccountResolver, DeviceResolver, TemplateResolver, TripResolver, TriggerResolver, DeliveryResolver, TripExportFinishedResolver, TaskResolver, TripTaskResolver],
+    ...(resolvers ? { container: { get: (resolverClass: abstract new (...args: never[]) => unknown) => resolvers.get(resolverClass) } } : {}),
     authChecker,
     pubSub: pubSub ?? createPubSub(),
     validate: false,

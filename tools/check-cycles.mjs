@@ -8,6 +8,9 @@
  * `export … from` and `import('…')` with a relative path; `import type` counts too, since a
  * type cycle is a design cycle all the same.
  *
+ * It also fails when a folder other than the entry points (`cli`) imports the wiring: the
+ * wiring knows every feature, so whatever imports it sits in a cycle with all of them.
+ *
  * Usage: node tools/check-cycles.mjs [srcDir]   (prints each cycle with one import per edge)
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -33,8 +36,13 @@ function unitOf(file) {
 
 const IMPORT = /(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
 
+/** Folders that may import the wiring: they start the program, nothing imports them. */
+const ENTRY_POINTS = new Set(['cli']);
+
 /** unit -> unit -> one example "file -> import" for the message */
 const edges = new Map();
+/** "file imports spec" for every import of the wiring from outside the entry points */
+const wiringImports = [];
 for (const file of sourceFiles(SRC)) {
   const from = unitOf(file);
   if (!from) continue;
@@ -45,6 +53,7 @@ for (const file of sourceFiles(SRC)) {
     const target = path.resolve(path.dirname(file), spec);
     if (!target.startsWith(SRC + path.sep)) continue;
     const to = unitOf(target);
+    if (!to && !ENTRY_POINTS.has(from)) wiringImports.push(`${path.relative(SRC, file)} imports ${spec}`);
     if (!to || to === from) continue;
     if (!edges.has(from)) edges.set(from, new Map());
     if (!edges.get(from).has(to)) edges.get(from).set(to, `${path.relative(SRC, file)} imports ${spec}`);
@@ -84,6 +93,9 @@ function visit(unit) {
   }
 }
 for (const unit of edges.keys()) if (!index.has(unit)) visit(unit);
+
+for (const example of wiringImports) console.error(`the wiring (src/*.ts) is imported from a folder: ${example}`);
+if (wiringImports.length > 0) process.exitCode = 1;
 
 if (components.length === 0) {
   console.log(

@@ -3,15 +3,20 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { notFound } from '../lib/errors.js';
 import { ownedByIds } from '../lib/ownership.js';
 import type { Principal } from '../lib/principal.js';
-import type { Services } from '../services.js';
 import type { RequestCache } from './request-cache.js';
+
+/** The resolver instances, each built with the services it uses (the wiring, `src/schema.ts`). */
+export interface ResolverContainer {
+  get<T>(resolverClass: abstract new (...args: never[]) => T): T;
+}
 
 /** Built once per GraphQL operation (HTTP) or per subscription event (WebSocket). */
 export interface GraphQLContext {
   /** A fork of the ORM's EntityManager private to this operation. */
   readonly em: EntityManager;
   readonly principal: Principal | undefined;
-  readonly services: Services;
+  /** For a subscription's `subscribe` function, which type-graphql runs outside the resolver instance. */
+  readonly resolvers: ResolverContainer;
   /** What this operation loaded already: repeated and aliased fields do not query again. */
   readonly cache: RequestCache;
 }

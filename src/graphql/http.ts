@@ -1,13 +1,16 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 
+import type { Config } from '../config/config.js';
 import type { AuthThrottle } from '../lib/auth-throttle.js';
+import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError } from '../lib/errors.js';
+import type { Principal } from '../lib/principal.js';
 import { graphqlLandingPageHeaders } from '../lib/security-headers.js';
-import type { Services } from '../services.js';
-import type { GraphQLContext } from './context.js';
+import type { GraphQLContext, ResolverContainer } from './context.js';
 import { formatGraphQLError, requestGraphQLError, withoutSuggestions } from './errors.js';
 import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
 import { RequestCache } from './request-cache.js';
@@ -17,8 +20,16 @@ import { RequestCache } from './request-cache.js';
  * parsing; aliases, directives and depth while validating; cost once the variables are known).
  * Every refusal is a 400.
  */
-export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, services: Services, throttle: AuthThrottle): Promise<ApolloServer<GraphQLContext>> {
-  const { config } = services;
+/** What the GraphQL edges need: the config, who the caller is, how to answer an outage, the resolvers. */
+export interface GraphQLEdge {
+  readonly config: Config;
+  readonly authenticate: (em: EntityManager, authorization: string | undefined) => Promise<Principal>;
+  readonly outage: DatabaseOutage;
+  readonly resolvers: ResolverContainer;
+}
+
+export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, edge: GraphQLEdge, throttle: AuthThrottle): Promise<ApolloServer<GraphQLContext>> {
+  const { config, outage, resolvers } = edge;
   const limits = queryLimitsOf(config);
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
@@ -42,14 +53,14 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
     parseOptions: parseOptionsOf(limits),
     validationRules: limitRules(limits),
     plugins: [fastifyApolloDrainPlugin(app), limitsPlugin],
-    formatError: (formatted, error) => formatGraphQLError(formatted, error, services.outage, (err) => app.log.error({ err }, 'graphql resolver failed')),
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, outage, (err) => app.log.error({ err }, 'graphql resolver failed')),
   });
   await apollo.start();
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       let principal;
       try {
-        principal = request.headers.authorization ? await services.auth.authenticate(request.em, request.headers.authorization) : undefined;
+        principal = request.headers.authorization ? await edge.authenticate(request.em, request.headers.authorization) : undefined;
       } catch (error) {
         // A bad credential is not an anonymous call: every @Authorized field reports it.
         if (error instanceof AppError) {
@@ -57,11 +68,11 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
           principal = undefined;
         } else {
           // Without the database nothing can be answered: 503 and Retry-After, like REST.
-          const unavailable = services.outage.toAppError(error);
+          const unavailable = outage.toAppError(error);
           throw unavailable ? requestGraphQLError(unavailable) : error;
         }
       }
-      return { em: request.em, principal, services, cache: new RequestCache() };
+      return { em: request.em, principal, resolvers, cache: new RequestCache() };
     },
   });
   app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', bodyLimit: config.graphqlBodyLimitBytes, helmet: graphqlLandingPageHeaders, handler });

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import {
   type DocumentNode,
@@ -16,10 +17,11 @@ import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 import { AppError } from '../lib/errors.js';
+import type { Metrics } from '../lib/metrics.js';
 import type { Principal } from '../lib/principal.js';
-import type { Services } from '../services.js';
 import type { GraphQLContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
+import type { GraphQLEdge } from './http.js';
 import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
 import { RequestCache } from './request-cache.js';
 
@@ -50,8 +52,13 @@ export interface GraphQLWsServer {
  * credentials close the socket with 4403, and so does a token revoked or a JWT expired while
  * the socket is open (checked again every `GRAPHQL_WS_RECHECK_SECONDS`).
  */
-export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, services: Services, maxSubscriptionsPerConnection = 20): GraphQLWsServer {
-  const { config, db } = services;
+export function mountGraphQLWs(
+  app: FastifyInstance,
+  schema: GraphQLSchema,
+  edge: GraphQLEdge & { readonly forkEm: () => EntityManager; readonly metrics: Metrics },
+  maxSubscriptionsPerConnection = 20,
+): GraphQLWsServer {
+  const { config, outage, metrics, forkEm, authenticate } = edge;
   const limits = queryLimitsOf(config);
   // GRAPHQL_INTROSPECTION=false holds here too, not only for Apollo on HTTP.
   const rules = [...specifiedRules, ...limitRules(limits), ...(config.graphqlIntrospection ? [] : [NoSchemaIntrospectionCustomRule])];
@@ -60,10 +67,10 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
   /** Closes the socket with 4403 once its credentials no longer authenticate. */
   const recheck = async (extra: Pick<ConnectionExtra, 'recheck'> & { readonly socket: WebSocket }, header: string | undefined): Promise<void> => {
     try {
-      await services.auth.authenticate(db.orm.em.fork(), header);
+      await authenticate(forkEm(), header);
     } catch (error) {
       if (!(error instanceof AppError)) {
-        if (!services.outage.absorb(error)) app.log.warn({ err: error }, 'could not check WebSocket credentials; will try again');
+        if (!outage.absorb(error)) app.log.warn({ err: error }, 'could not check WebSocket credentials; will try again');
         return;
       }
       clearInterval(extra.recheck);
@@ -71,24 +78,24 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
     }
   };
   // Same mapping as the HTTP path: service errors keep their code, anything else is hidden.
-  const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, services.outage, (err) => app.log.error({ err }, 'graphql subscription failed'));
+  const format = (error: GraphQLError) => formatGraphQLError(error.toJSON(), error, outage, (err) => app.log.error({ err }, 'graphql subscription failed'));
   useServer<Record<string, unknown>, ConnectionExtra>(
     {
       schema,
       context: (ctx, _id, _payload, args): GraphQLContext => ({
-        em: db.orm.em.fork(),
+        em: forkEm(),
         principal: ctx.extra.principal,
-        services,
+        resolvers: edge.resolvers,
         cache: new RequestCache(getOperationAST(args.document, args.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION),
       }),
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
         try {
           const header = typeof authorization === 'string' ? authorization : undefined;
-          const principal = await services.auth.authenticate(db.orm.em.fork(), header);
+          const principal = await authenticate(forkEm(), header);
           Object.assign(ctx.extra, { principal, subscriptions: 0 });
           ctx.extra.recheck = setInterval(() => void recheck(ctx.extra, header), config.graphqlWsRecheckSeconds * 1000).unref();
-          services.metrics.wsConnections.inc();
+          metrics.wsConnections.inc();
           return true;
         } catch (error) {
           if (error instanceof AppError) return false; // graphql-ws closes with 4403 Forbidden
@@ -126,7 +133,7 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
           (ctx.extra.live ??= new Set()).add(id);
           live += 1;
-          services.metrics.subscriptions.inc();
+          metrics.subscriptions.inc();
         }
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
@@ -135,13 +142,13 @@ export function mountGraphQLWs(app: FastifyInstance, schema: GraphQLSchema, serv
         ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
         if (ctx.extra.live?.delete(id)) {
           live -= 1;
-          services.metrics.subscriptions.dec();
+          metrics.subscriptions.dec();
         }
       },
       // graphql-ws completes (onComplete) every open subscription before this runs.
       onDisconnect: (ctx) => {
         clearInterval(ctx.extra.recheck);
-        services.metrics.wsConnections.dec();
+        metrics.wsConnections.dec();
       },
       // A socket closed before or during connection_init never reaches onDisconnect.
       onClose: (ctx) => clearInterval(ctx.extra.recheck),

@@ -4,10 +4,13 @@ import { type GraphQLContext, principalOf } from '../../graphql/context.js';
 import { unauthenticated } from '../../lib/errors.js';
 import { CreateApiTokenPayload, Me } from './account.types.js';
 import { ApiToken } from './api-token.entity.js';
+import type { AuthService } from './auth.service.js';
 import { User } from './user.entity.js';
 
 @Resolver()
 export class AccountResolver {
+  constructor(private readonly authService: AuthService) {}
+
   @Authorized()
   @Query(() => Me)
   me(@Ctx() ctx: GraphQLContext): Promise<Me> {
@@ -24,7 +27,7 @@ export class AccountResolver {
   @Authorized()
   @Query(() => [ApiToken], { description: 'Active (not revoked) API tokens of the customer.' })
   apiTokens(@Ctx() ctx: GraphQLContext): Promise<ApiToken[]> {
-    return ctx.services.auth.listApiTokens(ctx.em, principalOf(ctx));
+    return this.authService.listApiTokens(ctx.em, principalOf(ctx));
   }
 
   @Authorized()
@@ -34,12 +37,12 @@ export class AccountResolver {
     @Arg('name', () => String) name: string,
     @Arg('expiresAt', () => String, { nullable: true }) expiresAt?: string,
   ): Promise<CreateApiTokenPayload> {
-    return ctx.services.auth.createApiToken(ctx.em, principalOf(ctx), name, expiresAt);
+    return this.authService.createApiToken(ctx.em, principalOf(ctx), name, expiresAt);
   }
 
   @Authorized()
   @Mutation(() => ApiToken)
   revokeApiToken(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<ApiToken> {
-    return ctx.services.auth.revokeApiToken(ctx.em, principalOf(ctx), id);
+    return this.authService.revokeApiToken(ctx.em, principalOf(ctx), id);
   }
 }

@@ -23,9 +23,14 @@ export class AnnouncementService {
    */
   private readonly shared = new Map<string, Promise<TripExportFinishedEvent>>();
 
+  /**
+   * @param forkEm an EntityManager of its own for each event: a subscription outlives the
+   *   operation that started it.
+   */
   constructor(
     private readonly config: Config,
     private readonly pubSub: AnnouncementPubSub,
+    private readonly forkEm: () => EntityManager,
   ) {}
 
   /** The caller's announcements, optionally of one of its devices (another customer's device: NOT_FOUND). */
@@ -42,15 +47,15 @@ export class AnnouncementService {
   }
 
   /**
-   * The event as a subscriber sees it, with the trip and device as they are now. `em` is called
-   * only by the first subscriber of an event, which loads them for everyone.
+   * The event as a subscriber sees it, with the trip and device as they are now, loaded by the
+   * first subscriber of an event for everyone.
    */
-  async eventFor(em: () => EntityManager, principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
+  async eventFor(principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
     if (message.customerId !== principal.customerId) throw notFound('Announcement');
     const key = `${message.customerId}/${message.eventId}`;
     let pending = this.shared.get(key);
     if (!pending) {
-      pending = this.build(em(), message);
+      pending = this.build(this.forkEm(), message);
       this.shared.set(key, pending);
       setTimeout(() => this.shared.delete(key), SHARED_EVENT_MS).unref();
       pending.catch(() => this.shared.delete(key));

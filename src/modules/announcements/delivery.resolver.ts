@@ -5,10 +5,13 @@ import { webhookIdOf } from '../../notify/webhook-signature.js';
 import { Trigger } from '../triggers/trigger.entity.js';
 import { DeliveryChannel } from '../triggers/trigger.entity.js';
 import { Delivery, DeliveryState } from './delivery.entity.js';
+import type { DeliveryService } from './delivery.service.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
 
 @Resolver(() => Delivery)
 export class DeliveryResolver {
+  constructor(private readonly deliveryService: DeliveryService) {}
+
   @Authorized()
   @Query(() => [Delivery], { description: 'Deliveries of announcements to triggers, newest first.' })
   deliveries(
@@ -19,19 +22,19 @@ export class DeliveryResolver {
     @Arg('first', () => Int, { defaultValue: 50 }) first?: number,
     @Arg('offset', () => Int, { defaultValue: 0 }) offset?: number,
   ): Promise<Delivery[]> {
-    return ctx.services.deliveries.list(ctx.em, principalOf(ctx), { triggerId, taskId, state, first, offset });
+    return this.deliveryService.list(ctx.em, principalOf(ctx), { triggerId, taskId, state, first, offset });
   }
 
   @Authorized()
   @Query(() => Delivery)
   delivery(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Delivery> {
-    return ctx.services.deliveries.get(ctx.em, principalOf(ctx), id);
+    return this.deliveryService.get(ctx.em, principalOf(ctx), id);
   }
 
   @Authorized()
   @Mutation(() => Delivery, { description: 'Sends a DELIVERED or FAILED delivery again, with the same webhook-id.' })
   redeliver(@Ctx() ctx: GraphQLContext, @Arg('deliveryId', () => ID) deliveryId: string): Promise<Delivery> {
-    return ctx.services.deliveries.redeliver(ctx.em, principalOf(ctx), deliveryId);
+    return this.deliveryService.redeliver(ctx.em, principalOf(ctx), deliveryId);
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'The webhook-id header: the same on every attempt.' })
@@ -51,6 +54,6 @@ export class DeliveryResolver {
 
   @FieldResolver(() => [DeliveryAttempt], { description: 'Every attempt, oldest first.' })
   attemptLog(@Root() delivery: Delivery, @Ctx() ctx: GraphQLContext): Promise<DeliveryAttempt[]> {
-    return ctx.services.deliveries.attemptsOf(ctx.em, delivery);
+    return this.deliveryService.attemptsOf(ctx.em, delivery);
   }
 }

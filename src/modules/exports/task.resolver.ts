@@ -4,10 +4,13 @@ import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/conte
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
+import type { TaskService } from './task.service.js';
 import { TaskConnection, TaskKwargs, TaskResult, taskResultOf } from './task.types.js';
 
 @Resolver(() => Task)
 export class TaskResolver {
+  constructor(private readonly taskService: TaskService) {}
+
   @Authorized()
   @Query(() => TaskConnection, { description: "The caller's export tasks, newest first." })
   tasks(
@@ -16,25 +19,25 @@ export class TaskResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ConnectionShape<Task>> {
-    return ctx.services.tasks.connection(ctx.em, principalOf(ctx), state ? { state } : {}, first, after);
+    return this.taskService.connection(ctx.em, principalOf(ctx), state ? { state } : {}, first, after);
   }
 
   @Authorized()
   @Query(() => Task, { name: 'task', description: 'One task; NOT_FOUND for an unknown id or one of another customer.' })
   taskById(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Task> {
-    return ctx.services.tasks.get(ctx.em, principalOf(ctx), id);
+    return this.taskService.get(ctx.em, principalOf(ctx), id);
   }
 
   @Authorized()
   @Mutation(() => Task, { description: 'Exports a completed trip now; its task is returned (created when needed).' })
   async exportTrip(@Ctx() ctx: GraphQLContext, @Arg('tripId', () => ID) tripId: string): Promise<Task> {
-    return (await ctx.services.tasks.exportTrip(ctx.em, principalOf(ctx), tripId)).task;
+    return (await this.taskService.exportTrip(ctx.em, principalOf(ctx), tripId)).task;
   }
 
   @Authorized()
   @Mutation(() => Task, { description: 'Deletes the result file; it is no longer announced.' })
   clearTaskResult(@Ctx() ctx: GraphQLContext, @Arg('taskId', () => ID) taskId: string): Promise<Task> {
-    return ctx.services.tasks.clearResult(ctx.em, principalOf(ctx), taskId);
+    return this.taskService.clearResult(ctx.em, principalOf(ctx), taskId);
   }
 
   @FieldResolver(() => String, { name: 'task', description: 'Always "core.tasks.es_trip_export".' })
@@ -65,10 +68,12 @@ export class TaskResolver {
 
 @Resolver(() => Trip)
 export class TripTaskResolver {
+  constructor(private readonly taskService: TaskService) {}
+
   @Authorized()
   @FieldResolver(() => Task, { nullable: true, description: 'The export task of the trip, if it was ever exported.' })
   task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Task | null> {
     const principal = principalOf(ctx);
-    return ctx.cache.load(`taskOfTrip:${principal.customerId}`, trip.id, (tripIds: readonly string[]) => ctx.services.tasks.ofTrips(ctx.em, principal, tripIds));
+    return ctx.cache.load(`taskOfTrip:${principal.customerId}`, trip.id, (tripIds: readonly string[]) => this.taskService.ofTrips(ctx.em, principal, tripIds));
   }
 }

@@ -3,6 +3,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { Device } from '../devices/device.entity.js';
 import { Trigger } from './trigger.entity.js';
+import type { TriggerService } from './trigger.service.js';
 import { CreateTriggerInput, TriggerActions, TriggerTestResult, TriggerWithSecretPayload, UpdateTriggerInput } from './trigger.types.js';
 import type { TriggerDraft } from './trigger-rules.js';
 
@@ -26,34 +27,36 @@ function draftOf(input: UpdateTriggerInput): TriggerDraft {
 
 @Resolver(() => Trigger)
 export class TriggerResolver {
+  constructor(private readonly triggerService: TriggerService) {}
+
   @Authorized()
   @Query(() => [Trigger], { description: "The caller's triggers." })
   triggers(@Ctx() ctx: GraphQLContext): Promise<Trigger[]> {
-    return ctx.services.triggers.list(ctx.em, principalOf(ctx));
+    return this.triggerService.list(ctx.em, principalOf(ctx));
   }
 
   @Authorized()
   @Query(() => Trigger, { description: 'One trigger; NOT_FOUND for an unknown id or one of another customer.' })
   trigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Trigger> {
-    return ctx.services.triggers.get(ctx.em, principalOf(ctx), id);
+    return this.triggerService.get(ctx.em, principalOf(ctx), id);
   }
 
   @Authorized()
   @Mutation(() => TriggerWithSecretPayload, { description: 'Creates a trigger; its webhook signing secret is returned this once.' })
   createTrigger(@Ctx() ctx: GraphQLContext, @Arg('input', () => CreateTriggerInput) input: CreateTriggerInput): Promise<TriggerWithSecretPayload> {
-    return ctx.services.triggers.create(ctx.em, principalOf(ctx), draftOf(input));
+    return this.triggerService.create(ctx.em, principalOf(ctx), draftOf(input));
   }
 
   @Authorized()
   @Mutation(() => Trigger)
   updateTrigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateTriggerInput) input: UpdateTriggerInput): Promise<Trigger> {
-    return ctx.services.triggers.update(ctx.em, principalOf(ctx), id, draftOf(input));
+    return this.triggerService.update(ctx.em, principalOf(ctx), id, draftOf(input));
   }
 
   @Authorized()
   @Mutation(() => ID, { description: 'Deletes the trigger with its deliveries; answers its id.' })
   deleteTrigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return ctx.services.triggers.delete(ctx.em, principalOf(ctx), id);
+    return this.triggerService.delete(ctx.em, principalOf(ctx), id);
   }
 
   @Authorized()
@@ -63,13 +66,13 @@ export class TriggerResolver {
     @Arg('id', () => ID) id: string,
     @Arg('keepPreviousSeconds', () => Int, { defaultValue: 86400 }) keepPreviousSeconds: number,
   ): Promise<TriggerWithSecretPayload> {
-    return ctx.services.triggers.rotateSecret(ctx.em, principalOf(ctx), id, keepPreviousSeconds);
+    return this.triggerService.rotateSecret(ctx.em, principalOf(ctx), id, keepPreviousSeconds);
   }
 
   @Authorized()
   @Mutation(() => [TriggerTestResult], { description: 'Sends a sample announcement through every action now; nothing is stored or retried.' })
   testTrigger(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<TriggerTestResult[]> {
-    return ctx.services.triggers.test(ctx.em, principalOf(ctx), id);
+    return this.triggerService.test(ctx.em, principalOf(ctx), id);
   }
 
   @FieldResolver(() => Device, { nullable: true, description: 'Only signals of this device fire the trigger; null: every device.' })

@@ -5,11 +5,14 @@ import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';
+import type { TripService } from './trip.service.js';
 
 const TripConnection = connectionType(Trip, 'Trip');
 
 @Resolver(() => Trip)
 export class TripResolver {
+  constructor(private readonly tripService: TripService) {}
+
   @Authorized()
   @Query(() => TripConnection, { description: 'Trips of the customer (or of one device), newest first.' })
   trips(
@@ -20,13 +23,13 @@ export class TripResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ConnectionShape<Trip>> {
-    return ctx.services.trips.connection(ctx.em, principalOf(ctx), { deviceId, from, to }, first, after);
+    return this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to }, first, after);
   }
 
   @Authorized()
   @Query(() => Trip, { description: 'One trip; NOT_FOUND for an unknown id or one of another customer.' })
   trip(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Trip> {
-    return ctx.services.trips.get(ctx.em, principalOf(ctx), id);
+    return this.tripService.get(ctx.em, principalOf(ctx), id);
   }
 
   @FieldResolver(() => Device)
