@@ -1,5 +1,5 @@
 /**
- * Every background job: its name, its payload type and (in `jobs.ts`) its handler, so a
+ * Every background job: its name, its payload type and (in `src/job-handlers.ts`) its handler, so a
  * job cannot be scheduled with the wrong payload or without a handler.
  */
 export interface JobPayloads {
