@@ -7,6 +7,7 @@ import { buildSchema, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { authChecker } from './graphql/auth-checker.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
+import { DeviceEventResolver } from './modules/announcements/device-event.resolver.js';
 import { TripExportFinishedResolver } from './modules/announcements/trip-export-finished.resolver.js';
 import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
 import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
@@ -22,6 +23,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   TriggerResolver,
   DeliveryResolver,
   TripExportFinishedResolver,
+  DeviceEventResolver,
   TaskResolver,
   TripTaskResolver,
 ];

@@ -9,10 +9,11 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Tables that are not ORM entities: bulk data written with COPY (records and their
- * partitions, ingest batches), the job runner's own table and the service's generated secrets.
+ * partitions, ingest batches), the job runner's own table, the service's generated secrets and the
+ * EVENT triggers' firing state (written in the upload's SQL).
  * The schema diff leaves them alone.
  */
-export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets'];
+export const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets', /^event_trigger_/];
 
 export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}): Options {
   return defineConfig({

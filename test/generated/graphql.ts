@@ -55,7 +55,7 @@ export type TaskState =
   | 'STARTED'
   | 'SUCCESS';
 
-/** SIGNAL fires on a named signal (trip_export_finished). EVENT triggers (device event tags) are stored, but no event source fires them yet. */
+/** SIGNAL fires on a named signal (trip_export_finished). EVENT fires for each uploaded record whose @tag matches eventTag (at most once per device every minIntervalSeconds of record time), as a device_event webhook, e-mail and deviceEvent subscription event. */
 export type TriggerType =
   | 'EVENT'
   | 'SIGNAL';
@@ -165,7 +165,7 @@ export type TripExportFinishedSubscriptionVariables = Exact<{
 
 export type TripExportFinishedSubscription = { tripExportFinished: { eventId: string, reason: string, occurredAt: string, task: { id: string, state: string, createdAt: string }, trip: { id: string, startTimeUtc: string, endTimeUtc: string | null }, device: { id: string, name: string, vehicleId: number }, result: { bytes: number, sha256: string, records: number, firstTs: string | null, lastTs: string | null, downloadUrl: string } } };
 
-export type DeliveryFieldsFragment = { id: string, eventId: string, webhookId: string | null, channel: DeliveryChannel, taskId: string, reason: string, state: DeliveryState, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, deliveredAt: string | null, lastStatusCode: number | null, lastError: string | null, trigger: { id: string }, attemptLog: Array<{ number: number, startedAt: string, durationMs: number, succeeded: boolean, statusCode: number | null, error: string | null, response: string | null }> };
+export type DeliveryFieldsFragment = { id: string, eventId: string, webhookId: string | null, channel: DeliveryChannel, taskId: string | null, reason: string, state: DeliveryState, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, deliveredAt: string | null, lastStatusCode: number | null, lastError: string | null, trigger: { id: string }, attemptLog: Array<{ number: number, startedAt: string, durationMs: number, succeeded: boolean, statusCode: number | null, error: string | null, response: string | null }> };
 
 export type DeliveriesQueryVariables = Exact<{
   triggerId?: string | number | null | undefined;
@@ -175,14 +175,14 @@ export type DeliveriesQueryVariables = Exact<{
 }>;
 
 
-export type DeliveriesQuery = { deliveries: Array<{ id: string, eventId: string, webhookId: string | null, channel: DeliveryChannel, taskId: string, reason: string, state: DeliveryState, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, deliveredAt: string | null, lastStatusCode: number | null, lastError: string | null, trigger: { id: string }, attemptLog: Array<{ number: number, startedAt: string, durationMs: number, succeeded: boolean, statusCode: number | null, error: string | null, response: string | null }> }> };
+export type DeliveriesQuery = { deliveries: Array<{ id: string, eventId: string, webhookId: string | null, channel: DeliveryChannel, taskId: string | null, reason: string, state: DeliveryState, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, deliveredAt: string | null, lastStatusCode: number | null, lastError: string | null, trigger: { id: string }, attemptLog: Array<{ number: number, startedAt: string, durationMs: number, succeeded: boolean, statusCode: number | null, error: string | null, response: string | null }> }> };
 
 export type DeliveryQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type DeliveryQuery = { delivery: { id: string, eventId: string, webhookId: string | null, channel: DeliveryChannel, taskId: string, reason: string, state: DeliveryState, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, deliveredAt: string | null, lastStatusCode: number | null, lastError: string | null, trigger: { id: string }, attemptLog: Array<{ number: number, startedAt: string, durationMs: number, succeeded: boolean, statusCode: number | null, error: string | null, response: string | null }> } };
+export type DeliveryQuery = { delivery: { id: string, eventId: string, webhookId: string | null, channel: DeliveryChannel, taskId: string | null, reason: string, state: DeliveryState, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, deliveredAt: string | null, lastStatusCode: number | null, lastError: string | null, trigger: { id: string }, attemptLog: Array<{ number: number, startedAt: string, durationMs: number, succeeded: boolean, statusCode: number | null, error: string | null, response: string | null }> } };
 
 export type RedeliverMutationVariables = Exact<{
   deliveryId: string | number;

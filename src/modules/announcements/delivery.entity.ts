@@ -43,11 +43,11 @@ export class Delivery extends UuidEntity {
   @Enum({ items: () => DeliveryChannel, nativeEnumName: 'delivery_channel' })
   channel!: DeliveryChannel;
 
-  @Field(() => ID, { description: 'The export task announced.' })
-  @Property({ type: 'bigint' })
-  taskId!: string;
+  @Field(() => ID, { nullable: true, description: 'The export task announced; none for a device event.' })
+  @Property({ type: 'bigint', nullable: true })
+  taskId?: string | null;
 
-  @Field(() => String, { description: '"finished" or "reannounce".' })
+  @Field(() => String, { description: '"finished" or "reannounce"; "event" for a device event.' })
   @Property({ type: 'text' })
   reason!: SignalReason;
 
