@@ -13,8 +13,8 @@ import { renderWebhookBody, sendWebhook, webhookBody, type WebhookTrigger } from
 
 /** One announcement as each channel renders it. */
 interface Rendering {
-  webhookBody(trigger: WebhookTrigger): string;
-  mail(to: readonly string[], messageId: string): MailMessage;
+  readonly webhookBody: (trigger: WebhookTrigger) => string;
+  readonly mail: (to: readonly string[], messageId: string) => MailMessage;
 }
 
 /** Sends one announcement through one action of a trigger; never throws. */
