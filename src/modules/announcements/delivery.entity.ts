@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 import { UuidEntity } from '../../db/base.entity.js';
@@ -44,7 +44,8 @@ export class Delivery extends UuidEntity {
   channel!: DeliveryChannel;
 
   @Field(() => ID, { nullable: true, description: 'The export task announced; none for a device event.' })
-  @Property({ type: 'bigint', nullable: true })
+  // Nullable bigint columns load as JS bigint unless told: keep the id a string like elsewhere.
+  @Property({ type: new BigIntType('string'), nullable: true })
   taskId?: string | null;
 
   @Field(() => String, { description: '"finished" or "reannounce"; "event" for a device event.' })

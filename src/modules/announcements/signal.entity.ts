@@ -1,4 +1,4 @@
-import { ArrayType, Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
+import { ArrayType, BigIntType, Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
 
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
@@ -58,7 +58,8 @@ export class Signal extends UuidEntity {
   tripId?: string | null;
 
   /** None for a device event. */
-  @Property({ type: 'bigint', nullable: true })
+  // Nullable bigint columns load as JS bigint unless told: keep the id a string like elsewhere.
+  @Property({ type: new BigIntType('string'), nullable: true })
   taskId?: string | null;
 
   /** A `trip_export_finished` payload, or a {@link DeviceEventPayload} for `device_event`. */
