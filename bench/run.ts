@@ -17,7 +17,7 @@ import { percentile } from './harness.js';
 import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
 import { loadTest } from './scenarios/api.js';
 import { deflateAlone, type DeflateBound, type ExportRuns, runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
-import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult } from './scenarios/upload.js';
+import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult, setEventTriggers, withBatteryTags } from './scenarios/upload.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     records: { type: 'string' },
     runs: { type: 'string' },
     out: { type: 'string' },
+    // Only the upload scenario with and without EVENT triggers (a quick check of their cost).
+    'event-triggers-only': { type: 'boolean', default: false },
   },
 });
 const quick = values.quick ?? false;
@@ -65,8 +67,54 @@ function uploadBound(uploads: readonly ServiceUploadResult[]): string {
   );
 }
 
+/**
+ * Uploads of the same data (1% of records tagged as battery warnings, plus the engine tags)
+ * with and without matching EVENT triggers, runs interleaved so the machine's drift hits both.
+ */
+async function eventTriggerCostIn(ctx: Awaited<ReturnType<typeof createBenchContext>>, service: { baseUrl: string; child: { pid?: number } }): Promise<string> {
+  log(`event triggers: ${records.toLocaleString()} records, ${runs} runs each without and with EVENT triggers, interleaved`);
+  const plan = withBatteryTags(prepareUpload(records, clients));
+  const target = { baseUrl: service.baseUrl, pid: service.child.pid! };
+  const pairs = await repeat(runs, 1, async () => {
+    await setEventTriggers(ctx, false);
+    const without = await runUpload(ctx, target, plan);
+    await setEventTriggers(ctx, true);
+    const withTriggers = await runUpload(ctx, target, plan);
+    return { without: without.records / without.seconds, with: withTriggers.records / withTriggers.seconds };
+  });
+  await setEventTriggers(ctx, false);
+  const { rows } = await ctx.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM signals WHERE name = 'device_event'`);
+  const without = stats(pairs.map((p) => p.without));
+  const withTriggers = stats(pairs.map((p) => p.with));
+  const ratio = stats(pairs.map((p) => p.without / p.with));
+  const line = `with ÷ without EVENT triggers: ${fmt.ratio(ratio.median)} as long (pairs: min ${fmt.ratio(ratio.min)}, max ${fmt.ratio(ratio.max)})`;
+  log(line);
+  return (
+    `### Upload with EVENT triggers (${records.toLocaleString()} records, 1% tagged as battery warnings, ${clients} devices, batches of 1,000)\n\n` +
+    table(
+      ['path', 'median', 'min', 'max'],
+      [
+        ['POST /logbook/storage/, no EVENT trigger', fmt.rate(without.median), fmt.rate(without.min), fmt.rate(without.max)],
+        ['the same, 5 EVENT triggers (2 matching)', fmt.rate(withTriggers.median), fmt.rate(withTriggers.min), fmt.rate(withTriggers.max)],
+      ],
+    ) +
+    `\n\n${line}; ${Number(rows[0]?.n ?? 0).toLocaleString('en-US')} device_event signals written in all.`
+  );
+}
+
 async function main(): Promise<void> {
   const ctx = await createBenchContext();
+  if (values['event-triggers-only']) {
+    const service = await startServiceProcess({ DATABASE_URL: ctx.url, LOG_LEVEL: 'warn', EXPORT_MIN_DELAY_SECONDS: '600', EXPORT_DIR: exportDir, JOB_POLL_MS: '200' });
+    try {
+      console.log(await eventTriggerCostIn(ctx, service));
+    } finally {
+      await service.stop();
+      await ctx.close();
+    }
+    return;
+  }
+  const eventTriggerCost = (service: { baseUrl: string; child: { pid?: number } }) => eventTriggerCostIn(ctx, service);
   const sections: string[] = [];
   log(`export: a stored trip of ${records.toLocaleString()} records, gzip level ${gzipLevel}, ${runs} runs after a warm-up`);
   const small = Math.round(records / 10);
@@ -173,6 +221,8 @@ async function main(): Promise<void> {
         ) +
         `\n\n${uploadBound(uploads)}`,
     );
+
+    sections.push(await eventTriggerCost(service));
 
     log('api: GET /tasks/, GET /logbook/trips/ and the GraphQL trips query under load');
     const seconds = quick ? 2 : 8;

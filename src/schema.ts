@@ -8,6 +8,7 @@ import { authChecker } from './graphql/auth-checker.js';
 import type { ResolverContainer } from './graphql/context.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
+import { DeviceEventResolver } from './modules/announcements/device-event.resolver.js';
 import { TripExportFinishedResolver } from './modules/announcements/trip-export-finished.resolver.js';
 import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
 import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
@@ -25,6 +26,7 @@ function resolverInstances(s: Services): object[] {
     new TriggerResolver(s.triggers),
     new DeliveryResolver(s.deliveries),
     new TripExportFinishedResolver(s.announcements),
+    new DeviceEventResolver(s.deviceEvents),
     new TaskResolver(s.tasks),
     new TripTaskResolver(s.tasks),
   ];
@@ -49,7 +51,18 @@ export function resolverContainer(services: Services): ResolverContainer {
  */
 export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, DeviceResolver, TemplateResolver, TripResolver, TriggerResolver, DeliveryResolver, TripExportFinishedResolver, TaskResolver, TripTaskResolver],
+    resolvers: [
+      AccountResolver,
+      DeviceResolver,
+      TemplateResolver,
+      TripResolver,
+      TriggerResolver,
+      DeliveryResolver,
+      TripExportFinishedResolver,
+      DeviceEventResolver,
+      TaskResolver,
+      TripTaskResolver,
+    ],
     ...(resolvers ? { container: { get: (resolverClass: abstract new (...args: never[]) => unknown) => resolvers.get(resolverClass) } } : {}),
     authChecker,
     pubSub: pubSub ?? createPubSub(),

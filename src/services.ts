@@ -14,6 +14,8 @@ import { AnnouncementService } from './modules/announcements/announcement.servic
 import { type AnnouncementTopics, createAnnouncementPubSub } from './modules/announcements/announcement-topics.js';
 import { DeliveryService } from './modules/announcements/delivery.service.js';
 import { DeliveryChannels } from './modules/announcements/delivery-channels.js';
+import { DeviceEventService } from './modules/announcements/device-event.service.js';
+import { DeviceEventSignals } from './modules/announcements/device-event-signals.js';
 import { Dispatcher } from './modules/announcements/dispatcher.js';
 import { AnnouncementTriggerDeliveries } from './modules/announcements/trigger-deliveries.js';
 import { DeviceService } from './modules/devices/device.service.js';
@@ -46,6 +48,8 @@ export interface Services {
   readonly triggers: TriggerService;
   readonly deliveries: DeliveryService;
   readonly announcements: AnnouncementService;
+  /** The `deviceEvent` subscription. */
+  readonly deviceEvents: DeviceEventService;
   /** Outside systems of the announcements (Redis pub/sub, SMTP, webhooks); closed by App.close. */
   readonly notify: { readonly pubSub: PubSubHandle<AnnouncementTopics>; readonly channels: DeliveryChannels };
   /** Sends the announcements; started by the roles that announce (`all`, `worker`). */
@@ -93,13 +97,14 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     auth: new AuthService(config),
     devices: new DeviceService(),
     trips: new TripService(),
-    ingest: new IngestService(db, new TripDetectionService(events), metrics, config),
+    ingest: new IngestService(db, new TripDetectionService(events), new DeviceEventSignals(), metrics, config),
     jobs,
     exports,
     tasks: new TaskService(config, db.pool, jobs),
     triggers: new TriggerService(config, secrets, new AnnouncementTriggerDeliveries(config, channels)),
     deliveries: new DeliveryService(),
     announcements: new AnnouncementService(config, pubSub.pubSub, () => db.orm.em.fork()),
+    deviceEvents: new DeviceEventService(pubSub.pubSub, () => db.orm.em.fork()),
     notify: { pubSub, channels },
     dispatcher,
     async close() {

@@ -73,3 +73,40 @@ export async function runCopyBaseline(ctx: BenchContext, records: number, client
     client.release();
   }
 }
+
+/** Every `every`th record of the plan's batches carries a battery tag, as a fleet's warnings would. */
+export function withBatteryTags(plan: Buffer[][], every = 100): Buffer[][] {
+  let n = 0;
+  return plan.map((bodies) =>
+    bodies.map((body) => {
+      const records = JSON.parse(body.toString()) as Record<string, unknown>[];
+      for (const record of records) if (++n % every === 0 && record['@tag'] === undefined) record['@tag'] = 'vehicle/battery/low';
+      return Buffer.from(JSON.stringify(records));
+    }),
+  );
+}
+
+/**
+ * The customer's EVENT triggers for the "with triggers" runs: two that match (the engine tags
+ * every trip has, the battery warnings at most every 5 minutes per device) and three that do
+ * not. Written as rows (no actions: the upload path is what is measured); removing them bumps
+ * the version the service checks, as creating them did.
+ */
+export async function setEventTriggers(ctx: BenchContext, on: boolean): Promise<void> {
+  await ctx.db.pool.query(`DELETE FROM triggers WHERE customer_id = $1 AND type = 'event'`, [ctx.principal.customerId]);
+  if (!on) return;
+  const rules: [string, number][] = [
+    ['vehicle/engine/*', 0],
+    ['vehicle/battery/*', 300],
+    ['vehicle/door/*', 0],
+    ['**/alarm', 0],
+    ['obd/**', 60],
+  ];
+  for (const [tag, interval] of rules) {
+    await ctx.db.pool.query(
+      `INSERT INTO triggers (id, customer_id, description, type, event_tag, min_interval_seconds, email_recipients, webhook_headers, webhook_secret_sealed)
+       VALUES (gen_random_uuid(), $1, 'bench', 'event', $2, $3, '[]', '{}', 'unused')`,
+      [ctx.principal.customerId, tag, interval],
+    );
+  }
+}

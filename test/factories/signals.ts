@@ -37,7 +37,7 @@ export async function writeSignal(
   device: TestDevice & { name?: string },
   trip: TestTrip,
   options: { reason?: SignalReason; taskId?: number } = {},
-): Promise<Signal> {
+): Promise<Signal & { readonly tripId: string; readonly taskId: string }> {
   const em = orm.em.fork();
   const taskId = options.taskId ?? randomInt(1, 2 ** 40);
   const signal = em.create(Signal, {
@@ -64,5 +64,5 @@ export async function writeSignal(
     },
   });
   await em.flush();
-  return signal;
+  return signal as Signal & { readonly tripId: string; readonly taskId: string };
 }

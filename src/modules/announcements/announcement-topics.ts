@@ -1,5 +1,5 @@
 import { createTopicPubSub, type PubSubHandle, type TopicPubSub } from '../../notify/pub-sub.js';
-import type { SignalReason, TripExportFinishedPayload } from './signal.entity.js';
+import type { DeviceEventPayload, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
 
 /** What travels between instances when a signal has been fanned out: plain JSON. */
 export interface TripExportFinishedMessage {
@@ -13,10 +13,23 @@ export interface TripExportFinishedMessage {
   readonly payload: TripExportFinishedPayload;
 }
 
+/** A `device_event` signal once fanned out, as it travels between instances. */
+export interface DeviceEventMessage {
+  readonly eventId: string;
+  readonly customerId: string;
+  readonly deviceId: string;
+  readonly occurredAt: string;
+  readonly payload: DeviceEventPayload;
+}
+
 /** The topics of the announcements; the routing key is the customer id, so a subscriber only hears its own customer. */
-export type AnnouncementTopics = { TRIP_EXPORT_FINISHED: [customerId: string, message: TripExportFinishedMessage] };
+export type AnnouncementTopics = {
+  TRIP_EXPORT_FINISHED: [customerId: string, message: TripExportFinishedMessage];
+  DEVICE_EVENT: [customerId: string, message: DeviceEventMessage];
+};
 
 export const TRIP_EXPORT_FINISHED = 'TRIP_EXPORT_FINISHED';
+export const DEVICE_EVENT = 'DEVICE_EVENT';
 
 export type AnnouncementPubSub = TopicPubSub<AnnouncementTopics>;
 

@@ -1,14 +1,21 @@
 import type { Config } from '../../config/config.js';
 import { nowIso } from '../../lib/time.js';
 import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from '../../notify/attempt-outcome.js';
-import { createMailer, type Mailer, MailError } from '../../notify/mailer.js';
+import { createMailer, type Mailer, MailError, type MailMessage } from '../../notify/mailer.js';
 import { webhookIdOf } from '../../notify/webhook-signature.js';
 import { DeliveryChannel, type Trigger } from '../triggers/trigger.entity.js';
 import type { WebhookSecrets } from '../triggers/webhook-secrets.js';
-import type { TripExportFinishedMessage } from './announcement-topics.js';
+import type { DeviceEventMessage, TripExportFinishedMessage } from './announcement-topics.js';
+import { deviceEventEnvelope, deviceEventMail, deviceEventTemplateContext } from './device-event-render.js';
 import { announce } from './rendered-announcement.js';
 import { tripExportMail } from './trip-export-mail.js';
-import { sendWebhook } from './webhook-sender.js';
+import { renderWebhookBody, sendWebhook, webhookBody, type WebhookTrigger } from './webhook-sender.js';
+
+/** One announcement as each channel renders it. */
+interface Rendering {
+  readonly webhookBody: (trigger: WebhookTrigger) => string;
+  readonly mail: (to: readonly string[], messageId: string) => MailMessage;
+}
 
 /** Sends one announcement through one action of a trigger; never throws. */
 export class DeliveryChannels {
@@ -21,8 +28,27 @@ export class DeliveryChannels {
     this.mailer = config.smtpUrl ? createMailer(config.smtpUrl, config.mailFrom, config.webhookTimeoutMs) : undefined;
   }
 
-  async deliver(channel: DeliveryChannel, trigger: Trigger, message: TripExportFinishedMessage, deliveryId: string): Promise<AttemptOutcome> {
+  deliver(channel: DeliveryChannel, trigger: Trigger, message: TripExportFinishedMessage, deliveryId: string): Promise<AttemptOutcome> {
     const announcement = announce(this.config, message);
+    return this.send(channel, trigger, deliveryId, {
+      webhookBody: (t) => webhookBody(t, announcement),
+      mail: (to, messageId) => tripExportMail(announcement, to, messageId),
+    });
+  }
+
+  deliverDeviceEvent(channel: DeliveryChannel, trigger: Trigger, message: DeviceEventMessage, deliveryId: string): Promise<AttemptOutcome> {
+    return this.send(channel, trigger, deliveryId, {
+      webhookBody: (t) =>
+        renderWebhookBody(
+          t,
+          () => deviceEventTemplateContext(message, t),
+          () => deviceEventEnvelope(message),
+        ),
+      mail: (to, messageId) => deviceEventMail(message, trigger, to, messageId),
+    });
+  }
+
+  private async send(channel: DeliveryChannel, trigger: Trigger, deliveryId: string, rendering: Rendering): Promise<AttemptOutcome> {
     if (channel === DeliveryChannel.WEBHOOK) {
       let secrets: string[];
       let headers: Record<string, string>;
@@ -37,16 +63,16 @@ export class DeliveryChannels {
         return { startedAt: nowIso(), durationMs: 0, succeeded: false, permanent: true, error: 'the extra header values cannot be read (was JWT_SECRET changed?); set them again' };
       }
       const policy = { allowPrivateNetworks: this.config.webhookAllowPrivateNetworks, timeoutMs: this.config.webhookTimeoutMs };
-      return sendWebhook(trigger, announcement, webhookIdOf(deliveryId), secrets, policy, headers);
+      return sendWebhook(trigger, rendering.webhookBody, webhookIdOf(deliveryId), secrets, policy, headers);
     }
-    return this.mail(trigger, tripExportMail(announcement, trigger.emailRecipients, `<${deliveryId}@${this.mailDomain()}>`));
+    return this.mail(trigger, rendering.mail(trigger.emailRecipients, `<${deliveryId}@${this.mailDomain()}>`));
   }
 
   close(): void {
     this.mailer?.close();
   }
 
-  private async mail(trigger: Trigger, message: ReturnType<typeof tripExportMail>): Promise<AttemptOutcome> {
+  private async mail(trigger: Trigger, message: MailMessage): Promise<AttemptOutcome> {
     const startedAt = nowIso();
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);

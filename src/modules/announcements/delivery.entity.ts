@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 import { UuidEntity } from '../../db/base.entity.js';
@@ -43,11 +43,12 @@ export class Delivery extends UuidEntity {
   @Enum({ items: () => DeliveryChannel, nativeEnumName: 'delivery_channel' })
   channel!: DeliveryChannel;
 
-  @Field(() => ID, { description: 'The export task announced.' })
-  @Property({ type: 'bigint' })
-  taskId!: string;
+  @Field(() => ID, { nullable: true, description: 'The export task announced; none for a device event.' })
+  // Nullable bigint columns load as JS bigint unless told: keep the id a string like elsewhere.
+  @Property({ type: new BigIntType('string'), nullable: true })
+  taskId?: string | null;
 
-  @Field(() => String, { description: '"finished" or "reannounce".' })
+  @Field(() => String, { description: '"finished" or "reannounce"; "event" for a device event.' })
   @Property({ type: 'text' })
   reason!: SignalReason;
 

@@ -6,9 +6,10 @@ import type { DatabaseOutage } from '../../lib/database-outage.js';
 import type { Metrics } from '../../lib/metrics.js';
 import type { AttemptOutcome } from '../../notify/attempt-outcome.js';
 import { listenForWork, type WorkListener } from '../../notify/work-listener.js';
-import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED } from './announcement-topics.js';
+import { type AnnouncementPubSub, DEVICE_EVENT, TRIP_EXPORT_FINISHED } from './announcement-topics.js';
 import type { DeliveryChannels } from './delivery-channels.js';
 import { claimDueDeliveries, type ClaimedDelivery, completeAttempt, msUntilNextDue } from './delivery-queue.js';
+import { deviceEventMessageOf } from './device-event-render.js';
 import { fanOutSignals, WORK_CHANNEL } from './fan-out.js';
 import { messageOfSignal } from './rendered-announcement.js';
 
@@ -96,10 +97,11 @@ export class Dispatcher {
   }
 
   private async fanOut(): Promise<boolean> {
-    const { messages } = await fanOutSignals(this.deps.db.orm.em.fork());
+    const { messages, deviceEvents } = await fanOutSignals(this.deps.db.orm.em.fork());
     // After the commit, never before: a rolled-back fan-out must not have been announced.
     for (const message of messages) this.deps.pubSub.publish(TRIP_EXPORT_FINISHED, message.customerId, message);
-    return messages.length > 0;
+    for (const message of deviceEvents) this.deps.pubSub.publish(DEVICE_EVENT, message.customerId, message);
+    return messages.length > 0 || deviceEvents.length > 0;
   }
 
   private async claimAndSend(): Promise<boolean> {
@@ -122,7 +124,12 @@ export class Dispatcher {
     const { config, db, channels, log, outage } = this.deps;
     const { delivery } = claim;
     try {
-      const outcome: AttemptOutcome = await channels.deliver(delivery.channel, delivery.trigger.getEntity(), messageOfSignal(delivery.signal.getEntity()), delivery.id);
+      const signal = delivery.signal.getEntity();
+      const trigger = delivery.trigger.getEntity();
+      const outcome: AttemptOutcome =
+        signal.name === 'device_event'
+          ? await channels.deliverDeviceEvent(delivery.channel, trigger, deviceEventMessageOf(signal), delivery.id)
+          : await channels.deliver(delivery.channel, trigger, messageOfSignal(signal), delivery.id);
       this.deps.metrics.deliveries.inc({ channel: delivery.channel, outcome: outcome.succeeded ? 'success' : 'failure' });
       await completeAttempt(db.orm.em.fork(), claim, outcome, config.deliveryRetrySeconds);
     } catch (error) {

@@ -6,8 +6,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { secondsBetween } from '../../lib/time.js';
 import { DeliveryChannel, Trigger, TriggerType } from '../triggers/trigger.entity.js';
 import { markFired } from '../triggers/trigger-state.js';
-import type { TripExportFinishedMessage } from './announcement-topics.js';
+import type { DeviceEventMessage, TripExportFinishedMessage } from './announcement-topics.js';
 import { Delivery } from './delivery.entity.js';
+import { deviceEventMessageOf } from './device-event-render.js';
 import { messageOfSignal } from './rendered-announcement.js';
 import { Signal } from './signal.entity.js';
 
@@ -17,6 +18,8 @@ export const WORK_CHANNEL = 'trip_export_work';
 export interface FanOutResult {
   /** Signals fanned out by this call, in outbox order: publish each once, after the commit. */
   readonly messages: TripExportFinishedMessage[];
+  /** The `device_event` signals among them, likewise. */
+  readonly deviceEvents: DeviceEventMessage[];
   readonly deliveries: number;
 }
 
@@ -25,6 +28,18 @@ function channelsOf(trigger: Trigger): DeliveryChannel[] {
   if (trigger.webhookUrl) channels.push(DeliveryChannel.WEBHOOK);
   if (trigger.emailRecipients.length > 0) channels.push(DeliveryChannel.EMAIL);
   return channels;
+}
+
+/**
+ * The triggers a signal fans out to, locked. A device event goes to the triggers its upload
+ * fired (their device filter and interval were applied there) that are still enabled.
+ */
+function triggersOf(tx: EntityManager, signal: Signal): Promise<Trigger[]> {
+  const where =
+    signal.name === 'device_event'
+      ? { customer: signal.customer.id, enabled: true, type: TriggerType.EVENT, id: { $in: signal.triggerIds ?? [] } }
+      : { customer: signal.customer.id, enabled: true, type: TriggerType.SIGNAL, signal: signal.name, $or: [{ device: null }, { device: signal.deviceId }] };
+  return tx.find(Trigger, where, { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
 }
 
 /** The database clock, the one every instance shares, as an ISO text with microseconds. */
@@ -48,24 +63,18 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
     // Triggers fired by an earlier signal of this batch: the loaded rows do not show it yet.
     const firedNow = new Map<string, string>();
     for (const signal of signals) {
-      const triggers = await tx.find(
-        Trigger,
-        {
-          customer: signal.customer.id,
-          enabled: true,
-          type: TriggerType.SIGNAL,
-          signal: signal.name,
-          $or: [{ device: null }, { device: signal.deviceId }],
-        },
-        { orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
+      const triggers = await triggersOf(tx, signal);
       // Read the time only now that the triggers are ours: a fan-out we waited for may just
       // have fired them. The database clock is the one every instance shares.
       const now = await databaseNow(tx);
-      const firing = triggers.filter((t) => {
-        const last = firedNow.get(t.id) ?? t.lastTriggeredAt;
-        return !last || secondsBetween(last, now) >= t.minIntervalSeconds;
-      });
+      // A device event fires the triggers it matched at upload, whose interval was applied there.
+      const firing =
+        signal.name === 'device_event'
+          ? triggers
+          : triggers.filter((t) => {
+              const last = firedNow.get(t.id) ?? t.lastTriggeredAt;
+              return !last || secondsBetween(last, now) >= t.minIntervalSeconds;
+            });
       const rows = firing.flatMap((trigger) =>
         channelsOf(trigger).map((channel) => ({
           id: randomUUID(),
@@ -93,6 +102,8 @@ export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanO
       signal.fannedOutAt = now;
     }
     if (deliveries > 0) await tx.execute(`select pg_notify('${WORK_CHANNEL}', 'delivery')`);
-    return { messages: signals.map(messageOfSignal), deliveries };
+    const exports = signals.filter((s) => s.name !== 'device_event');
+    const events = signals.filter((s) => s.name === 'device_event');
+    return { messages: exports.map(messageOfSignal), deviceEvents: events.map(deviceEventMessageOf), deliveries };
   });
 }

@@ -23,7 +23,7 @@ export const messageOfSignal = (signal: Signal): TripExportFinishedMessage => ({
   reason: signal.reason,
   customerId: signal.customer.id,
   deviceId: signal.deviceId,
-  tripId: signal.tripId,
+  tripId: String(signal.tripId),
   taskId: String(signal.taskId),
   occurredAt: signal.createdAt,
   payload: signal.payload,

@@ -1,12 +1,15 @@
-import { Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
+import { ArrayType, BigIntType, Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
 
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
 import { Customer } from '../accounts/customer.entity.js';
 
-export type SignalName = 'trip_export_finished';
-/** `finished`: an export just succeeded; `reannounce`: the daily reminder for an uncleared result. */
-export type SignalReason = 'finished' | 'reannounce';
+export type SignalName = 'trip_export_finished' | 'device_event';
+/**
+ * `finished`: an export just succeeded; `reannounce`: the daily reminder for an uncleared result;
+ * `event`: a device logged a record an EVENT trigger listens to.
+ */
+export type SignalReason = 'finished' | 'reannounce' | 'event';
 
 /** The payload every announcement channel renders from. Field names are the webhook's. */
 export interface TripExportFinishedPayload {
@@ -20,6 +23,15 @@ export interface TripExportFinishedPayload {
     readonly first_ts: string | null;
     readonly last_ts: string | null;
   };
+}
+
+/** What a `device_event` signal carries: the record as stored and the device that logged it. */
+export interface DeviceEventPayload {
+  readonly tag: string;
+  /** The record's `@ts`. */
+  readonly at: string;
+  readonly record: Record<string, unknown>;
+  readonly device: TripExportFinishedPayload['device'];
 }
 
 /**
@@ -41,14 +53,25 @@ export class Signal extends UuidEntity {
   @Property({ type: 'uuid' })
   deviceId!: string;
 
-  @Property({ type: 'uuid' })
-  tripId!: string;
+  /** None for a device event. */
+  @Property({ type: 'uuid', nullable: true })
+  tripId?: string | null;
 
-  @Property({ type: 'bigint' })
-  taskId!: string;
+  /** None for a device event. */
+  // Nullable bigint columns load as JS bigint unless told: keep the id a string like elsewhere.
+  @Property({ type: new BigIntType('string'), nullable: true })
+  taskId?: string | null;
 
+  /** A `trip_export_finished` payload, or a {@link DeviceEventPayload} for `device_event`. */
   @Property({ type: 'jsonb' })
   payload!: TripExportFinishedPayload;
+
+  /**
+   * The EVENT triggers a `device_event` fired, decided in the upload's transaction (device
+   * filter and minimum interval included): it fans out to these and no others.
+   */
+  @Property({ type: ArrayType, columnType: 'uuid[]', nullable: true })
+  triggerIds?: string[] | null;
 
   /** Set once deliveries have been created for every matching trigger. */
   @Property({ type: IsoTimestampType, nullable: true })

@@ -1,10 +1,10 @@
 import type { MailMessage } from '../../notify/mailer.js';
 import type { Announcement } from './rendered-announcement.js';
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /** "2026-11-25 08:00:00 UTC" from an ISO time; the raw value when it is not one. */
-function readableTime(value: unknown): string {
+export function readableTime(value: unknown): string {
   if (typeof value !== 'string' || !value) return 'unknown';
   const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(value);
   return match ? `${match[1]} ${match[2]} UTC` : value;

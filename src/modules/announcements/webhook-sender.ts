@@ -1,6 +1,6 @@
 import { nowIso } from '../../lib/time.js';
 import { type AttemptOutcome, RESPONSE_EXCERPT_CHARS } from '../../notify/attempt-outcome.js';
-import { renderBodyTemplate } from '../../notify/body-template.js';
+import { renderBodyTemplate, type TemplateContext } from '../../notify/body-template.js';
 import { type OutboundPolicy, postOutbound } from '../../notify/safe-http.js';
 import { signWebhook } from '../../notify/webhook-signature.js';
 import type { Trigger } from '../triggers/trigger.entity.js';
@@ -8,20 +8,28 @@ import { type Announcement, templateContext, webhookEnvelope } from './rendered-
 
 const USER_AGENT = 'trip-export-webhooks/1';
 
-type WebhookTrigger = Pick<Trigger, 'id' | 'description' | 'webhookUrl' | 'webhookBodyTemplate'>;
+export type WebhookTrigger = Pick<Trigger, 'id' | 'description' | 'webhookUrl' | 'webhookBodyTemplate'>;
 
-/** The exact body a trigger sends for an announcement: its template, or the standard envelope. */
-export function webhookBody(trigger: WebhookTrigger, announcement: Announcement): string {
-  return trigger.webhookBodyTemplate ? renderBodyTemplate(trigger.webhookBodyTemplate, templateContext(announcement, trigger)) : JSON.stringify(webhookEnvelope(announcement));
+/** The exact body a trigger sends: its template over `context`, or the standard `envelope`. */
+export function renderWebhookBody(trigger: WebhookTrigger, context: () => TemplateContext, envelope: () => Record<string, unknown>): string {
+  return trigger.webhookBodyTemplate ? renderBodyTemplate(trigger.webhookBodyTemplate, context()) : JSON.stringify(envelope());
 }
 
+/** The exact body a trigger sends for an export announcement. */
+export const webhookBody = (trigger: WebhookTrigger, announcement: Announcement): string =>
+  renderWebhookBody(
+    trigger,
+    () => templateContext(announcement, trigger),
+    () => webhookEnvelope(announcement),
+  );
+
 /**
- * One Standard Webhooks POST. `webhookId` stays the same on every retry of a delivery so the
+ * One Standard Webhooks POST of the body `render` makes for the trigger. `webhookId` stays the same on every retry of a delivery so the
  * receiver can drop duplicates; the timestamp and signature are made fresh each time.
  */
 export async function sendWebhook(
   trigger: WebhookTrigger,
-  announcement: Announcement,
+  render: (trigger: WebhookTrigger) => string,
   webhookId: string,
   secrets: readonly string[],
   policy: OutboundPolicy,
@@ -33,7 +41,7 @@ export async function sendWebhook(
   if (!trigger.webhookUrl) return { startedAt, durationMs: 0, succeeded: false, permanent: true, error: 'the trigger has no webhook URL' };
   let body: string;
   try {
-    body = webhookBody(trigger, announcement);
+    body = render(trigger);
   } catch (error) {
     return { startedAt, durationMs: elapsed(), succeeded: false, permanent: true, error: (error as Error).message };
   }

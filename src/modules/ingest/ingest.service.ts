@@ -10,6 +10,7 @@ import { transaction } from '../../db/pg-transaction.js';
 import { AppError } from '../../lib/errors.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
+import { type DeviceEventSignals, triggerVersionSql } from '../announcements/device-event-signals.js';
 import type { UploadingDevice } from '../devices/device.service.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import type { TripDetectionService } from '../trips/trip-detection.service.js';
@@ -77,8 +78,8 @@ function trustedTimes(config: Pick<Config, 'recordMaxAgeDays' | 'recordMaxAheadS
 const within = (span: Span, at: bigint): boolean => at >= span.from && at <= span.to;
 
 /**
- * Stores a device batch whole or not at all, once, and runs trip detection on it — all in one
- * transaction holding the device's row lock.
+ * Stores a device batch whole or not at all, once, runs trip detection on it and announces
+ * the records EVENT triggers listen to — all in one transaction holding the device's row lock.
  */
 export class IngestService {
   /** Month partitions known to exist; a miss costs one cheap function call. */
@@ -87,6 +88,7 @@ export class IngestService {
   constructor(
     private readonly db: Database,
     private readonly detection: TripDetectionService,
+    private readonly deviceEvents: DeviceEventSignals,
     private readonly metrics: Metrics,
     private readonly config: Pick<
       Config,
@@ -135,6 +137,8 @@ export class IngestService {
       // batch's hash; a hash seen before means the device is resending a stored batch.
       const locked = await client.query<{
         customer_id: string;
+        name: string;
+        trigger_version: string;
         settings: PartialTripSettings;
         template_settings: PartialTripSettings | null;
         last_at: string | null;
@@ -143,7 +147,7 @@ export class IngestService {
         // Named: parsed and planned once per connection, not once per batch.
         name: 'ingest-lock-device',
         text: `WITH locked AS (
-           SELECT d.id, d.customer_id, d.settings, t.settings AS template_settings,
+           SELECT d.id, d.customer_id, d.name, d.settings, t.settings AS template_settings,
                   (extract(epoch from d.last_event_ts) * 1000000)::bigint AS last_at
              FROM devices d LEFT JOIN templates t ON t.id = d.template_id
             WHERE d.id = $1 FOR UPDATE OF d
@@ -151,17 +155,21 @@ export class IngestService {
            INSERT INTO ingest_batches (device_id, sha256, records) SELECT id, $2, $3 FROM locked
            ON CONFLICT DO NOTHING RETURNING 1
          )
-         SELECT customer_id, settings, template_settings, last_at, EXISTS (SELECT FROM batch) AS fresh FROM locked`,
+         SELECT customer_id, name, settings, template_settings, last_at, EXISTS (SELECT FROM batch) AS fresh,
+                ${triggerVersionSql('locked.customer_id')} AS trigger_version
+           FROM locked`,
         values: [device.id, batchHash, records.length],
       });
       const row = locked.rows[0];
       if (!row) throw new Error(`device ${device.id} vanished during upload`);
       // A duplicate wrote nothing: the commit only releases the device lock.
       if (!row.fresh) return { result: { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } }, afterCommit: [] };
-      const range = await this.copyRecords(client, device, records, span, trusted);
-      // An event at an untrusted time is stored but cuts no trip: one from the year 9999 would
-      // hold back every later event of the device (older ones no longer change trips).
-      const events = records.filter((r) => r.tag !== undefined && within(trusted, r.at)).map((r) => ({ at: r.at, tag: r.tag! }));
+      const received = nowIso();
+      const range = await this.copyRecords(client, device, records, span, trusted, received);
+      // An event at an untrusted time is stored but cuts no trip and fires no trigger: one from
+      // the year 9999 would hold back every later event of the device.
+      const tagged = records.filter((r) => r.tag !== undefined && within(trusted, r.at));
+      const events = tagged.map((r) => ({ at: r.at, tag: r.tag! }));
       const detected = await this.detection.detect(
         client,
         {
@@ -173,6 +181,13 @@ export class IngestService {
         events,
         range,
       );
+      await this.deviceEvents.fire(
+        client,
+        { id: device.id, customerId: row.customer_id, unitId: device.unitId, vehicleId: device.vehicleId, name: row.name },
+        row.trigger_version,
+        tagged,
+        storedLineMaker(device, received),
+      );
       return {
         result: { stored: records.length, duplicate: false, trips: { started: detected.started, ended: detected.ended, reopened: detected.reopened } },
         afterCommit: detected.afterCommit,
@@ -183,8 +198,8 @@ export class IngestService {
   }
 
   /** Stores the rows; answers the trusted part of the batch's span, for trip statistics. */
-  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span, trusted: Span) {
-    const line = storedLineMaker(device, nowIso());
+  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span, trusted: Span, received: string) {
+    const line = storedLineMaker(device, received);
     let hasPositions = false;
     const untrusted: ParsedRecord[] = [];
     function* rows(batch: readonly ParsedRecord[], aside: ParsedRecord[] | undefined): Generator<RecordRow> {

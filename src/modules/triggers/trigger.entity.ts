@@ -12,7 +12,8 @@ export enum TriggerType {
 }
 registerEnumType(TriggerType, {
   name: 'TriggerType',
-  description: 'SIGNAL fires on a named signal (trip_export_finished). EVENT triggers (device event tags) are stored, but no event source fires them yet.',
+  description:
+    'SIGNAL fires on a named signal (trip_export_finished). EVENT fires for each uploaded record whose @tag matches eventTag (at most once per device every minIntervalSeconds of record time), as a device_event webhook, e-mail and deviceEvent subscription event.',
 });
 
 /** The actions a trigger can take: each becomes one delivery per announcement. */
@@ -50,15 +51,18 @@ export class Trigger extends UuidEntity {
   @Property({ type: 'text', nullable: true })
   signal?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Event tag pattern of an EVENT trigger, e.g. vehicle/engine/*; * matches any run of characters.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Event tag pattern of an EVENT trigger, e.g. vehicle/battery/*: * matches any run within one level (no /), ** any run across levels.',
+  })
   @Property({ type: 'text', nullable: true })
   eventTag?: string | null;
 
-  /** Only this device's signals fire the trigger; none means every device of the customer. */
+  /** Only this device's signals (or records) fire the trigger; none means every device of the customer. */
   @ManyToOne(() => Device, { ref: true, nullable: true, deleteRule: 'cascade' })
   device?: Ref<Device> | null;
 
-  @Field(() => Int, { description: 'Firings closer together than this are skipped.' })
+  @Field(() => Int, { description: "Firings closer together than this are skipped (EVENT: per device, in the records' own time)." })
   @Property({ type: 'integer' })
   minIntervalSeconds: Opt<number> = 0;
 
