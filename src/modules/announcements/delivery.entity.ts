@@ -47,7 +47,7 @@ export class Delivery extends UuidEntity {
   @Property({ type: 'bigint' })
   taskId!: string;
 
-  @Field(() => String, { description: '"finished" or "reannounce".' })
+  @Field(() => String, { description: '"finished", "updated" or "reannounce" (see tripExportFinished).' })
   @Property({ type: 'text' })
   reason!: SignalReason;
 
