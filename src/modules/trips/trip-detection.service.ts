@@ -96,9 +96,14 @@ export class TripDetectionService {
    */
   private async endedTripsReceiving(tx: Queryable, device: LockedDevice, batch: BatchRange): Promise<string[]> {
     if (device.lastEventAt === null || batch.from > device.lastEventAt) return [];
+    // A device's trips do not overlap: those in the span start inside it, or are the last one
+    // to start before it. Two short ranges of the (device, start) index, however many trips the
+    // device has had (a plain "start <= to" read them all).
     const { rows } = await tx.query<{ id: string; start_at: string; end_at: string }>(
       `SELECT id, ${EPOCH_MICROS('start_time_utc')} AS start_at, ${EPOCH_MICROS('end_time_utc')} AS end_at
-         FROM trips WHERE device_id = $1 AND end_time_utc IS NOT NULL AND start_time_utc <= $3 AND end_time_utc >= $2`,
+         FROM trips
+        WHERE device_id = $1 AND end_time_utc IS NOT NULL AND end_time_utc >= $2 AND start_time_utc <= $3
+          AND start_time_utc >= coalesce((SELECT max(start_time_utc) FROM trips WHERE device_id = $1 AND start_time_utc <= $2), '-infinity')`,
       [device.id, microsToIso(batch.from), microsToIso(batch.to)],
     );
     // The span may straddle a trip without a record inside it (records before and after it).
