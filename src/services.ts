@@ -86,6 +86,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   readiness.add(jobs.storeName, () => jobs.check());
   const exports = new ExportService(config, db.pool, jobs, metrics);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
+  events.onTripsChanged((tx, event) => exports.onTripsChanged(tx, event));
   const services: Services = {
     config,
     db,

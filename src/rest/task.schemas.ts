@@ -15,6 +15,11 @@ const taskSchema = {
     args: { type: 'array', items: {} },
     kwargs: { type: 'object', properties: { trip_id: { type: 'string', format: 'uuid' } }, required: ['trip_id'] },
     state: { type: 'string', enum: Object.values(TaskState) },
+    revision: {
+      type: 'integer',
+      description:
+        'Revision of the result: 0 before the first successful export, 1 after it, 2, 3 ... after each later one (data that arrived late, a reopened trip, a manual export); announcements carry the same number',
+    },
     attempts: { type: 'integer' },
     runs: { type: 'integer' },
     started_at: nullableString,

@@ -20,6 +20,7 @@ function taskJson(task: Task, publicUrl: string) {
     args: [] as unknown[],
     kwargs: { trip_id: task.trip.id },
     state: task.state,
+    revision: task.revision,
     attempts: task.attempts,
     started_at: task.startedAt ?? null,
     finished_at: task.finishedAt ?? null,

@@ -36,7 +36,7 @@ export async function writeSignal(
   customer: TestCustomer,
   device: TestDevice & { name?: string },
   trip: TestTrip,
-  options: { reason?: SignalReason; taskId?: number } = {},
+  options: { reason?: SignalReason; taskId?: number; revision?: number } = {},
 ): Promise<Signal & { readonly tripId: string; readonly taskId: string }> {
   const em = orm.em.fork();
   const taskId = options.taskId ?? randomInt(1, 2 ** 40);
@@ -48,6 +48,7 @@ export async function writeSignal(
     tripId: trip.id,
     taskId: String(taskId),
     payload: {
+      revision: options.revision ?? (options.reason === 'updated' ? 2 : 1),
       task: { id: taskId, state: 'SUCCESS', created_at: '2026-11-25T08:52:11.000001Z' },
       trip: {
         id: trip.id,

@@ -10,6 +10,7 @@ export interface TaskRow {
   state: string;
   attempts: number;
   runs: number;
+  revision: number;
   error: string | null;
   result_path: string | null;
   result_bytes: string | null;

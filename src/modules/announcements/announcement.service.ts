@@ -73,6 +73,7 @@ export class AnnouncementService {
     return {
       eventId: a.eventId,
       reason: a.reason,
+      revision: a.revision,
       occurredAt: a.occurredAt,
       task: { id: String(a.task.id), state: a.task.state, createdAt: a.task.created_at },
       trip,

@@ -48,7 +48,7 @@ export class Delivery extends UuidEntity {
   @Property({ type: new BigIntType('string'), nullable: true })
   taskId?: string | null;
 
-  @Field(() => String, { description: '"finished" or "reannounce"; "event" for a device event.' })
+  @Field(() => String, { description: '"finished", "updated" or "reannounce" (see tripExportFinished); "event" for a device event.' })
   @Property({ type: 'text' })
   reason!: SignalReason;
 

@@ -10,6 +10,8 @@ import type { Signal, SignalReason, TripExportFinishedPayload } from './signal.e
 export interface Announcement {
   readonly eventId: string;
   readonly reason: SignalReason;
+  /** The result's revision: 1 for the first export, 2, 3 ... for later ones. */
+  readonly revision: number;
   readonly occurredAt: string;
   readonly task: TripExportFinishedPayload['task'];
   readonly trip: TripExportFinishedPayload['trip'];
@@ -35,6 +37,7 @@ export function announce(config: Config, message: TripExportFinishedMessage, now
   return {
     eventId: message.eventId,
     reason: message.reason,
+    revision: payload.revision ?? 1,
     occurredAt: message.occurredAt,
     task: payload.task,
     trip: payload.trip,
@@ -48,12 +51,12 @@ export function announce(config: Config, message: TripExportFinishedMessage, now
 export const webhookEnvelope = (a: Announcement): Record<string, unknown> => ({
   type: 'trip_export_finished',
   timestamp: a.occurredAt,
-  data: { event_id: a.eventId, reason: a.reason, task: a.task, trip: a.trip, device: a.device, result: a.result },
+  data: { event_id: a.eventId, reason: a.reason, revision: a.revision, task: a.task, trip: a.trip, device: a.device, result: a.result },
 });
 
-/** What a custom body template can name: {{signal.*}}, {{task.*}}, {{trip.*}}, {{device.*}}, {{result.*}}, {{trigger.*}}. */
+/** What a custom body template can name: {{signal.*}} (id, name, reason, revision, created_at), {{task.*}}, {{trip.*}}, {{device.*}}, {{result.*}}, {{trigger.*}}. */
 export const templateContext = (a: Announcement, trigger: Pick<Trigger, 'id' | 'description'>): TemplateContext => ({
-  signal: { id: a.eventId, name: 'trip_export_finished', reason: a.reason, created_at: a.occurredAt },
+  signal: { id: a.eventId, name: 'trip_export_finished', reason: a.reason, revision: a.revision, created_at: a.occurredAt },
   task: a.task,
   trip: a.trip,
   device: a.device,
@@ -74,6 +77,7 @@ export function sampleMessage(customerId: string, device?: { id: string; unitId:
     taskId: '0',
     occurredAt: now,
     payload: {
+      revision: 1,
       task: { id: 0, state: 'SUCCESS', created_at: now },
       trip: { id: '00000000-0000-4000-8000-000000000002', start_time_utc: start, end_time_utc: now, state: 'completed', test: true },
       device: {

@@ -6,13 +6,16 @@ import { Customer } from '../accounts/customer.entity.js';
 
 export type SignalName = 'trip_export_finished' | 'device_event';
 /**
- * `finished`: an export just succeeded; `reannounce`: the daily reminder for an uncleared result;
- * `event`: a device logged a record an EVENT trigger listens to.
+ * `finished`: a trip's first export succeeded; `updated`: a later one did (late data, a reopened
+ * trip, a manual export), its file replacing the last; `reannounce`: the daily reminder for an
+ * uncleared result; `event`: a device logged a record an EVENT trigger listens to.
  */
-export type SignalReason = 'finished' | 'reannounce' | 'event';
+export type SignalReason = 'finished' | 'updated' | 'reannounce' | 'event';
 
 /** The payload every announcement channel renders from. Field names are the webhook's. */
 export interface TripExportFinishedPayload {
+  /** The task's result revision: 1 for the first export, 2, 3 ... for later ones. Absent in signals written before revisions (read as 1). */
+  readonly revision?: number;
   readonly task: { readonly id: number; readonly state: string; readonly created_at: string };
   readonly trip: Record<string, unknown>;
   readonly device: { readonly id: string; readonly unit_id: string; readonly vehicle_id: number; readonly name: string };

@@ -41,8 +41,13 @@ export class TripExportFinishedEvent {
   @Field(() => ID, { description: 'The announcement id; a re-announcement has a new one.' })
   eventId!: string;
 
-  @Field(() => String, { description: '"finished" when the export just succeeded, "reannounce" for the daily reminder.' })
+  @Field(() => String, {
+    description: '"finished" for the first export of the trip, "updated" for a later one (its file replaces the last), "reannounce" for the daily reminder.',
+  })
   reason!: string;
+
+  @Field(() => Int, { description: 'The revision of the file announced: 1 for the first export, 2, 3 ... for later ones.' })
+  revision!: number;
 
   @Field(() => String)
   occurredAt!: string;

@@ -20,17 +20,23 @@ export function tripExportMail(a: Announcement, to: readonly string[], messageId
   const start = readableTime(a.trip.start_time_utc);
   const end = readableTime(a.trip.end_time_utc);
   const reminder = a.reason === 'reannounce';
-  const subject = `${reminder ? 'Reminder: t' : 'T'}rip export ready: ${vehicle}, ${start} to ${end}`;
+  const updated = a.reason === 'updated';
+  const subject = `${reminder ? 'Reminder: t' : 'T'}rip export ${updated ? `updated (revision ${a.revision})` : 'ready'}: ${vehicle}, ${start} to ${end}`;
   const facts: [string, string][] = [
     ['Vehicle', vehicle],
     ['Device unit id', a.device.unit_id],
     ['Trip', tripId],
     ['Started', start],
     ['Ended', end],
+    ['Revision', `${a.revision} (${a.reason})`],
     ['Records', String(a.result.records)],
     ['Size', `${a.result.bytes} bytes (gzip), SHA-256 ${a.result.sha256}`],
   ];
-  const intro = reminder ? 'This trip export is still waiting to be downloaded and cleared.' : 'The export of a trip has finished.';
+  const intro = reminder
+    ? 'This trip export is still waiting to be downloaded and cleared.'
+    : updated
+      ? 'A trip changed after it was exported (data arrived late, or it was exported again): its new export replaces the previous one.'
+      : 'The export of a trip has finished.';
   const outro = `The link works until ${readableTime(a.downloadUrlExpiresAt)}. Once downloaded, clear the result (tasks/${a.task.id}/clear_result/) so it is not announced again.`;
   const text = [intro, '', ...facts.map(([k, v]) => `${k}: ${v}`), '', `Download: ${a.result.download_url}`, '', outro, ''].join('\n');
   const html = [

@@ -7,7 +7,12 @@ import type { TripWithDevice } from './trip-row.js';
 export interface AnnouncedTask {
   readonly id: number;
   readonly createdAt: string;
+  /** Of the result announced. */
+  readonly revision: number;
 }
+
+/** A successful run announces its revision: the first as `finished`, every later one as `updated`. */
+export const reasonOfRevision = (revision: number): SignalReason => (revision > 1 ? 'updated' : 'finished');
 
 /**
  * Announces the task's result: one `trip_export_finished` signal in the outbox. Call it in the transaction that
@@ -15,6 +20,7 @@ export interface AnnouncedTask {
  */
 export async function insertExportSignal(q: Queryable, reason: SignalReason, task: AnnouncedTask, subject: TripWithDevice, result: Omit<ExportResult, 'path'>): Promise<void> {
   const payload: TripExportFinishedPayload = {
+    revision: task.revision,
     task: { id: task.id, state: 'SUCCESS', created_at: task.createdAt },
     trip: { ...subject.trip },
     device: { id: subject.device.id, unit_id: subject.device.unitId, vehicle_id: subject.device.vehicleId, name: subject.device.name },

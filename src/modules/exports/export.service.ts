@@ -8,10 +8,10 @@ import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import { transaction } from '../../db/pg-transaction.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
-import type { Queryable, TripEndEvent } from '../../lib/domain-events.js';
+import type { Queryable, TripEndEvent, TripsChangedEvent } from '../../lib/domain-events.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
-import { insertExportSignal } from './export-signal.js';
+import { insertExportSignal, reasonOfRevision } from './export-signal.js';
 import { NoRecordsError, removeStaleFiles, writeExport } from './export-writer.js';
 import { type ClaimedTask, claimTask, finishFailure, finishSuccess, renewLease, requestExport } from './task-lease.store.js';
 
@@ -60,20 +60,49 @@ export class ExportService {
    * uploaded after a late end needs the same time to arrive.
    */
   async onTripEnd(tx: Queryable, event: TripEndEvent): Promise<(() => void) | void> {
-    const { rows } = await tx.query<{ own: PartialTripSettings | null; template: PartialTripSettings | null }>(
-      'select d.settings as own, t.settings as template from devices d left join templates t on t.id = d.template_id where d.id = $1',
-      [event.deviceId],
-    );
-    const settings = effectiveSettings(rows[0]?.template, rows[0]?.own);
-    if (!settings.autoExport) return;
+    const delaySeconds = await this.autoExportDelay(tx, event.deviceId);
+    if (delaySeconds === undefined) return;
     const task = await requestExport(tx, {
       tripId: event.tripId,
       customerId: event.customerId,
       deviceId: event.deviceId,
       notBefore: event.endTimeUtc,
-      delaySeconds: Math.max(settings.reopenLimitSeconds, this.config.exportMinDelaySeconds),
+      delaySeconds,
     });
     return () => this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+  }
+
+  /**
+   * The trips-changed handler (late data), inside the upload's transaction: each trip already
+   * exported (or being exported, or waiting) is asked for one more run, due the same delay after
+   * now, since more late data may follow; so a burst of late batches moves the due time along
+   * and ends in one run. A run in progress is followed by exactly one more. Only trips that
+   * have a task: a trip ended while auto-export was off was never exported, and is not now.
+   */
+  async onTripsChanged(tx: Queryable, event: TripsChangedEvent): Promise<(() => void) | void> {
+    const delaySeconds = await this.autoExportDelay(tx, event.deviceId);
+    if (delaySeconds === undefined) return;
+    const { rows } = await tx.query<{ trip_id: string }>('select trip_id from tasks where trip_id = any($1::uuid[]) and customer_id = $2 order by trip_id', [
+      event.tripIds,
+      event.customerId,
+    ]);
+    const requested: { id: number; dueAt: string }[] = [];
+    for (const { trip_id: tripId } of rows) {
+      requested.push(await requestExport(tx, { tripId, customerId: event.customerId, deviceId: event.deviceId, delaySeconds }));
+    }
+    return () => {
+      for (const task of requested) this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+    };
+  }
+
+  /** The device's delay before an automatic export, `max(reopen limit, floor)`; undefined without auto-export. */
+  private async autoExportDelay(tx: Queryable, deviceId: string): Promise<number | undefined> {
+    const { rows } = await tx.query<{ own: PartialTripSettings | null; template: PartialTripSettings | null }>(
+      'select d.settings as own, t.settings as template from devices d left join templates t on t.id = d.template_id where d.id = $1',
+      [deviceId],
+    );
+    const settings = effectiveSettings(rows[0]?.template, rows[0]?.own);
+    return settings.autoExport ? Math.max(settings.reopenLimitSeconds, this.config.exportMinDelaySeconds) : undefined;
   }
 
   /**
@@ -186,7 +215,7 @@ export class ExportService {
     );
     const finished = await transaction(this.pool, async (tx) => {
       const state = await finishSuccess(tx, task.id, task.owner, result);
-      if (state?.state === 'SUCCESS') await insertExportSignal(tx, 'finished', task, subject, result);
+      if (state?.state === 'SUCCESS') await insertExportSignal(tx, reasonOfRevision(state.revision), { ...task, revision: state.revision }, subject, result);
       return state;
     });
     if (!finished) {

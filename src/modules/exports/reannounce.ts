@@ -10,6 +10,7 @@ const BATCH = 500;
 interface ResultRow extends TripWithDeviceRow {
   id: string;
   task_created_at: string;
+  revision: number;
   result_bytes: string;
   result_sha256: string;
   result_records: string;
@@ -29,7 +30,7 @@ export async function reannounceResults(pool: pg.Pool): Promise<number> {
   for (;;) {
     const count = await transaction(pool, async (tx) => {
       const { rows } = await tx.query<ResultRow>(
-        `select t.id, t.created_at::text as task_created_at, t.result_bytes, t.result_sha256, t.result_records,
+        `select t.id, t.created_at::text as task_created_at, t.revision, t.result_bytes, t.result_sha256, t.result_records,
            t.result_first_ts::text, t.result_last_ts::text, ${TRIP_WITH_DEVICE_COLUMNS}
          from tasks t join trips tr on tr.id = t.trip_id join devices d on d.id = t.device_id
          where t.state = 'SUCCESS' and t.result_path is not null
@@ -40,7 +41,7 @@ export async function reannounceResults(pool: pg.Pool): Promise<number> {
          for update of t skip locked`,
       );
       for (const row of rows) {
-        await insertExportSignal(tx, 'reannounce', { id: Number(row.id), createdAt: iso(row.task_created_at)! }, tripWithDevice(row), {
+        await insertExportSignal(tx, 'reannounce', { id: Number(row.id), createdAt: iso(row.task_created_at)!, revision: row.revision }, tripWithDevice(row), {
           bytes: Number(row.result_bytes),
           sha256: row.result_sha256,
           records: Number(row.result_records),

@@ -110,28 +110,39 @@ export interface ExportResult {
 export interface FinishedTask {
   readonly state: 'SUCCESS' | 'PENDING' | 'FAILURE';
   readonly dueAt: string | null;
+  /** The result's revision once SUCCESS (1 for the first); unchanged otherwise. */
+  readonly revision: number;
 }
 
+interface FinishedRow {
+  state: FinishedTask['state'];
+  due_at: string | null;
+  revision: number;
+}
+
+const finishedOf = (row: FinishedRow | undefined): FinishedTask | undefined => row && { state: row.state, dueAt: row.due_at && iso(row.due_at), revision: row.revision };
+
 /**
- * Stores the run's result. SUCCESS, or PENDING again when a request came in during the run
- * (its due time is the one that request set). Undefined when the lease was lost meanwhile:
- * the result must then be thrown away. Call inside the transaction that writes the signal.
+ * Stores the run's result. SUCCESS with the next revision, or PENDING again when a request came
+ * in during the run (its due time is the one that request set; the follow-up takes the
+ * revision). Undefined when the lease was lost meanwhile: the result must then be thrown away.
+ * Call inside the transaction that writes the signal.
  */
 export async function finishSuccess(q: Queryable, taskId: number, owner: string, result: ExportResult): Promise<FinishedTask | undefined> {
-  const { rows } = await q.query<{ state: FinishedTask['state']; due_at: string | null }>(
+  const { rows } = await q.query<FinishedRow>(
     `update tasks set
        state = case when request_count > covered_request_count then 'PENDING'::task_state else 'SUCCESS' end,
        attempts = case when request_count > covered_request_count then 0 else attempts end,
        finished_at = now(), locked_until = null, error = null,
        result_path = $3, result_bytes = $4, result_sha256 = $5, result_records = $6,
        result_first_ts = $7, result_last_ts = $8, result_at = now(), result_cleared_at = null,
-       announced_at = case when request_count > covered_request_count then announced_at else now() end
+       announced_at = case when request_count > covered_request_count then announced_at else now() end,
+       revision = case when request_count > covered_request_count then revision else revision + 1 end
      where id = $1 and locked_by = $2 and state = 'STARTED'
-     returning state, due_at::text`,
+     returning state, due_at::text, revision`,
     [taskId, owner, result.path, result.bytes, result.sha256, result.records, result.firstTs, result.lastTs],
   );
-  const row = rows[0];
-  return row && { state: row.state, dueAt: row.due_at && iso(row.due_at) };
+  return finishedOf(rows[0]);
 }
 
 /**
@@ -144,7 +155,7 @@ export async function finishFailure(
   owner: string,
   failure: { reason: string; permanent: boolean; maxAttempts: number; retryBaseSeconds: number },
 ): Promise<FinishedTask | undefined> {
-  const { rows } = await q.query<{ state: FinishedTask['state']; due_at: string | null }>(
+  const { rows } = await q.query<FinishedRow>(
     `update tasks set
        state = case
          when request_count > covered_request_count then 'PENDING'::task_state
@@ -156,9 +167,8 @@ export async function finishFailure(
        attempts = case when request_count > covered_request_count then 0 else attempts end,
        error = $3, finished_at = now(), locked_until = null
      where id = $1 and locked_by = $2 and state = 'STARTED'
-     returning state, due_at::text`,
+     returning state, due_at::text, revision`,
     [taskId, owner, failure.reason, failure.permanent, failure.maxAttempts, failure.retryBaseSeconds],
   );
-  const row = rows[0];
-  return row && { state: row.state, dueAt: row.due_at && iso(row.due_at) };
+  return finishedOf(rows[0]);
 }

@@ -127,6 +127,16 @@ export class Task {
   @Property({ type: IsoTimestampType, nullable: true })
   resultClearedAt?: string | null;
 
+  /**
+   * 1 after the first export that succeeded, then one more for each later one (late data,
+   * a reopened trip, a manual export): receivers tell the newer file from the one they have.
+   * A run followed at once by another (a request came in meanwhile) does not count; it is
+   * neither announced nor kept.
+   */
+  @Field(() => Int, { description: '1 after the first successful export, 2, 3 ... after each later one; 0 before.' })
+  @Property({ type: 'integer', default: 0 })
+  revision: Opt<number> = 0;
+
   /** Last time a trip_export_finished signal was written for the current result. */
   @Property({ type: IsoTimestampType, nullable: true })
   announcedAt?: string | null;

@@ -13,7 +13,7 @@ import { microsToIso, nowIso } from '../../lib/time.js';
 import { type DeviceEventSignals, triggerVersionSql } from '../announcements/device-event-signals.js';
 import type { UploadingDevice } from '../devices/device.service.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
-import type { TripDetectionService } from '../trips/trip-detection.service.js';
+import type { BatchRange, TripDetectionService } from '../trips/trip-detection.service.js';
 import { encodeRecordRows, type RecordRow, RECORDS_COPY_IN, storedLineMaker, UNTRUSTED_RECORDS_COPY_IN } from './record-copy.js';
 import { type ParsedRecord, parseUpload } from './record-parser.js';
 
@@ -198,7 +198,7 @@ export class IngestService {
   }
 
   /** Stores the rows; answers the trusted part of the batch's span, for trip statistics. */
-  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span, trusted: Span, received: string) {
+  private async copyRecords(client: pg.PoolClient, device: UploadingDevice, records: readonly ParsedRecord[], span: Span, trusted: Span, received: string): Promise<BatchRange> {
     const line = storedLineMaker(device, received);
     let hasPositions = false;
     const untrusted: ParsedRecord[] = [];
@@ -220,7 +220,8 @@ export class IngestService {
     // A 1970 position would otherwise have every ended trip of the device recomputed.
     const from = span.from > trusted.from ? span.from : trusted.from;
     const to = span.to < trusted.to ? span.to : trusted.to;
-    return { from, to, hasPositions: hasPositions && from <= to };
+    const covers = (start: bigint, end: bigint): boolean => records.some(({ at }) => at >= start && at <= end && within(trusted, at));
+    return { from, to, hasPositions: hasPositions && from <= to, covers };
   }
 
   /**

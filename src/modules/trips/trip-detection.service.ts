@@ -17,6 +17,15 @@ export interface LockedDevice {
   readonly lastEventAt: bigint | null;
 }
 
+/** The trusted time span of the batch being stored, in microseconds. */
+export interface BatchRange {
+  readonly from: bigint;
+  readonly to: bigint;
+  readonly hasPositions: boolean;
+  /** Whether the batch has a record at a time within `[from, to]` (asked only of late batches). */
+  readonly covers: (from: bigint, to: bigint) => boolean;
+}
+
 export interface DetectionResult {
   readonly started: number;
   readonly ended: number;
@@ -33,12 +42,7 @@ export interface DetectionResult {
 export class TripDetectionService {
   constructor(private readonly events: DomainEvents) {}
 
-  async detect(
-    tx: Queryable,
-    device: LockedDevice,
-    events: readonly TripEventInput[],
-    batchRange: { readonly from: bigint; readonly to: bigint; readonly hasPositions: boolean },
-  ): Promise<DetectionResult> {
+  async detect(tx: Queryable, device: LockedDevice, events: readonly TripEventInput[], batchRange: BatchRange): Promise<DetectionResult> {
     // Events older than the newest one applied are stored but no longer change trips.
     const applicable = events.filter((e) => device.lastEventAt === null || e.at >= device.lastEventAt).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     const latest = applicable.length ? await this.latestTrip(tx, device.id) : null;
@@ -60,21 +64,17 @@ export class TripDetectionService {
     // Positions and distance are a scan over the trip's track.pos records. Redoing that for an
     // open trip on every batch made long trips quadratic (measured: the upload benchmark's
     // bound), so an open trip gets them when it ends; ended trips are refreshed when touched or
-    // when late positions arrive inside them. A trip ends at an applied event, so no ended trip
-    // reaches past the device's newest one: a batch that starts after it (every batch of a
-    // trip in progress) cannot fall inside one, and the lookup is skipped.
+    // when late positions arrive inside them.
     const refresh = new Set(changes.touched.filter((t) => t.endAt !== null || t.isNew).map((t) => t.key));
-    if (batchRange.hasPositions && device.lastEventAt !== null && batchRange.from <= device.lastEventAt) {
-      const { rows } = await tx.query<{ id: string }>(`SELECT id FROM trips WHERE device_id = $1 AND end_time_utc IS NOT NULL AND start_time_utc <= $3 AND end_time_utc >= $2`, [
-        device.id,
-        microsToIso(batchRange.from),
-        microsToIso(batchRange.to),
-      ]);
-      for (const row of rows) refresh.add(row.id);
-    }
+    const late = await this.endedTripsReceiving(tx, device, batchRange);
+    if (batchRange.hasPositions) for (const id of late) refresh.add(id);
     for (const id of refresh) await this.refreshStats(tx, id);
 
     const afterCommit: (() => void)[] = [];
+    // Trips this batch ended are exported for their end; the others received late data.
+    const endedNow = new Set(changes.ends.map((e) => e.trip.key));
+    const changed = late.filter((id) => !endedNow.has(id));
+    if (changed.length) afterCommit.push(...(await this.events.emitTripsChanged(tx, { deviceId: device.id, customerId: device.customerId, tripIds: changed })));
     for (const { trip, endCount } of changes.ends) {
       afterCommit.push(
         ...(await this.events.emitTripEnd(tx, {
@@ -87,6 +87,28 @@ export class TripDetectionService {
       );
     }
     return { started: changes.started.length, ended: changes.ends.length, reopened: changes.reopened.length, afterCommit };
+  }
+
+  /**
+   * Ended trips (as stored now) that the batch has records in. A trip ends at an applied event,
+   * so no ended trip reaches past the device's newest one: a batch that starts after it (every
+   * batch of a trip in progress, and every batch of a device uploading in order) cannot fall
+   * inside one, and costs no query.
+   */
+  private async endedTripsReceiving(tx: Queryable, device: LockedDevice, batch: BatchRange): Promise<string[]> {
+    if (device.lastEventAt === null || batch.from > device.lastEventAt) return [];
+    // A device's trips do not overlap: those in the span start inside it, or are the last one
+    // to start before it. Two short ranges of the (device, start) index, however many trips the
+    // device has had (a plain "start <= to" read them all).
+    const { rows } = await tx.query<{ id: string; start_at: string; end_at: string }>(
+      `SELECT id, ${EPOCH_MICROS('start_time_utc')} AS start_at, ${EPOCH_MICROS('end_time_utc')} AS end_at
+         FROM trips
+        WHERE device_id = $1 AND end_time_utc IS NOT NULL AND end_time_utc >= $2 AND start_time_utc <= $3
+          AND start_time_utc >= coalesce((SELECT max(start_time_utc) FROM trips WHERE device_id = $1 AND start_time_utc <= $2), '-infinity')`,
+      [device.id, microsToIso(batch.from), microsToIso(batch.to)],
+    );
+    // The span may straddle a trip without a record inside it (records before and after it).
+    return rows.filter((row) => batch.covers(BigInt(row.start_at), BigInt(row.end_at))).map((row) => row.id);
   }
 
   private async latestTrip(tx: Queryable, deviceId: string): Promise<TripState | null> {
