@@ -150,8 +150,19 @@ describe('export workers as separate processes', () => {
 
     const next = await startWorker();
     workers.push(next);
-    // A sweep or two later, nothing has been run again and one announcement exists.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Two sweeps of the restarted worker later (the only worker left), nothing has been run
+    // again and one announcement exists.
+    // Compared as text: a Date would drop the microseconds PostgreSQL keeps.
+    const sweptSince = async (since: string): Promise<string | undefined> => {
+      const { rows } = await api.db.pool.query<{ at: string }>(
+        `select last_finished_at::text as at from agenda_jobs where name = 'exports.sweep' and last_finished_at > $1::timestamptz`,
+        [since],
+      );
+      return rows[0]?.at;
+    };
+    const { rows: now } = await api.db.pool.query<{ at: string }>('select now()::text as at');
+    const firstSweep = await waitFor(() => sweptSince(now[0]!.at), 'a sweep by the restarted worker', 20_000);
+    await waitFor(() => sweptSince(firstSweep), 'a second sweep by the restarted worker', 20_000);
     const after = await taskOfTrip(api.db.pool, trip.id);
     assert.equal(after?.runs, 1, 'not exported twice');
     assert.equal((await signalsOf(api.db.pool, task.id)).length, 1, 'announced once');
