@@ -26,6 +26,8 @@ export interface Config {
   /** JWT_SECRET was unset: the secret is generated once and kept in the database for every instance. */
   readonly jwtSecretGenerated: boolean;
   readonly jwtTtlSeconds: number;
+  /** log2 of scrypt's N for passwords hashed from now on; stored hashes keep their own. */
+  readonly passwordHashCost: number;
   readonly publicUrl: string;
   /** Floor under a device's reopen limit before a finished trip is exported. */
   readonly exportMinDelaySeconds: number;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret: givenJwtSecret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: givenJwtSecret === undefined,
     jwtTtlSeconds: int('JWT_TTL_SECONDS', 3600, 60, 86400),
+    passwordHashCost: int('PASSWORD_HASH_COST', 14, 10, 20),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     exportMinDelaySeconds: int('EXPORT_MIN_DELAY_SECONDS', 600, 0, 86400),
     exportGzipLevel: int('EXPORT_GZIP_LEVEL', 6, 1, 9),

@@ -9,12 +9,14 @@ export const newToken = (prefix: string): string => `${prefix}_${randomBytes(24)
 /** Tokens are stored only as this hash. */
 export const sha256Hex = (value: string | Buffer): string => createHash('sha256').update(value).digest('hex');
 
-const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
+const SCRYPT = { r: 8, p: 1, keylen: 32 };
 
-export async function hashPassword(password: string): Promise<string> {
+/** `cost` is log2 of scrypt's N (14: 16 MiB and ~50 ms a hash); the stored hash names its own parameters. */
+export async function hashPassword(password: string, cost = 14): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), hash.toString('base64')].join('$');
+  const N = 2 ** cost;
+  const hash = await scrypt(password, salt, SCRYPT.keylen, { N, r: SCRYPT.r, p: SCRYPT.p });
+  return ['scrypt', N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {

@@ -29,6 +29,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     EXPORT_MIN_DELAY_SECONDS: '1',
+    // Sign-ups and logins stay real scrypt, 16 times cheaper than production's: the suite is CPU-bound.
+    PASSWORD_HASH_COST: '10',
     JOB_POLL_MS: '100',
     // Agenda keeps the process alive for half a job's lock lifetime (= the lease) after it runs.
     EXPORT_LEASE_SECONDS: '4',

@@ -39,7 +39,7 @@ export class AuthService {
     if (await em.count(User, { email })) {
       throw new AppError('CONFLICT', `a user with e-mail ${email} already exists`);
     }
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await hashPassword(input.password, this.config.passwordHashCost);
     return em.transactional(async (tx) => {
       const customer = tx.create(Customer, { name: input.name.trim() });
       const user = tx.create(User, { customer, email, passwordHash });
@@ -52,7 +52,7 @@ export class AuthService {
   async login(em: EntityManager, email: string, password: string): Promise<string> {
     const user = await em.findOne(User, { email: email.trim().toLowerCase() });
     // Verify even for unknown users so timing does not reveal which e-mails exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    const ok = await verifyPassword(password, user?.passwordHash ?? dummyHash(this.config.passwordHashCost));
     if (!user || !ok) throw unauthenticated('Invalid e-mail or password');
     return new SignJWT({ cid: user.customer.id })
       .setProtectedHeader({ alg: 'HS256' })
@@ -154,4 +154,5 @@ export class AuthService {
   }
 }
 
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+/** Checked for unknown e-mails, at the cost new passwords get, so the answer takes as long. */
+const dummyHash = (cost: number): string => `scrypt$${2 ** cost}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
