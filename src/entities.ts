@@ -4,11 +4,11 @@ import { Customer } from './modules/accounts/customer.entity.js';
 import { User } from './modules/accounts/user.entity.js';
 import { Delivery } from './modules/announcements/delivery.entity.js';
 import { DeliveryAttempt } from './modules/announcements/delivery-attempt.entity.js';
-import { Signal } from './modules/announcements/signal.entity.js';
+import { Signal, SignalStream } from './modules/announcements/signal.entity.js';
 import { Device } from './modules/devices/device.entity.js';
 import { Template } from './modules/devices/template.entity.js';
 import { Task } from './modules/exports/task.entity.js';
 import { Trigger } from './modules/triggers/trigger.entity.js';
 import { Trip } from './modules/trips/trip.entity.js';
 
-export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Trigger, Delivery, DeliveryAttempt, Task];
+export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, SignalStream, Trigger, Delivery, DeliveryAttempt, Task];

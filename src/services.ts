@@ -99,7 +99,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     tasks: new TaskService(config, db.pool, jobs),
     triggers: new TriggerService(config, secrets, new AnnouncementTriggerDeliveries(config, channels)),
     deliveries: new DeliveryService(),
-    announcements: new AnnouncementService(config, pubSub.pubSub),
+    announcements: new AnnouncementService(config, pubSub.pubSub, () => db.orm.em.fork()),
     notify: { pubSub, channels },
     dispatcher,
     async close() {

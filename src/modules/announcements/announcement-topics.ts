@@ -4,6 +4,10 @@ import type { SignalReason, TripExportFinishedPayload } from './signal.entity.js
 /** What travels between instances when a signal has been fanned out: plain JSON. */
 export interface TripExportFinishedMessage {
   readonly eventId: string;
+  /** Place in the customer's trip_export_finished stream (see `signal-stream.ts`). */
+  readonly position: number;
+  /** The opaque form of `position` a client resumes from. */
+  readonly cursor: string;
   readonly reason: SignalReason;
   readonly customerId: string;
   readonly deviceId: string;

@@ -4,6 +4,7 @@ import type { TemplateContext } from '../../notify/body-template.js';
 import { downloadUrlExpiry, signDownloadUrl } from '../../notify/download-link.js';
 import type { Trigger } from '../triggers/trigger.entity.js';
 import type { TripExportFinishedMessage } from './announcement-topics.js';
+import { cursorOf } from './signal-stream.js';
 import type { Signal, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
 
 /** A signal as every channel renders it: the outbox payload plus a fresh download link. */
@@ -18,8 +19,11 @@ export interface Announcement {
   readonly downloadUrlExpiresAt: string;
 }
 
+/** The signal as published; it has its position once fanned out (0 before, which no stream uses). */
 export const messageOfSignal = (signal: Signal): TripExportFinishedMessage => ({
   eventId: signal.id,
+  position: signal.position ?? 0,
+  cursor: cursorOf(signal.name, signal.position ?? 0),
   reason: signal.reason,
   customerId: signal.customer.id,
   deviceId: signal.deviceId,
@@ -67,6 +71,8 @@ export function sampleMessage(customerId: string, device?: { id: string; unitId:
   const start = microsToIso(BigInt(Date.now() - 3600_000) * 1000n);
   return {
     eventId: '00000000-0000-4000-8000-000000000000',
+    position: 0,
+    cursor: cursorOf('trip_export_finished', 0),
     reason: 'finished',
     customerId,
     deviceId: device?.id ?? '00000000-0000-4000-8000-000000000001',

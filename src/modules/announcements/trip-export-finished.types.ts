@@ -1,5 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
+import { connectionType } from '../../lib/pagination.js';
+
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 
@@ -41,6 +43,11 @@ export class TripExportFinishedEvent {
   @Field(() => ID, { description: 'The announcement id; a re-announcement has a new one.' })
   eventId!: string;
 
+  @Field(() => String, {
+    description: "Where this event stands in the customer's announcements: pass it as `after` to tripExportFinished or tripExportEvents to get what came after it.",
+  })
+  cursor!: string;
+
   @Field(() => String, { description: '"finished" when the export just succeeded, "reannounce" for the daily reminder.' })
   reason!: string;
 
@@ -59,3 +66,5 @@ export class TripExportFinishedEvent {
   @Field(() => AnnouncedResult)
   result!: AnnouncedResult;
 }
+
+export const TripExportEventConnection = connectionType(TripExportFinishedEvent, 'TripExportEvent');
