@@ -50,7 +50,7 @@ export async function openResumable<M extends Positioned>(source: ResumableSourc
 }
 
 class ResumableStream<M extends Positioned> implements AsyncIterableIterator<M> {
-  private readonly live: AsyncIterator<M>;
+  private readonly live: AsyncIterator<M, unknown>;
   private buffered: M[] = [];
   private overflowed = false;
   private ready: M[] = [];
@@ -133,12 +133,12 @@ class ResumableStream<M extends Positioned> implements AsyncIterableIterator<M> 
   private async pump(): Promise<void> {
     try {
       for (;;) {
-        const { value, done } = await this.live.next();
-        if (done || this.stopped) break;
+        const result: IteratorResult<M, unknown> = await this.live.next();
+        if (result.done || this.stopped) break;
         if (this.buffered.length >= MAX_BUFFERED) {
           this.buffered = [];
           this.overflowed = true;
-        } else this.buffered.push(value);
+        } else this.buffered.push(result.value);
         this.wake();
       }
     } catch {

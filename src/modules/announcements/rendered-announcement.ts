@@ -4,8 +4,8 @@ import type { TemplateContext } from '../../notify/body-template.js';
 import { downloadUrlExpiry, signDownloadUrl } from '../../notify/download-link.js';
 import type { Trigger } from '../triggers/trigger.entity.js';
 import type { TripExportFinishedMessage } from './announcement-topics.js';
-import { cursorOf } from './signal-stream.js';
 import type { Signal, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
+import { cursorOf } from './signal-stream.js';
 
 /** A signal as every channel renders it: the outbox payload plus a fresh download link. */
 export interface Announcement {

@@ -1,7 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
 import { connectionType } from '../../lib/pagination.js';
-
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 
