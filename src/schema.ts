@@ -9,9 +9,9 @@ import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
 import { TripExportFinishedResolver } from './modules/announcements/trip-export-finished.resolver.js';
 import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
-import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
+import { TaskResolver, TaskUpdatedResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
 import { TriggerResolver } from './modules/triggers/trigger.resolver.js';
-import { TripResolver } from './modules/trips/trip.resolver.js';
+import { TripResolver, TripUpdatedResolver } from './modules/trips/trip.resolver.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const RESOLVERS: NonEmptyArray<Function> = [
@@ -24,6 +24,8 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   TripExportFinishedResolver,
   TaskResolver,
   TripTaskResolver,
+  TaskUpdatedResolver,
+  TripUpdatedResolver,
 ];
 
 /**

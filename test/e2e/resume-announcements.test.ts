@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { print } from 'graphql';
-import { Redis } from 'ioredis';
 
 import { jobRegistry } from '../../src/job-handlers.js';
 import { TRIP_EXPORT_FINISHED } from '../../src/modules/announcements/announcement-topics.js';
@@ -11,10 +10,11 @@ import { drive, upload } from '../factories/records.js';
 import { writeSignal } from '../factories/signals.js';
 import { TripExportEventsDocument, type TripExportEventsQuery, TripExportFinishedDocument, type TripExportFinishedSubscription } from '../generated/graphql.js';
 import { gql, type GraphQLResponse } from '../support/http.js';
+import { useInstances } from '../support/instances.js';
 import { createFleet, type Fleet } from '../support/notify-fixtures.js';
-import { NO_REDIS, TEST_REDIS_URL } from '../support/redis.js';
+import { NO_REDIS } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-db.js';
+import type { TestDatabase } from '../support/test-db.js';
 import { waitFor } from '../support/wait.js';
 import { connectWs, type Subscriber, type WsConnection } from '../support/ws-client.js';
 
@@ -207,37 +207,18 @@ describe('resumable announcements: tripExportFinished(after:) and tripExportEven
 });
 
 describe('resuming across instances with Redis, and across a restart', () => {
-  let db: TestDatabase;
-  let acme: Fleet;
-  const apps: TestApp[] = [];
-  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-
-  before(async () => {
-    db = await createTestDatabase();
-    if (!NO_REDIS) await redis.connect();
-  });
-  after(async () => {
-    await Promise.allSettled(apps.map((a) => a.close()));
-    await db.drop();
-    redis.disconnect();
-  });
+  const instances = useInstances();
 
   it('a subscriber of one instance reconnects to a restarted one with its cursor: the missed events, then live ones through Redis', { skip: NO_REDIS }, async () => {
-    const start = async (role: 'api' | 'worker'): Promise<TestApp> => {
-      const app = await startTestApp({ REDIS_URL: TEST_REDIS_URL }, { db, role });
-      apps.push(app);
-      return app;
-    };
-    let front = await start('api');
-    await start('worker');
-    acme = await createFleet(db.orm, front.config, 'Acme');
+    const db = instances.db();
+    let front = await instances.start('api');
+    await instances.start('worker');
+    const acme = await createFleet(db.orm, front.config, 'Acme');
     const subscribeOn = async (app: TestApp, after?: string) => {
       const socket = connectWs(app.baseUrl, `APIToken ${acme.customer.apiToken}`);
       const sub = socket.subscribe<{ tripExportFinished: Event }>(SUBSCRIPTION, after ? { after } : {});
       await waitFor(() => app.app.ws!.liveSubscriptions() === 1, 'the subscription');
-      const channel = `${TRIP_EXPORT_FINISHED}:${acme.customer.customerId}`;
-      await waitFor(async () => Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]) >= 1, 'the Redis subscription');
+      await instances.redisSubscribed(TRIP_EXPORT_FINISHED, acme.customer.customerId);
       return { socket, sub };
     };
 
@@ -249,12 +230,11 @@ describe('resuming across instances with Redis, and across a restart', () => {
     await one.socket.dispose();
 
     // The front instance goes away; the worker announces two exports meanwhile.
-    await front.close();
-    apps.splice(apps.indexOf(front), 1);
+    await instances.stop(front);
     const missed = [await writeSignal(db.orm, acme.customer, acme.device, acme.trip), await writeSignal(db.orm, acme.customer, acme.device, acme.trip)];
     await waitFor(async () => (await announced(db, acme.customer.customerId)).length === 3, 'both fanned out');
 
-    front = await start('api');
+    front = await instances.start('api');
     const two = await subscribeOn(front, cursor);
     await waitFor(() => two.sub.events.length === 2, 'the two missed events');
     const next = await writeSignal(db.orm, acme.customer, acme.device, acme.trip);

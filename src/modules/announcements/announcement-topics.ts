@@ -1,4 +1,4 @@
-import { createTopicPubSub, type PubSubHandle, type TopicPubSub } from '../../notify/pub-sub.js';
+import type { TopicPubSub } from '../../notify/pub-sub.js';
 import type { SignalReason, TripExportFinishedPayload } from './signal.entity.js';
 
 /** What travels between instances when a signal has been fanned out: plain JSON. */
@@ -23,5 +23,3 @@ export type AnnouncementTopics = { TRIP_EXPORT_FINISHED: [customerId: string, me
 export const TRIP_EXPORT_FINISHED = 'TRIP_EXPORT_FINISHED';
 
 export type AnnouncementPubSub = TopicPubSub<AnnouncementTopics>;
-
-export const createAnnouncementPubSub = (redisUrl: string | undefined): PubSubHandle<AnnouncementTopics> => createTopicPubSub<AnnouncementTopics>(redisUrl);

@@ -14,12 +14,15 @@ import { effectiveSettings, type PartialTripSettings } from '../devices/trip-set
 import { insertExportSignal } from './export-signal.js';
 import { NoRecordsError, removeStaleFiles, writeExport } from './export-writer.js';
 import { type ClaimedTask, claimTask, finishFailure, finishSuccess, renewLease, requestExport } from './task-lease.store.js';
+import { publishTaskState, type TaskOf, type TaskPubSub } from './task-topics.js';
 
 /** An export claimed and running in one of this process's slots. */
 export interface StartedRun {
   readonly taskId: number;
   readonly done: Promise<void>;
 }
+
+const taskOf = (task: ClaimedTask): TaskOf => ({ id: task.id, customerId: task.subject.customerId, deviceId: task.subject.device.id, tripId: task.subject.tripId });
 
 class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
@@ -51,6 +54,8 @@ export class ExportService {
     private readonly jobs: JobQueue,
     /** Export runs, durations and sizes for `/metrics`; the benchmark runs without. */
     private readonly metrics?: Pick<Metrics, 'exports' | 'exportDuration' | 'exportBytes'>,
+    /** Where `taskUpdated` subscribers hear of state changes; the benchmark runs without. */
+    private readonly live?: TaskPubSub,
   ) {}
 
   /**
@@ -73,7 +78,11 @@ export class ExportService {
       notBefore: event.endTimeUtc,
       delaySeconds: Math.max(settings.reopenLimitSeconds, this.config.exportMinDelaySeconds),
     });
-    return () => this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+    return () => {
+      // A running task stays STARTED (its finish goes back to PENDING): no change to tell.
+      if (task.state !== 'STARTED') publishTaskState(this.live, { ...event, id: task.id }, task.state);
+      this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+    };
   }
 
   /**
@@ -109,6 +118,7 @@ export class ExportService {
     }
     if (!task) return undefined;
     const claimed = task;
+    publishTaskState(this.live, taskOf(claimed), 'STARTED');
     const done: Promise<void> = this.run(claimed)
       .catch((err: unknown) => this.jobs.log.error({ err, taskId: claimed.id }, 'export run failed'))
       .finally(() => {
@@ -158,6 +168,8 @@ export class ExportService {
     } finally {
       heartbeat.stop();
       await heartbeat.done;
+      // Committed by now; no outcome means the lease was lost and the new holder tells.
+      if (outcome) publishTaskState(this.live, taskOf(task), outcome.state);
       // A request that came in during the run, or a retry, needs a job at its due time.
       if (outcome?.state === 'PENDING') this.jobs.scheduleSoon('exports.run', { taskId: task.id }, outcome.dueAt ?? undefined);
     }

@@ -1,10 +1,12 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';
+import type { TripUpdatedMessage } from './trip-topics.js';
+import { type TripChange, TripUpdatedEvent } from './trip-updated.types.js';
 
 export const TripConnection = connectionType(Trip, 'Trip');
 
@@ -37,5 +39,18 @@ export class TripResolver {
   @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })
   duration(@Root() trip: Trip): string {
     return tripDuration(trip.startTimeUtc, trip.endTimeUtc);
+  }
+}
+
+@Resolver(() => TripUpdatedEvent)
+export class TripUpdatedResolver {
+  @Authorized()
+  @Subscription(() => TripUpdatedEvent, {
+    description: "Trips of the caller's customer (optionally of one device) starting, ending and reopening, as uploads commit them.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { deviceId?: string | null }, GraphQLContext>) =>
+      context.services.trips.updates(context.em, principalOf(context), args.deviceId),
+  })
+  tripUpdated(@Root() message: TripUpdatedMessage, @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string): TripUpdatedEvent {
+    return { ...message, change: message.change as TripChange };
   }
 }
