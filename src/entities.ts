@@ -4,7 +4,7 @@ import { Customer } from './modules/accounts/customer.entity.js';
 import { User } from './modules/accounts/user.entity.js';
 import { Delivery } from './modules/announcements/delivery.entity.js';
 import { DeliveryAttempt } from './modules/announcements/delivery-attempt.entity.js';
-import { Signal } from './modules/announcements/signal.entity.js';
+import { Signal, SignalStream } from './modules/announcements/signal.entity.js';
 import { Device } from './modules/devices/device.entity.js';
 import { Template } from './modules/devices/template.entity.js';
 import { Task } from './modules/exports/task.entity.js';
@@ -12,7 +12,7 @@ import { Trigger } from './modules/triggers/trigger.entity.js';
 import { Trip } from './modules/trips/trip.entity.js';
 
 /** Every entity, listed once: the ORM config, the migrations check and the tests read this. */
-export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, Trigger, Delivery, DeliveryAttempt, Task];
+export const ENTITIES = [Customer, User, ApiToken, Template, Device, Trip, Signal, SignalStream, Trigger, Delivery, DeliveryAttempt, Task];
 
 /** The service's database: the ORM over every entity and a plain pool for COPY traffic. */
 export const openAppDatabase = (url: string, poolSize?: number): Promise<Database> => openDatabase(url, ENTITIES, poolSize);

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { JobName, JobOptions, JobRegistry } from './jobs/job-registry.js';
+import { pruneSignals } from './modules/announcements/signal-stream.js';
 import { reannounceResults } from './modules/exports/reannounce.js';
 import { dropExpiredRecords } from './modules/ingest/retention.js';
 import type { Services } from './services.js';
@@ -22,6 +23,9 @@ export function jobRegistry(services: Services): JobRegistry {
     'records.retention': async () => {
       if (config.retentionDays) await dropExpiredRecords(db.pool, config.retentionDays);
     },
+    'signals.retention': async () => {
+      await pruneSignals(db.pool, config.announcementReplayDays);
+    },
   };
 }
 
@@ -39,6 +43,8 @@ function jobOptions(services: Services): { readonly [N in JobName]: JobOptions }
     'exports.reannounce': { lockLifetimeMs, repeat: `0 ${config.reannounceHourUtc} * * *` },
     // An hour after the announcements, when nothing else of ours is busy.
     'records.retention': { lockLifetimeMs, repeat: `0 ${(config.reannounceHourUtc + 1) % 24} * * *` },
+    // Announcements past the replay window: every day with the records, whatever RETENTION_DAYS says.
+    'signals.retention': { lockLifetimeMs, repeat: `30 ${(config.reannounceHourUtc + 1) % 24} * * *` },
   };
 }
 

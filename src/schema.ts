@@ -11,9 +11,9 @@ import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
 import { DeviceEventResolver } from './modules/announcements/device-event.resolver.js';
 import { TripExportFinishedResolver } from './modules/announcements/trip-export-finished.resolver.js';
 import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
-import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
+import { TaskResolver, TaskUpdatedResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
 import { TriggerResolver } from './modules/triggers/trigger.resolver.js';
-import { TripResolver } from './modules/trips/trip.resolver.js';
+import { TripResolver, TripUpdatedResolver } from './modules/trips/trip.resolver.js';
 import type { Services } from './services.js';
 
 /** Every resolver, each built with the services it uses. */
@@ -29,6 +29,8 @@ function resolverInstances(s: Services): object[] {
     new DeviceEventResolver(s.deviceEvents),
     new TaskResolver(s.tasks),
     new TripTaskResolver(s.tasks),
+    new TaskUpdatedResolver(s.tasks),
+    new TripUpdatedResolver(s.trips),
   ];
 }
 
@@ -62,6 +64,8 @@ export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): 
       DeviceEventResolver,
       TaskResolver,
       TripTaskResolver,
+      TaskUpdatedResolver,
+      TripUpdatedResolver,
     ],
     ...(resolvers ? { container: { get: (resolverClass: abstract new (...args: never[]) => unknown) => resolvers.get(resolverClass) } } : {}),
     authChecker,

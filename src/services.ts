@@ -11,7 +11,7 @@ import { Readiness } from './lib/readiness.js';
 import { pingRedis } from './lib/redis.js';
 import { AuthService } from './modules/accounts/auth.service.js';
 import { AnnouncementService } from './modules/announcements/announcement.service.js';
-import { type AnnouncementTopics, createAnnouncementPubSub } from './modules/announcements/announcement-topics.js';
+import type { AnnouncementTopics } from './modules/announcements/announcement-topics.js';
 import { DeliveryService } from './modules/announcements/delivery.service.js';
 import { DeliveryChannels } from './modules/announcements/delivery-channels.js';
 import { DeviceEventService } from './modules/announcements/device-event.service.js';
@@ -21,12 +21,17 @@ import { AnnouncementTriggerDeliveries } from './modules/announcements/trigger-d
 import { DeviceService } from './modules/devices/device.service.js';
 import { ExportService } from './modules/exports/export.service.js';
 import { TaskService } from './modules/exports/task.service.js';
+import type { TaskTopics } from './modules/exports/task-topics.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
 import { TriggerService } from './modules/triggers/trigger.service.js';
 import { WebhookSecrets } from './modules/triggers/webhook-secrets.js';
 import { TripService } from './modules/trips/trip.service.js';
 import { TripDetectionService } from './modules/trips/trip-detection.service.js';
-import type { PubSubHandle } from './notify/pub-sub.js';
+import type { TripTopics } from './modules/trips/trip-topics.js';
+import { createTopicPubSub, type PubSubHandle } from './notify/pub-sub.js';
+
+/** Every feature's subscription topics, carried by one pub/sub. */
+export type LiveTopics = AnnouncementTopics & TaskTopics & TripTopics;
 
 /** Every service, built once per process and handed to the edges. */
 export interface Services {
@@ -51,7 +56,7 @@ export interface Services {
   /** The `deviceEvent` subscription. */
   readonly deviceEvents: DeviceEventService;
   /** Outside systems of the announcements (Redis pub/sub, SMTP, webhooks); closed by App.close. */
-  readonly notify: { readonly pubSub: PubSubHandle<AnnouncementTopics>; readonly channels: DeliveryChannels };
+  readonly notify: { readonly pubSub: PubSubHandle<LiveTopics>; readonly channels: DeliveryChannels };
   /** Sends the announcements; started by the roles that announce (`all`, `worker`). */
   readonly dispatcher: Dispatcher;
   /** Stops and closes everything above in the reverse order of building it. */
@@ -77,14 +82,15 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   });
   const { redisUrl } = config;
   if (redisUrl) readiness.add('redis', () => pingRedis(redisUrl));
-  const pubSub = createAnnouncementPubSub(config.redisUrl);
+  // One pub/sub (one pair of Redis connections) for every live topic.
+  const pubSub = createTopicPubSub<LiveTopics>(config.redisUrl);
   const secrets = new WebhookSecrets(config.jwtSecret);
   const channels = new DeliveryChannels(config, secrets);
   // Built for every role, started only by those that announce (see app.ts).
   const dispatcher = new Dispatcher({ config, db, channels, pubSub: pubSub.pubSub, log, outage, metrics });
   const jobs = new JobQueue(config, db.url, log, outage);
   readiness.add(jobs.storeName, () => jobs.check());
-  const exports = new ExportService(config, db.pool, jobs, metrics);
+  const exports = new ExportService(config, db.pool, jobs, metrics, pubSub.pubSub);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
   events.onTripsChanged((tx, event) => exports.onTripsChanged(tx, event));
   const services: Services = {
@@ -97,11 +103,11 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     outage,
     auth: new AuthService(config),
     devices: new DeviceService(),
-    trips: new TripService(),
-    ingest: new IngestService(db, new TripDetectionService(events), new DeviceEventSignals(), metrics, config),
+    trips: new TripService(pubSub.pubSub),
+    ingest: new IngestService(db, new TripDetectionService(events, pubSub.pubSub), new DeviceEventSignals(), metrics, config),
     jobs,
     exports,
-    tasks: new TaskService(config, db.pool, jobs),
+    tasks: new TaskService(config, db.pool, jobs, pubSub.pubSub),
     triggers: new TriggerService(config, secrets, new AnnouncementTriggerDeliveries(config, channels)),
     deliveries: new DeliveryService(),
     announcements: new AnnouncementService(config, pubSub.pubSub, () => db.orm.em.fork()),

@@ -50,6 +50,8 @@ export interface Config {
   /** Hour (UTC, 0-23) at which uncleared results are announced again. */
   readonly reannounceHourUtc: number;
   readonly retentionDays: number | undefined;
+  /** Days an announcement stays replayable by cursor; the daily retention deletes older ones. */
+  readonly announcementReplayDays: number;
   readonly logLevel: LogLevel;
   readonly dataDir: string;
   readonly embeddedPgPort: number;
@@ -205,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     downloadUrlTtlSeconds: int('DOWNLOAD_URL_TTL_SECONDS', 86400, 60, 30 * 86400),
     reannounceHourUtc: int('REANNOUNCE_HOUR_UTC', 3, 0, 23),
     retentionDays,
+    announcementReplayDays: int('ANNOUNCEMENT_REPLAY_DAYS', 7, 1, 3650),
     logLevel,
     dataDir: read('DATA_DIR') ?? '.data',
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1024, 65535),

@@ -11,6 +11,7 @@ export interface JobPayloads {
   'exports.reannounce': Record<string, never>;
   /** Daily: drops records older than RETENTION_DAYS. */
   'records.retention': Record<string, never>;
+  'signals.retention': Record<string, never>;
 }
 
 export type JobName = keyof JobPayloads;

@@ -3,7 +3,16 @@
  * code through {@link ERROR_TABLE} and never inspect messages.
  */
 export type ErrorCode =
-  'NOT_FOUND' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'INVALID_INPUT' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'SERVICE_UNAVAILABLE' | 'RATE_LIMITED';
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'INVALID_INPUT'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'SERVICE_UNAVAILABLE'
+  | 'RATE_LIMITED'
+  | 'CURSOR_EXPIRED';
 
 /** How an error code is answered; `retryAfterSeconds` becomes the `Retry-After` header. */
 export interface ErrorAnswer {
@@ -23,6 +32,8 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorAnswer>> = {
   // PostgreSQL is unreachable or dropped the connection: nothing was stored, send it again.
   SERVICE_UNAVAILABLE: { http: 503, graphql: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
   RATE_LIMITED: { http: 429, graphql: 'RATE_LIMITED' },
+  // What came after the cursor has been deleted: replaying from it would silently skip events.
+  CURSOR_EXPIRED: { http: 410, graphql: 'CURSOR_EXPIRED' },
 };
 
 export class AppError extends Error {

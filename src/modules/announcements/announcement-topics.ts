@@ -1,9 +1,13 @@
-import { createTopicPubSub, type PubSubHandle, type TopicPubSub } from '../../notify/pub-sub.js';
+import type { TopicPubSub } from '../../notify/pub-sub.js';
 import type { DeviceEventPayload, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
 
 /** What travels between instances when a signal has been fanned out: plain JSON. */
 export interface TripExportFinishedMessage {
   readonly eventId: string;
+  /** Place in the customer's trip_export_finished stream (see `signal-stream.ts`). */
+  readonly position: number;
+  /** The opaque form of `position` a client resumes from. */
+  readonly cursor: string;
   readonly reason: SignalReason;
   readonly customerId: string;
   readonly deviceId: string;
@@ -32,5 +36,3 @@ export const TRIP_EXPORT_FINISHED = 'TRIP_EXPORT_FINISHED';
 export const DEVICE_EVENT = 'DEVICE_EVENT';
 
 export type AnnouncementPubSub = TopicPubSub<AnnouncementTopics>;
-
-export const createAnnouncementPubSub = (redisUrl: string | undefined): PubSubHandle<AnnouncementTopics> => createTopicPubSub<AnnouncementTopics>(redisUrl);

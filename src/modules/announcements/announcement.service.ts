@@ -1,14 +1,15 @@
-import { filter, pipe } from '@graphql-yoga/subscription';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 import type { Config } from '../../config/config.js';
 import { notFound } from '../../lib/errors.js';
-import { requireOwned } from '../../lib/ownership.js';
+import { ownedByIds, requireOwned } from '../../lib/ownership.js';
+import { type ConnectionShape, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from './announcement-topics.js';
-import { announce } from './rendered-announcement.js';
+import { announce, messageOfSignal } from './rendered-announcement.js';
+import { cursorExpired, openSignalStream, positionOf, readStream } from './signal-stream.js';
 import type { TripExportFinishedEvent } from './trip-export-finished.types.js';
 
 /** How long one event is shared between its subscribers. */
@@ -30,20 +31,53 @@ export class AnnouncementService {
   constructor(
     private readonly config: Config,
     private readonly pubSub: AnnouncementPubSub,
+    /** An EntityManager of its own for each event and each replay read: a subscription outlives its operation. */
     private readonly forkEm: () => EntityManager,
   ) {}
 
-  /** The caller's announcements, optionally of one of its devices (another customer's device: NOT_FOUND). */
-  async subscribe(em: EntityManager, principal: Principal, deviceId?: string | null): Promise<AsyncIterable<TripExportFinishedMessage>> {
+  /**
+   * The caller's announcements, optionally of one of its devices (another customer's device:
+   * NOT_FOUND): with `after`, first those after that cursor, then live ones.
+   */
+  async subscribe(em: EntityManager, principal: Principal, deviceId?: string | null, after?: string | null): Promise<AsyncIterable<TripExportFinishedMessage>> {
     if (deviceId) await requireOwned(em, Device, principal, deviceId, 'Device');
-    // The topic is per customer: another customer's events never reach this iterator.
-    const events = this.pubSub.subscribe(TRIP_EXPORT_FINISHED, principal.customerId);
-    return deviceId
-      ? pipe(
-          events,
-          filter((m: TripExportFinishedMessage) => m.deviceId === deviceId),
-        )
-      : events;
+    return openSignalStream(this.forkEm, this.config.announcementReplayDays, {
+      customerId: principal.customerId,
+      name: 'trip_export_finished',
+      // The topic and the replay are per customer: another customer's events never reach this iterator.
+      live: this.pubSub.subscribe(TRIP_EXPORT_FINISHED, principal.customerId),
+      toMessage: messageOfSignal,
+      after: after ?? null,
+      accept: deviceId ? (m) => m.deviceId === deviceId : undefined,
+    });
+  }
+
+  /**
+   * The same events as `subscribe`, a page at a time, for clients that poll: oldest first, after
+   * `after` (or from the oldest still kept). An empty page has no endCursor: keep the one you have.
+   */
+  async page(em: EntityManager, principal: Principal, first?: number | null, after?: string | null): Promise<ConnectionShape<TripExportFinishedEvent>> {
+    const size = pageSize(first);
+    const from = after ? positionOf(after, 'trip_export_finished') : 0;
+    const { items, prunedThrough } = await readStream(em, principal.customerId, 'trip_export_finished', from, size + 1);
+    if (after && from < prunedThrough) throw cursorExpired(this.config.announcementReplayDays);
+    const messages = items.map(messageOfSignal);
+    const [trips, devices] = await Promise.all([
+      ownedByIds(em, Trip, principal.customerId, [...new Set(messages.map((m) => m.tripId))]),
+      ownedByIds(em, Device, principal.customerId, [...new Set(messages.map((m) => m.deviceId))]),
+    ]);
+    // A trip or device deleted since is left out, as a subscriber would not get it either.
+    const events = messages.flatMap((m) => {
+      const trip = trips.get(m.tripId);
+      const device = devices.get(m.deviceId);
+      return trip && device ? [this.toEvent(m, trip, device)] : [];
+    });
+    const [remaining] = await em.execute<{ n: string }[]>('select count(*)::text as n from signals where customer_id = ? and name = ? and position > ?', [
+      principal.customerId,
+      'trip_export_finished',
+      from,
+    ]);
+    return toConnection(events, size, Number(remaining?.n ?? 0), (e) => e.cursor);
   }
 
   /**
@@ -69,9 +103,14 @@ export class AnnouncementService {
       em.findOne(Device, { id: message.deviceId, customer: message.customerId }),
     ]);
     if (!trip || !device) throw notFound(trip ? 'Device' : 'Trip');
+    return this.toEvent(message, trip, device);
+  }
+
+  private toEvent(message: TripExportFinishedMessage, trip: Trip, device: Device): TripExportFinishedEvent {
     const a = announce(this.config, message);
     return {
       eventId: a.eventId,
+      cursor: message.cursor,
       reason: a.reason,
       revision: a.revision,
       occurredAt: a.occurredAt,

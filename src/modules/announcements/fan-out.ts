@@ -11,6 +11,7 @@ import { Delivery } from './delivery.entity.js';
 import { deviceEventMessageOf } from './device-event-render.js';
 import { messageOfSignal } from './rendered-announcement.js';
 import { Signal } from './signal.entity.js';
+import { assignPositions } from './signal-stream.js';
 
 /** LISTEN/NOTIFY channel that wakes dispatchers: new signals (a table trigger) and new deliveries. */
 export const WORK_CHANNEL = 'trip_export_work';
@@ -53,12 +54,15 @@ async function databaseNow(tx: EntityManager): Promise<string> {
  * Turns up to `limit` waiting signals into deliveries, in one transaction. Signals are claimed
  * with FOR UPDATE SKIP LOCKED, so concurrent dispatchers (in this process or others) each take
  * different signals; marking a signal fanned out in the same transaction makes it happen
- * once. Matching triggers are locked (in id order, so two fan-outs cannot deadlock) so that
+ * once. Each signal gets its position in its customer's stream here, when it becomes visible
+ * (see `signal-stream.ts`). Matching triggers are locked (in id order, so two fan-outs cannot deadlock) so that
  * their minimum interval holds across instances too.
  */
 export async function fanOutSignals(em: EntityManager, limit = 20): Promise<FanOutResult> {
   return em.transactional(async (tx) => {
     const signals = await tx.find(Signal, { fannedOutAt: null }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
+    // First, before any trigger lock: the streams' locks are then always taken in the same order.
+    await assignPositions(tx, signals);
     let deliveries = 0;
     // Triggers fired by an earlier signal of this batch: the loaded rows do not show it yet.
     const firedNow = new Map<string, string>();

@@ -5,6 +5,7 @@ import { downloadUrlExpiry, signDownloadUrl } from '../../notify/download-link.j
 import type { Trigger } from '../triggers/trigger.entity.js';
 import type { TripExportFinishedMessage } from './announcement-topics.js';
 import type { Signal, SignalReason, TripExportFinishedPayload } from './signal.entity.js';
+import { cursorOf } from './signal-stream.js';
 
 /** A signal as every channel renders it: the outbox payload plus a fresh download link. */
 export interface Announcement {
@@ -20,8 +21,11 @@ export interface Announcement {
   readonly downloadUrlExpiresAt: string;
 }
 
+/** The signal as published; it has its position once fanned out (0 before, which no stream uses). */
 export const messageOfSignal = (signal: Signal): TripExportFinishedMessage => ({
   eventId: signal.id,
+  position: signal.position ?? 0,
+  cursor: cursorOf(signal.name, signal.position ?? 0),
   reason: signal.reason,
   customerId: signal.customer.id,
   deviceId: signal.deviceId,
@@ -70,6 +74,8 @@ export function sampleMessage(customerId: string, device?: { id: string; unitId:
   const start = microsToIso(BigInt(Date.now() - 3600_000) * 1000n);
   return {
     eventId: '00000000-0000-4000-8000-000000000000',
+    position: 0,
+    cursor: cursorOf('trip_export_finished', 0),
     reason: 'finished',
     customerId,
     deviceId: device?.id ?? '00000000-0000-4000-8000-000000000001',

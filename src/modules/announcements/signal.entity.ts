@@ -1,4 +1,4 @@
-import { ArrayType, BigIntType, Entity, Index, ManyToOne, type Opt, Property, type Ref } from '@mikro-orm/core';
+import { ArrayType, BigIntType, Entity, Index, ManyToOne, type Opt, Property, type Ref, Unique } from '@mikro-orm/core';
 
 import { UuidEntity } from '../../db/base.entity.js';
 import { IsoTimestampType } from '../../db/iso-timestamp.type.js';
@@ -43,6 +43,7 @@ export interface DeviceEventPayload {
  */
 @Entity({ tableName: 'signals' })
 @Index({ properties: ['fannedOutAt', 'createdAt'] })
+@Unique({ properties: ['customer', 'name', 'position'] })
 export class Signal extends UuidEntity {
   @ManyToOne(() => Customer, { ref: true, deleteRule: 'cascade' })
   customer!: Ref<Customer>;
@@ -79,4 +80,33 @@ export class Signal extends UuidEntity {
   /** Set once deliveries have been created for every matching trigger. */
   @Property({ type: IsoTimestampType, nullable: true })
   fannedOutAt?: Opt<string> | null;
+
+  /**
+   * Place in the customer's stream of this signal name (1, 2, 3 ... without gaps), given at
+   * fan-out, when the signal becomes visible to subscribers: the order of positions is the
+   * order of commits, so a replay from a cursor never misses one (see `signal-stream.ts`).
+   */
+  @Property({ type: new BigIntType('number'), nullable: true })
+  position?: Opt<number> | null;
+}
+
+/**
+ * The counter behind {@link Signal.position}, one row per customer and signal name. Its row
+ * lock serialises the fan-outs of one stream; it also remembers how far retention has deleted,
+ * so a cursor from before a deletion is refused rather than silently skipping what was deleted.
+ */
+@Entity({ tableName: 'signal_streams' })
+export class SignalStream {
+  @ManyToOne(() => Customer, { ref: true, deleteRule: 'cascade', primary: true })
+  customer!: Ref<Customer>;
+
+  @Property({ type: 'text', primary: true })
+  name!: SignalName;
+
+  @Property({ type: new BigIntType('number'), default: 0 })
+  lastPosition: Opt<number> = 0;
+
+  /** Every position up to this one may have been deleted by retention. */
+  @Property({ type: new BigIntType('number'), default: 0 })
+  prunedThrough: Opt<number> = 0;
 }

@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
+import { connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 
@@ -42,6 +43,11 @@ export class TripExportFinishedEvent {
   eventId!: string;
 
   @Field(() => String, {
+    description: "Where this event stands in the customer's announcements: pass it as `after` to tripExportFinished or tripExportEvents to get what came after it.",
+  })
+  cursor!: string;
+
+  @Field(() => String, {
     description: '"finished" for the first export of the trip, "updated" for a later one (its file replaces the last), "reannounce" for the daily reminder.',
   })
   reason!: string;
@@ -64,3 +70,5 @@ export class TripExportFinishedEvent {
   @Field(() => AnnouncedResult)
   result!: AnnouncedResult;
 }
+
+export const TripExportEventConnection = connectionType(TripExportFinishedEvent, 'TripExportEvent');

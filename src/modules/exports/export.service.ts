@@ -13,13 +13,16 @@ import type { Metrics } from '../../lib/metrics.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import { insertExportSignal, reasonOfRevision } from './export-signal.js';
 import { NoRecordsError, removeStaleFiles, writeExport } from './export-writer.js';
-import { type ClaimedTask, claimTask, finishFailure, finishSuccess, renewLease, requestExport } from './task-lease.store.js';
+import { type ClaimedTask, claimTask, finishFailure, finishSuccess, renewLease, type RequestedTask, requestExport } from './task-lease.store.js';
+import { publishTaskState, type TaskOf, type TaskPubSub } from './task-topics.js';
 
 /** An export claimed and running in one of this process's slots. */
 export interface StartedRun {
   readonly taskId: number;
   readonly done: Promise<void>;
 }
+
+const taskOf = (task: ClaimedTask): TaskOf => ({ id: task.id, customerId: task.subject.customerId, deviceId: task.subject.device.id, tripId: task.subject.tripId });
 
 class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
@@ -51,6 +54,8 @@ export class ExportService {
     private readonly jobs: JobQueue,
     /** Export runs, durations and sizes for `/metrics`; the benchmark runs without. */
     private readonly metrics?: Pick<Metrics, 'exports' | 'exportDuration' | 'exportBytes'>,
+    /** Where `taskUpdated` subscribers hear of state changes; the benchmark runs without. */
+    private readonly live?: TaskPubSub,
   ) {}
 
   /**
@@ -69,7 +74,11 @@ export class ExportService {
       notBefore: event.endTimeUtc,
       delaySeconds,
     });
-    return () => this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+    return () => {
+      // A running task stays STARTED (its finish goes back to PENDING): no change to tell.
+      if (task.state !== 'STARTED') publishTaskState(this.live, { ...event, id: task.id }, task.state, task.revision);
+      this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+    };
   }
 
   /**
@@ -86,12 +95,15 @@ export class ExportService {
       event.tripIds,
       event.customerId,
     ]);
-    const requested: { id: number; dueAt: string }[] = [];
+    const requested: (RequestedTask & { tripId: string })[] = [];
     for (const { trip_id: tripId } of rows) {
-      requested.push(await requestExport(tx, { tripId, customerId: event.customerId, deviceId: event.deviceId, delaySeconds }));
+      requested.push({ ...(await requestExport(tx, { tripId, customerId: event.customerId, deviceId: event.deviceId, delaySeconds })), tripId });
     }
     return () => {
-      for (const task of requested) this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+      for (const task of requested) {
+        if (task.state !== 'STARTED') publishTaskState(this.live, { ...event, id: task.id, tripId: task.tripId }, task.state, task.revision);
+        this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+      }
     };
   }
 
@@ -138,6 +150,7 @@ export class ExportService {
     }
     if (!task) return undefined;
     const claimed = task;
+    publishTaskState(this.live, taskOf(claimed), 'STARTED', claimed.revision);
     const done: Promise<void> = this.run(claimed)
       .catch((err: unknown) => this.jobs.log.error({ err, taskId: claimed.id }, 'export run failed'))
       .finally(() => {
@@ -172,7 +185,7 @@ export class ExportService {
     const lost = new AbortController();
     const stop = AbortSignal.any([lost.signal, this.shutdown.signal]);
     const heartbeat = this.keepLease(task, lost);
-    let outcome: { state: string; dueAt: string | null } | undefined;
+    let outcome: { state: string; dueAt: string | null; revision: number } | undefined;
     try {
       if (task.attempts > this.config.exportMaxAttempts) {
         outcome = await this.fail(task, `the export was interrupted ${task.attempts - 1} times (worker stopped or crashed)`, true);
@@ -187,12 +200,14 @@ export class ExportService {
     } finally {
       heartbeat.stop();
       await heartbeat.done;
+      // Committed by now; no outcome means the lease was lost and the new holder tells.
+      if (outcome) publishTaskState(this.live, taskOf(task), outcome.state, outcome.revision);
       // A request that came in during the run, or a retry, needs a job at its due time.
       if (outcome?.state === 'PENDING') this.jobs.scheduleSoon('exports.run', { taskId: task.id }, outcome.dueAt ?? undefined);
     }
   }
 
-  private async export(task: ClaimedTask, signal: AbortSignal): Promise<{ state: string; dueAt: string | null } | undefined> {
+  private async export(task: ClaimedTask, signal: AbortSignal): Promise<{ state: string; dueAt: string | null; revision: number } | undefined> {
     const { subject } = task;
     const endTimer = this.metrics?.exportDuration.startTimer();
     const result = await writeExport(

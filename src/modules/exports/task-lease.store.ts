@@ -22,6 +22,8 @@ export interface RequestedTask {
   readonly state: string;
   readonly dueAt: string;
   readonly created: boolean;
+  /** Of the last successful export; 0 before the first. */
+  readonly revision: number;
 }
 
 const iso = (value: string | null): string | null => (value === null ? null : (canonicalIso(value) ?? value));
@@ -31,7 +33,7 @@ const iso = (value: string | null): string | null => (value === null ? null : (c
  * the raised request_count makes its finish go back to PENDING, once, however many requests came.
  */
 export async function requestExport(q: Queryable, req: ExportRequest): Promise<RequestedTask> {
-  const { rows } = await q.query<{ id: string; state: string; due_at: string; created: boolean }>(
+  const { rows } = await q.query<{ id: string; state: string; due_at: string; created: boolean; revision: number }>(
     `insert into tasks as t (customer_id, trip_id, device_id, state, due_at, request_count)
      values ($1, $2, $3, 'PENDING', greatest(coalesce($4::timestamptz, now()), now()) + make_interval(secs => $5), 1)
      on conflict (trip_id) do update set
@@ -40,11 +42,11 @@ export async function requestExport(q: Queryable, req: ExportRequest): Promise<R
        error = case when t.state = 'STARTED' then t.error else null end,
        due_at = excluded.due_at,
        request_count = t.request_count + 1
-     returning t.id, t.state, t.due_at::text, (xmax = 0) as created`,
+     returning t.id, t.state, t.due_at::text, (xmax = 0) as created, t.revision`,
     [req.customerId, req.tripId, req.deviceId, req.notBefore ?? null, req.delaySeconds],
   );
   const row = rows[0]!;
-  return { id: Number(row.id), state: row.state, dueAt: iso(row.due_at)!, created: row.created };
+  return { id: Number(row.id), state: row.state, dueAt: iso(row.due_at)!, created: row.created, revision: row.revision };
 }
 
 export interface ClaimedTask {
@@ -53,6 +55,8 @@ export interface ClaimedTask {
   readonly owner: string;
   readonly createdAt: string;
   readonly attempts: number;
+  /** Of the last successful export, 0 before the first. */
+  readonly revision: number;
   /** The trip as it was when the task was claimed (completed), with its device. */
   readonly subject: TripWithDevice;
 }
@@ -64,7 +68,7 @@ export interface ClaimedTask {
  * The trip is read under the same lock, so the range exported is that of a completed trip.
  */
 export async function claimTask(q: Queryable, owner: string, leaseSeconds: number, taskId?: number): Promise<ClaimedTask | undefined> {
-  const { rows } = await q.query<TripWithDeviceRow & { id: string; task_created_at: string; attempts: number }>(
+  const { rows } = await q.query<TripWithDeviceRow & { id: string; task_created_at: string; attempts: number; revision: number }>(
     `with pick as (
        select t.id as task_id, ${TRIP_WITH_DEVICE_COLUMNS}
        from tasks t join trips tr on tr.id = t.trip_id join devices d on d.id = t.device_id
@@ -80,12 +84,12 @@ export async function claimTask(q: Queryable, owner: string, leaseSeconds: numbe
      update tasks t set state = 'STARTED', attempts = t.attempts + 1, runs = t.runs + 1, started_at = now(), finished_at = null,
        locked_by = $2, locked_until = now() + make_interval(secs => $3), covered_request_count = t.request_count
      from pick where t.id = pick.task_id
-     returning t.id, t.created_at::text as task_created_at, t.attempts, pick.*`,
+     returning t.id, t.created_at::text as task_created_at, t.attempts, t.revision, pick.*`,
     [taskId ?? null, owner, leaseSeconds],
   );
   const row = rows[0];
   if (!row) return undefined;
-  return { id: Number(row.id), owner, createdAt: iso(row.task_created_at)!, attempts: row.attempts, subject: tripWithDevice(row) };
+  return { id: Number(row.id), owner, createdAt: iso(row.task_created_at)!, attempts: row.attempts, revision: row.revision, subject: tripWithDevice(row) };
 }
 
 /** Extends the lease; false when the task is no longer this run's (it must stop). */

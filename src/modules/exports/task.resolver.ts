@@ -1,11 +1,12 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
 import type { TaskService } from './task.service.js';
-import { TaskConnection, TaskKwargs, TaskResult, taskResultOf } from './task.types.js';
+import { TaskConnection, TaskKwargs, TaskResult, taskResultOf, TaskUpdatedEvent } from './task.types.js';
+import type { TaskUpdatedMessage } from './task-topics.js';
 
 @Resolver(() => Task)
 export class TaskResolver {
@@ -63,6 +64,21 @@ export class TaskResolver {
   @FieldResolver(() => TaskResult, { nullable: true, description: 'Null until an export succeeded, and after the result was cleared.' })
   result(@Root() task: Task): TaskResult | null {
     return taskResultOf(task);
+  }
+}
+
+@Resolver(() => TaskUpdatedEvent)
+export class TaskUpdatedResolver {
+  constructor(private readonly taskService: TaskService) {}
+
+  @Authorized()
+  @Subscription(() => TaskUpdatedEvent, {
+    description: "Every state change of the caller's export tasks (optionally of one device), as it commits.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { deviceId?: string | null }, GraphQLContext>) =>
+      context.resolvers.get(TaskUpdatedResolver).taskService.updates(context.em, principalOf(context), args.deviceId),
+  })
+  taskUpdated(@Root() message: TaskUpdatedMessage, @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string): TaskUpdatedEvent {
+    return { ...message, taskId: String(message.taskId) };
   }
 }
 

@@ -11,9 +11,11 @@ import { isUuid } from '../../lib/ids.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { verifyDownloadSignature } from '../../notify/download-link.js';
+import { deviceStream } from '../devices/device-stream.js';
 import { Trip, TripState } from '../trips/trip.entity.js';
 import { Task, TaskState } from './task.entity.js';
 import { requestExport } from './task-lease.store.js';
+import { publishTaskState, TASK_UPDATED, type TaskPubSub, type TaskUpdatedMessage } from './task-topics.js';
 
 export interface TaskFilter {
   readonly state?: TaskState;
@@ -42,7 +44,15 @@ export class TaskService {
     private readonly config: Config,
     private readonly pool: pg.Pool,
     private readonly jobs: JobQueue,
+    private readonly live?: TaskPubSub,
   ) {}
+
+  /** State changes of the caller's tasks, optionally of one of its devices. */
+  updates(em: EntityManager, principal: Principal, deviceId?: string | null): Promise<AsyncIterable<TaskUpdatedMessage>> {
+    const live = this.live;
+    if (!live) throw new Error('TaskService was built without a pub/sub');
+    return deviceStream(em, principal, deviceId, (customerId) => live.subscribe(TASK_UPDATED, customerId));
+  }
 
   /** Newest first. */
   list(em: EntityManager, principal: Principal, filter: TaskFilter, limit: number, offset: number): Promise<Task[]> {
@@ -105,6 +115,8 @@ export class TaskService {
       deviceId: trip.device.id,
       delaySeconds: 0,
     });
+    if (requested.state !== 'STARTED')
+      publishTaskState(this.live, { id: requested.id, customerId: principal.customerId, deviceId: trip.device.id, tripId: trip.id }, requested.state, requested.revision);
     this.jobs.scheduleSoon('exports.run', { taskId: requested.id }, requested.dueAt);
     const task = await em.findOneOrFail(Task, { id: requested.id }, { refresh: true });
     return { task, created: requested.created };

@@ -1,7 +1,7 @@
-import { Field, Float, ID, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
 import { connectionType } from '../../lib/pagination.js';
-import { Task } from './task.entity.js';
+import { Task, TaskState } from './task.entity.js';
 
 @ObjectType({ description: 'The arguments of the legacy task call.' })
 export class TaskKwargs {
@@ -43,4 +43,25 @@ export function taskResultOf(task: Task): TaskResult | null {
     lastTs: task.resultLastTs ?? null,
     downloadPath: `/tasks/${task.id}/result/`,
   };
+}
+
+@ObjectType({ description: 'A task changed state (PENDING, STARTED, SUCCESS, FAILURE).' })
+export class TaskUpdatedEvent {
+  @Field(() => ID)
+  taskId!: string;
+
+  @Field(() => ID)
+  tripId!: string;
+
+  @Field(() => ID)
+  deviceId!: string;
+
+  @Field(() => TaskState)
+  state!: TaskState;
+
+  @Field(() => Int, { description: 'Of the last successful export, 0 before the first; a SUCCESS carries its new revision.' })
+  revision!: number;
+
+  @Field(() => String)
+  occurredAt!: string;
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
 import type { DomainEvents, Queryable } from '../../lib/domain-events.js';
-import { microsToIso } from '../../lib/time.js';
+import { microsToIso, nowIso } from '../../lib/time.js';
 import { recordNewestEvent } from '../devices/device-state.js';
 import type { TripSettings } from '../devices/trip-settings.js';
 import { applyTripEvents, compileTags, type TripEventInput, type TripState } from './trip-rules.js';
+import { TRIP_UPDATED, type TripPubSub } from './trip-topics.js';
 
 const EPOCH_MICROS = (column: string): string => `(extract(epoch from ${column}) * 1000000)::bigint`;
 
@@ -40,7 +41,11 @@ export interface DetectionResult {
  * transaction. The caller holds the device row lock, so batches of one device never interleave.
  */
 export class TripDetectionService {
-  constructor(private readonly events: DomainEvents) {}
+  constructor(
+    private readonly events: DomainEvents,
+    /** Where `tripUpdated` subscribers hear of starts, ends and reopens. */
+    private readonly live?: TripPubSub,
+  ) {}
 
   async detect(tx: Queryable, device: LockedDevice, events: readonly TripEventInput[], batchRange: BatchRange): Promise<DetectionResult> {
     // Events older than the newest one applied are stored but no longer change trips.
@@ -53,7 +58,7 @@ export class TripDetectionService {
           newKey: randomUUID,
           lastDataBefore: (from, at) => this.lastDataBefore(tx, device.id, from, at),
         })
-      : { touched: [], ends: [], started: [], reopened: [] };
+      : { touched: [], ends: [], started: [], reopened: [], log: [] };
 
     for (const trip of changes.touched) await this.save(tx, device, trip);
     if (applicable.length) {
@@ -75,6 +80,22 @@ export class TripDetectionService {
     const endedNow = new Set(changes.ends.map((e) => e.trip.key));
     const changed = late.filter((id) => !endedNow.has(id));
     if (changed.length) afterCommit.push(...(await this.events.emitTripsChanged(tx, { deviceId: device.id, customerId: device.customerId, tripIds: changed })));
+    if (this.live && changes.log.length > 0) {
+      const live = this.live;
+      const messages = changes.log.map((c) => ({
+        tripId: c.key,
+        customerId: device.customerId,
+        deviceId: device.id,
+        change: c.change,
+        startTimeUtc: microsToIso(c.startAt),
+        endTimeUtc: c.endAt === null ? null : microsToIso(c.endAt),
+      }));
+      // Published in the order the events caused them, after the commit (the caller runs these callbacks).
+      afterCommit.push(() => {
+        const occurredAt = nowIso();
+        for (const message of messages) live.publish(TRIP_UPDATED, device.customerId, { ...message, occurredAt });
+      });
+    }
     for (const { trip, endCount } of changes.ends) {
       afterCommit.push(
         ...(await this.events.emitTripEnd(tx, {

@@ -30,6 +30,15 @@ export interface TripChanges {
   readonly ends: { readonly trip: TripState; readonly endCount: number }[];
   readonly started: TripState[];
   readonly reopened: TripState[];
+  /** Every start, end and reopen in the order the events caused them, with the times as they were then. */
+  readonly log: TripChange[];
+}
+
+export interface TripChange {
+  readonly change: 'started' | 'ended' | 'reopened';
+  readonly key: string;
+  readonly startAt: bigint;
+  readonly endAt: bigint | null;
 }
 
 export interface CompiledTags {
@@ -65,18 +74,24 @@ export async function applyTripEvents(latest: TripState | null, events: readonly
   const ends: { trip: TripState; endCount: number }[] = [];
   const started: TripState[] = [];
   const reopened: TripState[] = [];
+  const log: TripChange[] = [];
+  const note = (change: TripChange['change'], trip: TripState): void => {
+    log.push({ change, key: trip.key, startAt: trip.startAt, endAt: trip.endAt });
+  };
   let current = latest;
 
   const start = (at: bigint): void => {
     current = { key: options.newKey(), startAt: at, endAt: null, finalEnd: false, endCount: 0, isNew: true };
     touched.push(current);
     started.push(current);
+    note('started', current);
   };
   const end = (trip: TripState, at: bigint, final: boolean): void => {
     trip.endAt = at;
     trip.finalEnd = final;
     trip.endCount += 1;
     ends.push({ trip, endCount: trip.endCount });
+    note('ended', trip);
   };
 
   for (const event of events) {
@@ -95,6 +110,7 @@ export async function applyTripEvents(latest: TripState | null, events: readonly
           trip.endAt = null;
           trip.finalEnd = false;
           reopened.push(trip);
+          note('reopened', trip);
         }
       } else if (event.at - trip.startAt > maxAge) {
         // A trip open for too long was never ended properly: close it where its data stops.
@@ -106,5 +122,5 @@ export async function applyTripEvents(latest: TripState | null, events: readonly
       end(trip, event.at, isFinal);
     }
   }
-  return { touched, ends, started, reopened };
+  return { touched, ends, started, reopened, log };
 }

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
@@ -6,6 +6,8 @@ import { Device } from '../devices/device.entity.js';
 import { Trip } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';
 import type { TripService } from './trip.service.js';
+import type { TripUpdatedMessage } from './trip-topics.js';
+import { type TripChange, TripUpdatedEvent } from './trip-updated.types.js';
 
 const TripConnection = connectionType(Trip, 'Trip');
 
@@ -40,5 +42,20 @@ export class TripResolver {
   @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })
   duration(@Root() trip: Trip): string {
     return tripDuration(trip.startTimeUtc, trip.endTimeUtc);
+  }
+}
+
+@Resolver(() => TripUpdatedEvent)
+export class TripUpdatedResolver {
+  constructor(private readonly tripService: TripService) {}
+
+  @Authorized()
+  @Subscription(() => TripUpdatedEvent, {
+    description: "Trips of the caller's customer (optionally of one device) starting, ending and reopening, as uploads commit them.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { deviceId?: string | null }, GraphQLContext>) =>
+      context.resolvers.get(TripUpdatedResolver).tripService.updates(context.em, principalOf(context), args.deviceId),
+  })
+  tripUpdated(@Root() message: TripUpdatedMessage, @Arg('deviceId', () => ID, { nullable: true }) _deviceId?: string): TripUpdatedEvent {
+    return { ...message, change: message.change as TripChange };
   }
 }

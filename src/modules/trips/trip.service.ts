@@ -6,8 +6,10 @@ import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnectio
 import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
 import { Device } from '../devices/device.entity.js';
+import { deviceStream } from '../devices/device-stream.js';
 import { Trip } from './trip.entity.js';
 import type { TripRow } from './trip.serializer.js';
+import { TRIP_UPDATED, type TripPubSub, type TripUpdatedMessage } from './trip-topics.js';
 
 export interface TripFilter {
   readonly deviceId?: string | null;
@@ -21,6 +23,15 @@ const NEWEST_FIRST = { startTimeUtc: 'desc', id: 'desc' } as const;
 
 /** Read side of trips; every query is scoped to the caller's customer. */
 export class TripService {
+  constructor(private readonly live?: TripPubSub) {}
+
+  /** Starts, ends and reopens of the caller's trips, optionally of one of its devices. */
+  updates(em: EntityManager, principal: Principal, deviceId?: string | null): Promise<AsyncIterable<TripUpdatedMessage>> {
+    const live = this.live;
+    if (!live) throw new Error('TripService was built without a pub/sub');
+    return deviceStream(em, principal, deviceId, (customerId) => live.subscribe(TRIP_UPDATED, customerId));
+  }
+
   private async where(em: EntityManager, principal: Principal, filter: TripFilter): Promise<FilterQuery<Trip>> {
     const where: FilterQuery<Trip> & Record<string, unknown> = { customer: principal.customerId };
     const and: FilterQuery<Trip>[] = [];
