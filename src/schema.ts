@@ -19,7 +19,7 @@ import type { Services } from './services.js';
 function resolverInstances(s: Services): object[] {
   return [
     new AccountResolver(s.auth),
-    new DeviceResolver(s.devices),
+    new DeviceResolver(s.devices, s.deviceDeletion),
     new TemplateResolver(s.devices),
     new TripResolver(s.trips),
     new TriggerResolver(s.triggers),

@@ -17,6 +17,7 @@ import { DeliveryChannels } from './modules/announcements/delivery-channels.js';
 import { Dispatcher } from './modules/announcements/dispatcher.js';
 import { AnnouncementTriggerDeliveries } from './modules/announcements/trigger-deliveries.js';
 import { DeviceService } from './modules/devices/device.service.js';
+import { DeviceDeletion } from './modules/devices/device-deletion.js';
 import { ExportService } from './modules/exports/export.service.js';
 import { TaskService } from './modules/exports/task.service.js';
 import { IngestService } from './modules/ingest/ingest.service.js';
@@ -38,6 +39,7 @@ export interface Services {
   readonly outage: DatabaseOutage;
   readonly auth: AuthService;
   readonly devices: DeviceService;
+  readonly deviceDeletion: DeviceDeletion;
   readonly trips: TripService;
   readonly ingest: IngestService;
   readonly jobs: JobQueue;
@@ -82,6 +84,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   readiness.add(jobs.storeName, () => jobs.check());
   const exports = new ExportService(config, db.pool, jobs, metrics);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
+  const ingest = new IngestService(db, new TripDetectionService(events), metrics, config);
+  events.onDeviceDeleted((tx, event) => ingest.onDeviceDeleted(tx, event));
+  events.onDeviceDeleted((tx, event) => exports.onDeviceDeleted(tx, event));
   const services: Services = {
     config,
     db,
@@ -92,8 +97,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     outage,
     auth: new AuthService(config),
     devices: new DeviceService(),
+    deviceDeletion: new DeviceDeletion(db.pool, events),
     trips: new TripService(),
-    ingest: new IngestService(db, new TripDetectionService(events), metrics, config),
+    ingest,
     jobs,
     exports,
     tasks: new TaskService(config, db.pool, jobs),

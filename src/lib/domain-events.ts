@@ -20,21 +20,49 @@ export interface TripEndEvent {
  */
 export type TripEndHandler = (tx: Queryable, event: TripEndEvent) => Promise<(() => void) | void>;
 
+/** Raised when a customer deletes a device, before its row goes (its trips and tasks cascade with it). */
+export interface DeviceDeletedEvent {
+  readonly deviceId: string;
+  readonly customerId: string;
+}
+
+/**
+ * Runs inside the transaction that deletes the device, which holds the device row locked (no
+ * upload of it runs meanwhile): each feature removes what it keeps of the device that no
+ * foreign key removes, and may return a callback for what cannot roll back (files).
+ */
+export type DeviceDeletedHandler = (tx: Queryable, event: DeviceDeletedEvent) => Promise<(() => Promise<void> | void) | void>;
+
+/** Runs the handlers one after another in `tx` (they share its connection); collects their after-commit callbacks. */
+async function runAll<E, C>(handlers: readonly ((tx: Queryable, event: E) => Promise<C | void>)[], tx: Queryable, event: E): Promise<C[]> {
+  const after: C[] = [];
+  for (const handler of handlers) {
+    const callback = await handler(tx, event);
+    if (callback) after.push(callback);
+  }
+  return after;
+}
+
 /** In-process, transactional domain events. */
 export class DomainEvents {
   private readonly tripEndHandlers: TripEndHandler[] = [];
+  private readonly deviceDeletedHandlers: DeviceDeletedHandler[] = [];
+
+  onDeviceDeleted(handler: DeviceDeletedHandler): void {
+    this.deviceDeletedHandlers.push(handler);
+  }
+
+  /** Runs every handler in `tx`; returns the after-commit callbacks they asked for. */
+  emitDeviceDeleted(tx: Queryable, event: DeviceDeletedEvent): Promise<(() => Promise<void> | void)[]> {
+    return runAll(this.deviceDeletedHandlers, tx, event);
+  }
 
   onTripEnd(handler: TripEndHandler): void {
     this.tripEndHandlers.push(handler);
   }
 
   /** Runs every handler in `tx`; returns the after-commit callbacks they asked for. */
-  async emitTripEnd(tx: Queryable, event: TripEndEvent): Promise<(() => void)[]> {
-    const after: (() => void)[] = [];
-    for (const handler of this.tripEndHandlers) {
-      const callback = await handler(tx, event);
-      if (callback) after.push(callback);
-    }
-    return after;
+  emitTripEnd(tx: Queryable, event: TripEndEvent): Promise<(() => void)[]> {
+    return runAll(this.tripEndHandlers, tx, event);
   }
 }

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import { transaction } from '../../db/pg-transaction.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
-import type { Queryable, TripEndEvent } from '../../lib/domain-events.js';
+import type { DeviceDeletedEvent, Queryable, TripEndEvent } from '../../lib/domain-events.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import { insertExportSignal } from './export-signal.js';
@@ -74,6 +74,18 @@ export class ExportService {
       delaySeconds: Math.max(settings.reopenLimitSeconds, this.config.exportMinDelaySeconds),
     });
     return () => this.jobs.scheduleSoon('exports.run', { taskId: task.id }, task.dueAt);
+  }
+
+  /**
+   * The `device_deleted` handler: the device's tasks go in its transaction, their trips'
+   * export folders after the commit (a rollback must find its files still there). A run of
+   * one of them still writing loses its lease with the row, so it never publishes a file.
+   */
+  async onDeviceDeleted(tx: Queryable, event: DeviceDeletedEvent): Promise<() => Promise<void>> {
+    const { rows } = await tx.query<{ trip_id: string }>('delete from tasks where device_id = $1 returning trip_id', [event.deviceId]);
+    return async () => {
+      await Promise.all(rows.map((row) => rm(path.join(this.config.exportDir, row.trip_id), { recursive: true, force: true })));
+    };
   }
 
   /**
