@@ -12,7 +12,7 @@ import { TripExportFinishedResolver } from './modules/announcements/trip-export-
 import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
 import { TaskResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
 import { TriggerResolver } from './modules/triggers/trigger.resolver.js';
-import { TripResolver } from './modules/trips/trip.resolver.js';
+import { DeviceTripsResolver, TripResolver } from './modules/trips/trip.resolver.js';
 import type { Services } from './services.js';
 
 /** Every resolver, each built with the services it uses. */
@@ -22,6 +22,7 @@ function resolverInstances(s: Services): object[] {
     new DeviceResolver(s.devices, s.deviceDeletion),
     new TemplateResolver(s.devices),
     new TripResolver(s.trips),
+    new DeviceTripsResolver(s.trips),
     new TriggerResolver(s.triggers),
     new DeliveryResolver(s.deliveries),
     new TripExportFinishedResolver(s.announcements),
@@ -49,7 +50,18 @@ export function resolverContainer(services: Services): ResolverContainer {
  */
 export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AccountResolver, DeviceResolver, TemplateResolver, TripResolver, TriggerResolver, DeliveryResolver, TripExportFinishedResolver, TaskResolver, TripTaskResolver],
+    resolvers: [
+      AccountResolver,
+      DeviceResolver,
+      TemplateResolver,
+      TripResolver,
+      DeviceTripsResolver,
+      TriggerResolver,
+      DeliveryResolver,
+      TripExportFinishedResolver,
+      TaskResolver,
+      TripTaskResolver,
+    ],
     ...(resolvers ? { container: { get: (resolverClass: abstract new (...args: never[]) => unknown) => resolvers.get(resolverClass) } } : {}),
     authChecker,
     pubSub: pubSub ?? createPubSub(),

@@ -32,6 +32,9 @@ export function decodeCursor<T>(cursor: string, read: (parts: readonly unknown[]
 
 export const MAX_PAGE_SIZE = 200;
 
+/** Lists and offset pages that became connections stay one release under their old name. */
+export const LIST_DEPRECATION = 'Use the connection query named in the description; this one goes in the next release.';
+
 export function pageSize(first: number | null | undefined, fallback = 50): number {
   const size = first ?? fallback;
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw invalidInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);

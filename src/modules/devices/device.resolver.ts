@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
-import type { ConnectionShape } from '../../lib/pagination.js';
+import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
 import type { DeviceService } from './device.service.js';
 import {
@@ -19,9 +19,6 @@ import {
 } from './device.types.js';
 import type { DeviceDeletion } from './device-deletion.js';
 import { Template } from './template.entity.js';
-
-/** Lists that became connections stay one release under their old name. */
-const LIST_DEPRECATION = 'Use the connection query named in the description; this list goes in the next release.';
 
 @Resolver(() => Device)
 export class DeviceResolver {
