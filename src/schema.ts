@@ -13,16 +13,17 @@ import { TripExportFinishedResolver } from './modules/announcements/trip-export-
 import { DeviceResolver, TemplateResolver } from './modules/devices/device.resolver.js';
 import { TaskResolver, TaskUpdatedResolver, TripTaskResolver } from './modules/exports/task.resolver.js';
 import { TriggerResolver } from './modules/triggers/trigger.resolver.js';
-import { TripResolver, TripUpdatedResolver } from './modules/trips/trip.resolver.js';
+import { DeviceTripsResolver, TripResolver, TripUpdatedResolver } from './modules/trips/trip.resolver.js';
 import type { Services } from './services.js';
 
 /** Every resolver, each built with the services it uses. */
 function resolverInstances(s: Services): object[] {
   return [
     new AccountResolver(s.auth),
-    new DeviceResolver(s.devices),
+    new DeviceResolver(s.devices, s.deviceDeletion),
     new TemplateResolver(s.devices),
     new TripResolver(s.trips),
+    new DeviceTripsResolver(s.trips),
     new TriggerResolver(s.triggers),
     new DeliveryResolver(s.deliveries),
     new TripExportFinishedResolver(s.announcements),
@@ -58,6 +59,7 @@ export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): 
       DeviceResolver,
       TemplateResolver,
       TripResolver,
+      DeviceTripsResolver,
       TriggerResolver,
       DeliveryResolver,
       TripExportFinishedResolver,

@@ -19,6 +19,7 @@ import { DeviceEventSignals } from './modules/announcements/device-event-signals
 import { Dispatcher } from './modules/announcements/dispatcher.js';
 import { AnnouncementTriggerDeliveries } from './modules/announcements/trigger-deliveries.js';
 import { DeviceService } from './modules/devices/device.service.js';
+import { DeviceDeletion } from './modules/devices/device-deletion.js';
 import { ExportService } from './modules/exports/export.service.js';
 import { TaskService } from './modules/exports/task.service.js';
 import type { TaskTopics } from './modules/exports/task-topics.js';
@@ -45,6 +46,7 @@ export interface Services {
   readonly outage: DatabaseOutage;
   readonly auth: AuthService;
   readonly devices: DeviceService;
+  readonly deviceDeletion: DeviceDeletion;
   readonly trips: TripService;
   readonly ingest: IngestService;
   readonly jobs: JobQueue;
@@ -93,6 +95,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
   const exports = new ExportService(config, db.pool, jobs, metrics, pubSub.pubSub);
   events.onTripEnd((tx, event) => exports.onTripEnd(tx, event));
   events.onTripsChanged((tx, event) => exports.onTripsChanged(tx, event));
+  const ingest = new IngestService(db, new TripDetectionService(events, pubSub.pubSub), new DeviceEventSignals(), metrics, config);
+  events.onDeviceDeleted((tx, event) => ingest.onDeviceDeleted(tx, event));
+  events.onDeviceDeleted((tx, event) => exports.onDeviceDeleted(tx, event));
   const services: Services = {
     config,
     db,
@@ -103,8 +108,9 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     outage,
     auth: new AuthService(config),
     devices: new DeviceService(),
+    deviceDeletion: new DeviceDeletion(db.pool, events),
     trips: new TripService(pubSub.pubSub),
-    ingest: new IngestService(db, new TripDetectionService(events, pubSub.pubSub), new DeviceEventSignals(), metrics, config),
+    ingest,
     jobs,
     exports,
     tasks: new TaskService(config, db.pool, jobs, pubSub.pubSub),

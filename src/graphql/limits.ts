@@ -9,7 +9,7 @@ import { MAX_PAGE_SIZE } from '../lib/pagination.js';
 
 // The package's ES build imports graphql's .mjs files, a second copy of graphql next to the
 // CommonJS one every other library here loads; its CommonJS build shares the one instance.
-const { getComplexity, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof QueryComplexity;
+const { getComplexity, fieldExtensionsEstimator, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof QueryComplexity;
 type ComplexityEstimator = QueryComplexity.ComplexityEstimator;
 
 export interface QueryLimits {
@@ -87,7 +87,8 @@ export function checkQueryCost(
       query: document,
       variables: variables ?? {},
       operationName: operationName ?? undefined,
-      estimators: [pageEstimator, simpleEstimator({ defaultComplexity: 1 })],
+      // A field's own `complexity` (a track's scan) before the defaults.
+      estimators: [pageEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
     });
   } catch (error) {
     // Variables that do not fit their types: execution would refuse them the same way.

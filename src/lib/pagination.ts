@@ -1,9 +1,12 @@
 // Its classes carry type-graphql decorators, and it may be the first such module loaded.
 import 'reflect-metadata';
 
+import type { EntityName, FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
 
 import { invalidInput } from './errors.js';
+import { isUuid } from './ids.js';
 
 /** Opaque cursors: base64url of the sort key, so clients cannot depend on its shape. */
 export function encodeCursor(parts: readonly (string | number)[]): string {
@@ -28,6 +31,9 @@ export function decodeCursor<T>(cursor: string, read: (parts: readonly unknown[]
 }
 
 export const MAX_PAGE_SIZE = 200;
+
+/** Lists and offset pages that became connections stay one release under their old name. */
+export const LIST_DEPRECATION = 'Use the connection query named in the description; this one goes in the next release.';
 
 export function pageSize(first: number | null | undefined, fallback = 50): number {
   const size = first ?? fallback;
@@ -83,4 +89,37 @@ export function toConnection<T>(rows: T[], size: number, totalCount: number, cur
     pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? cursorOf(page[page.length - 1]!) : null },
     totalCount,
   };
+}
+
+/** How a keyset page is ordered: by a text or timestamp column, ties broken by id the same way. */
+export interface KeysetOrder<K extends string> {
+  readonly key: K;
+  readonly direction: 'asc' | 'desc';
+}
+
+/**
+ * A page of uuid-keyed rows after a cursor of `[sort value, id]`: the next page starts where
+ * the last ended even when rows are added in between, which an offset cannot promise.
+ */
+export async function keysetConnection<T extends { id: string } & Record<K, string>, K extends string>(
+  em: EntityManager,
+  entity: EntityName<T>,
+  where: FilterQuery<T>,
+  order: KeysetOrder<K>,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<ConnectionShape<T>> {
+  const size = pageSize(first);
+  const { key, direction } = order;
+  const beyond = direction === 'asc' ? '$gt' : '$lt';
+  let page = where;
+  if (after) {
+    const [value, id] = decodeCursor(after, ([v, i, ...rest]): [string, string] | undefined =>
+      rest.length === 0 && typeof v === 'string' && v.length <= 1000 && typeof i === 'string' && isUuid(i) ? [v, i] : undefined,
+    );
+    page = { $and: [where, { $or: [{ [key]: { [beyond]: value } }, { [key]: value, id: { [beyond]: id } }] }] } as FilterQuery<T>;
+  }
+  const orderBy = { [key]: direction, id: direction } as Record<string, 'asc' | 'desc'>;
+  const [rows, totalCount] = await Promise.all([em.find(entity, page, { orderBy: orderBy as never, limit: size + 1 }), em.count(entity, where)]);
+  return toConnection(rows as T[], size, totalCount, (row) => encodeCursor([row[key], row.id]));
 }

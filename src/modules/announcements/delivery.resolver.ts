@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { type ConnectionShape, connectionType, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { webhookIdOf } from '../../notify/webhook-signature.js';
 import { Trigger } from '../triggers/trigger.entity.js';
 import { DeliveryChannel } from '../triggers/trigger.entity.js';
@@ -8,12 +9,14 @@ import { Delivery, DeliveryState } from './delivery.entity.js';
 import type { DeliveryService } from './delivery.service.js';
 import { DeliveryAttempt } from './delivery-attempt.entity.js';
 
+const DeliveryConnection = connectionType(Delivery, 'Delivery');
+
 @Resolver(() => Delivery)
 export class DeliveryResolver {
   constructor(private readonly deliveryService: DeliveryService) {}
 
   @Authorized()
-  @Query(() => [Delivery], { description: 'Deliveries of announcements to triggers, newest first.' })
+  @Query(() => [Delivery], { description: 'Deliveries of announcements to triggers, newest first; use deliveryConnection.', deprecationReason: LIST_DEPRECATION })
   deliveries(
     @Ctx() ctx: GraphQLContext,
     @Arg('triggerId', () => ID, { nullable: true }) triggerId?: string,
@@ -23,6 +26,19 @@ export class DeliveryResolver {
     @Arg('offset', () => Int, { defaultValue: 0 }) offset?: number,
   ): Promise<Delivery[]> {
     return this.deliveryService.list(ctx.em, principalOf(ctx), { triggerId, taskId, state, first, offset });
+  }
+
+  @Authorized()
+  @Query(() => DeliveryConnection, { description: 'Deliveries of announcements to triggers, newest first.' })
+  deliveryConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('triggerId', () => ID, { nullable: true }) triggerId?: string,
+    @Arg('taskId', () => ID, { nullable: true }) taskId?: string,
+    @Arg('state', () => DeliveryState, { nullable: true }) state?: DeliveryState,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Delivery>> {
+    return this.deliveryService.connection(ctx.em, principalOf(ctx), { triggerId, taskId, state }, first, after);
   }
 
   @Authorized()

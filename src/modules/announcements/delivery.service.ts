@@ -1,7 +1,8 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 
 import { conflict, invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
+import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
 import { Trigger } from '../triggers/trigger.entity.js';
@@ -27,17 +28,24 @@ export class DeliveryService {
     const offset = filter.offset ?? 0;
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw invalidInput(`first must be between 1 and ${MAX_PAGE}`);
     if (!Number.isInteger(offset) || offset < 0) throw invalidInput('offset must not be negative');
-    const where: Record<string, unknown> = { customer: principal.customerId };
+    return em.find(Delivery, await this.where(em, principal, filter), { orderBy: { createdAt: 'desc', id: 'asc' }, limit: first, offset });
+  }
+
+  /** Newest first, a page after the cursor. */
+  async connection(em: EntityManager, principal: Principal, filter: DeliveryFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Delivery>> {
+    return keysetConnection(em, Delivery, await this.where(em, principal, filter), { key: 'createdAt', direction: 'desc' }, first, after);
+  }
+
+  private async where(em: EntityManager, principal: Principal, filter: DeliveryFilter): Promise<FilterQuery<Delivery>> {
+    const where: FilterQuery<Delivery> & Record<string, unknown> = { customer: principal.customerId };
     if (filter.triggerId) {
       await requireOwned(em, Trigger, principal, filter.triggerId, 'Trigger');
       where.trigger = filter.triggerId;
     }
-    if (filter.taskId) {
-      if (!/^\d{1,18}$/.test(filter.taskId)) return [];
-      where.taskId = filter.taskId;
-    }
+    // Task ids are numbers: anything else names no task, and no task is numbered 0.
+    if (filter.taskId) where.taskId = /^\d{1,18}$/.test(filter.taskId) ? filter.taskId : '0';
     if (filter.state) where.state = filter.state;
-    return em.find(Delivery, where, { orderBy: { createdAt: 'desc', id: 'asc' }, limit: first, offset });
+    return where;
   }
 
   get(em: EntityManager, principal: Principal, id: string): Promise<Delivery> {

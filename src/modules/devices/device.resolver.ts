@@ -1,19 +1,46 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
 import type { DeviceService } from './device.service.js';
-import { ApplyTemplatePayload, CreateDeviceInput, CreateDevicePayload, CreateTemplateInput, PartialTripSettingsType, TripSettingsInput, TripSettingsType } from './device.types.js';
+import {
+  ApplyTemplatePayload,
+  CreateDeviceInput,
+  CreateDevicePayload,
+  CreateTemplateInput,
+  DeviceConnection,
+  PartialTripSettingsType,
+  RotateDeviceTokenPayload,
+  TemplateConnection,
+  TripSettingsInput,
+  TripSettingsType,
+  UpdateTemplateInput,
+} from './device.types.js';
+import type { DeviceDeletion } from './device-deletion.js';
 import { Template } from './template.entity.js';
 
 @Resolver(() => Device)
 export class DeviceResolver {
-  constructor(private readonly deviceService: DeviceService) {}
+  constructor(
+    private readonly deviceService: DeviceService,
+    private readonly deviceDeletion: DeviceDeletion,
+  ) {}
 
   @Authorized()
-  @Query(() => [Device], { description: "The caller's devices." })
+  @Query(() => [Device], { description: "The caller's devices; use deviceConnection.", deprecationReason: LIST_DEPRECATION })
   devices(@Ctx() ctx: GraphQLContext): Promise<Device[]> {
     return this.deviceService.listDevices(ctx.em, principalOf(ctx));
+  }
+
+  @Authorized()
+  @Query(() => DeviceConnection, { description: "The caller's devices, oldest first." })
+  deviceConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Device>> {
+    return this.deviceService.deviceConnection(ctx.em, principalOf(ctx), first, after);
   }
 
   @Authorized()
@@ -38,6 +65,33 @@ export class DeviceResolver {
     return this.deviceService.updateSettings(ctx.em, principalOf(ctx), deviceId, settings);
   }
 
+  @Authorized()
+  @Mutation(() => Device)
+  renameDevice(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string, @Arg('name', () => String) name: string): Promise<Device> {
+    return this.deviceService.renameDevice(ctx.em, principalOf(ctx), id, name);
+  }
+
+  @Authorized()
+  @Mutation(() => ID, {
+    description:
+      'Deletes the device with everything recorded for it: records, trips, export tasks and their files, upload batches, and triggers limited to it (with their deliveries). Announcements already made stay in the delivery log. Answers its id.',
+  })
+  deleteDevice(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<string> {
+    return this.deviceDeletion.delete(principalOf(ctx), id);
+  }
+
+  @Authorized()
+  @Mutation(() => RotateDeviceTokenPayload, { description: 'A new upload token, shown only this once; the old one stops working at once.' })
+  rotateDeviceToken(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<RotateDeviceTokenPayload> {
+    return this.deviceService.rotateUploadToken(ctx.em, principalOf(ctx), id);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'When its newest upload was accepted; null when none was (or retention removed the record of it).' })
+  lastSeenAt(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+    const customerId = device.customer.id;
+    return ctx.cache.load(`lastSeen:${customerId}`, device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
+  }
+
   @FieldResolver(() => TripSettingsType, { description: 'Effective settings: defaults < template < device.' })
   settings(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<TripSettingsType> {
     return this.deviceService.effectiveSettingsOf(ctx.em, device) as Promise<TripSettingsType>;
@@ -59,9 +113,31 @@ export class TemplateResolver {
   constructor(private readonly deviceService: DeviceService) {}
 
   @Authorized()
-  @Query(() => [Template])
+  @Query(() => [Template], { description: 'Use templateConnection.', deprecationReason: LIST_DEPRECATION })
   templates(@Ctx() ctx: GraphQLContext): Promise<Template[]> {
     return this.deviceService.listTemplates(ctx.em, principalOf(ctx));
+  }
+
+  @Authorized()
+  @Query(() => TemplateConnection, { description: "The caller's templates, by name." })
+  templateConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Template>> {
+    return this.deviceService.templateConnection(ctx.em, principalOf(ctx), first, after);
+  }
+
+  @Authorized()
+  @Mutation(() => Template)
+  updateTemplate(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateTemplateInput) input: UpdateTemplateInput): Promise<Template> {
+    return this.deviceService.updateTemplate(ctx.em, principalOf(ctx), id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => ID, { description: 'Deletes the template; its devices keep their own settings over the defaults. Answers its id.' })
+  deleteTemplate(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<string> {
+    return this.deviceService.deleteTemplate(ctx.em, principalOf(ctx), id);
   }
 
   @Authorized()

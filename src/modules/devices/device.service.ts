@@ -3,11 +3,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { newToken, sha256Hex } from '../../lib/secrets.js';
+import { canonicalIso } from '../../lib/time.js';
 import { Device } from './device.entity.js';
 import { Template } from './template.entity.js';
-import { effectiveSettings, type PartialTripSettings, type TripSettings, validateSettings } from './trip-settings.js';
+import { effectiveSettings, type PartialTripSettings, type TripSettings, type TripSettingsChange, validateSettings } from './trip-settings.js';
 
 const SETTING_KEYS = ['autoExport', 'reopenLimitSeconds', 'activeTripMaxAgeSeconds', 'startTags', 'endTags', 'finalEndTags'] as const;
 
@@ -18,8 +20,18 @@ export interface UploadingDevice {
   readonly vehicleId: number;
 }
 
+/**
+ * One layer changed by an input: a key given a value is set, a key given null is removed
+ * (the layer below applies again), a key left out stays as it was.
+ */
+function mergeSettings(layer: PartialTripSettings, input: TripSettingsChange): PartialTripSettings {
+  const merged: Record<string, unknown> = { ...layer, ...cleanSettings(input) };
+  for (const key of SETTING_KEYS) if (input[key] === null) delete merged[key];
+  return merged;
+}
+
 /** Keeps only the known keys that are set, so a layer never stores nulls or extras. */
-function cleanSettings(input: PartialTripSettings): PartialTripSettings {
+function cleanSettings(input: TripSettingsChange): PartialTripSettings {
   const out: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) {
     const value = input[key];
@@ -30,18 +42,23 @@ function cleanSettings(input: PartialTripSettings): PartialTripSettings {
   return out;
 }
 
+function nonEmptyName(name: string): string {
+  if (!name.trim()) throw invalidInput('name must not be empty');
+  return name.trim();
+}
+
 export class DeviceService {
   async createDevice(em: EntityManager, principal: Principal, input: { unitId: string; name: string; vehicleId: number }): Promise<{ device: Device; uploadToken: string }> {
     const unitId = input.unitId.trim().toLowerCase();
     if (!isUuid(unitId)) throw invalidInput('unitId must be a uuid');
-    if (!input.name.trim()) throw invalidInput('name must not be empty');
+    const name = nonEmptyName(input.name);
     if (!Number.isInteger(input.vehicleId) || input.vehicleId < 0) throw invalidInput('vehicleId must be a non-negative integer');
     if (await em.count(Device, { unitId })) throw new AppError('CONFLICT', `a device with unit id ${unitId} already exists`);
     const uploadToken = newToken('dev');
     const device = em.create(Device, {
       customer: principal.customerId,
       unitId,
-      name: input.name.trim(),
+      name,
       vehicleId: input.vehicleId,
       uploadTokenHash: sha256Hex(uploadToken),
     });
@@ -60,11 +77,53 @@ export class DeviceService {
     return device;
   }
 
-  async updateSettings(em: EntityManager, principal: Principal, deviceId: string, settings: PartialTripSettings): Promise<Device> {
+  async updateSettings(em: EntityManager, principal: Principal, deviceId: string, settings: TripSettingsChange): Promise<Device> {
     const device = await this.getDevice(em, principal, deviceId);
-    device.settings = { ...device.settings, ...cleanSettings(settings) };
+    device.settings = mergeSettings(device.settings, settings);
     await em.flush();
     return device;
+  }
+
+  async renameDevice(em: EntityManager, principal: Principal, id: string, name: string): Promise<Device> {
+    const device = await this.getDevice(em, principal, id);
+    device.name = nonEmptyName(name);
+    await em.flush();
+    return device;
+  }
+
+  /**
+   * A new upload token, answered this once. Only its hash is stored and uploads look the hash
+   * up on every batch, so the old token stops working with the commit.
+   */
+  async rotateUploadToken(em: EntityManager, principal: Principal, id: string): Promise<{ device: Device; uploadToken: string }> {
+    const device = await this.getDevice(em, principal, id);
+    const uploadToken = newToken('dev');
+    device.uploadTokenHash = sha256Hex(uploadToken);
+    await em.flush();
+    return { device, uploadToken };
+  }
+
+  /** The caller's devices, a page at a time, oldest first (as `listDevices`). */
+  deviceConnection(em: EntityManager, principal: Principal, first?: number | null, after?: string | null): Promise<ConnectionShape<Device>> {
+    return keysetConnection(em, Device, { customer: principal.customerId }, { key: 'createdAt', direction: 'asc' }, first, after);
+  }
+
+  /**
+   * When each device's newest accepted upload arrived, keyed by device id; a device that never
+   * uploaded (or whose batches retention removed) is absent. Read from ingest's batch log, which
+   * every stored upload writes, so nothing more is written per upload.
+   */
+  async lastSeen(em: EntityManager, customerId: string, deviceIds: readonly string[]): Promise<Map<string, string>> {
+    const ids = deviceIds.filter(isUuid);
+    if (!ids.length) return new Map();
+    const rows = await em.getConnection().execute<{ device_id: string; at: string }[]>(
+      `SELECT b.device_id, max(b.received_at)::text AS at
+         FROM ingest_batches b JOIN devices d ON d.id = b.device_id
+        WHERE d.customer_id = ? AND b.device_id IN (?)
+        GROUP BY b.device_id`,
+      [customerId, ids],
+    );
+    return new Map(rows.map((row) => [row.device_id, canonicalIso(row.at) ?? row.at]));
   }
 
   async effectiveSettingsOf(em: EntityManager, device: Device): Promise<TripSettings> {
@@ -72,14 +131,37 @@ export class DeviceService {
     return effectiveSettings(template?.settings, device.settings);
   }
 
-  async createTemplate(em: EntityManager, principal: Principal, name: string, settings: PartialTripSettings): Promise<Template> {
-    if (!name.trim()) throw invalidInput('name must not be empty');
-    if (await em.count(Template, { customer: principal.customerId, name: name.trim() })) {
-      throw new AppError('CONFLICT', `a template named "${name.trim()}" already exists`);
-    }
-    const template = em.create(Template, { customer: principal.customerId, name: name.trim(), settings: cleanSettings(settings) });
+  async createTemplate(em: EntityManager, principal: Principal, name: string, settings: TripSettingsChange): Promise<Template> {
+    const template = em.create(Template, { customer: principal.customerId, name: await this.freeTemplateName(em, principal, name), settings: cleanSettings(settings) });
     await em.flush();
     return template;
+  }
+
+  /** Renames and changes settings like `updateSettings` does for a device: null clears a value. */
+  async updateTemplate(em: EntityManager, principal: Principal, id: string, input: { name?: string | null; settings?: TripSettingsChange | null }): Promise<Template> {
+    const template = await this.getTemplate(em, principal, id);
+    if (input.name !== undefined && input.name !== null && input.name.trim() !== template.name) template.name = await this.freeTemplateName(em, principal, input.name);
+    if (input.settings) template.settings = mergeSettings(template.settings, input.settings);
+    await em.flush();
+    return template;
+  }
+
+  /** Its devices keep their own overrides over the defaults (`on delete set null`). Answers its id. */
+  async deleteTemplate(em: EntityManager, principal: Principal, id: string): Promise<string> {
+    const template = await this.getTemplate(em, principal, id);
+    await em.nativeDelete(Template, { id: template.id, customer: principal.customerId });
+    return template.id;
+  }
+
+  /** The customer's templates, a page at a time, by name (as `listTemplates`). */
+  templateConnection(em: EntityManager, principal: Principal, first?: number | null, after?: string | null): Promise<ConnectionShape<Template>> {
+    return keysetConnection(em, Template, { customer: principal.customerId }, { key: 'name', direction: 'asc' }, first, after);
+  }
+
+  private async freeTemplateName(em: EntityManager, principal: Principal, name: string): Promise<string> {
+    const wanted = nonEmptyName(name);
+    if (await em.count(Template, { customer: principal.customerId, name: wanted })) throw new AppError('CONFLICT', `a template named "${wanted}" already exists`);
+    return wanted;
   }
 
   listTemplates(em: EntityManager, principal: Principal): Promise<Template[]> {

@@ -1,7 +1,9 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 
+import { connectionType } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
-import type { PartialTripSettings, TripSettings } from './trip-settings.js';
+import { Template } from './template.entity.js';
+import type { TripSettings, TripSettingsChange } from './trip-settings.js';
 
 @ObjectType('TripSettings', { description: 'Trip rules of a device: defaults, overlaid by its template, overlaid by its own.' })
 export class TripSettingsType implements TripSettings {
@@ -26,25 +28,25 @@ export class TripSettingsType implements TripSettings {
 
 /** One layer of settings: read back as `PartialTripSettings`, written as `TripSettingsInput`. */
 @ObjectType('PartialTripSettings', { description: 'Settings given explicitly at one layer; unset fields are null.' })
-@InputType('TripSettingsInput')
-export class TripSettingsInput implements PartialTripSettings {
+@InputType('TripSettingsInput', { description: 'A change to one layer: a field left out keeps its value, null removes it so the layer below (template, default) applies.' })
+export class TripSettingsInput implements TripSettingsChange {
   @Field(() => Boolean, { nullable: true })
-  autoExport?: boolean;
+  autoExport?: boolean | null;
 
   @Field(() => Int, { nullable: true })
-  reopenLimitSeconds?: number;
+  reopenLimitSeconds?: number | null;
 
   @Field(() => Int, { nullable: true })
-  activeTripMaxAgeSeconds?: number;
+  activeTripMaxAgeSeconds?: number | null;
 
   @Field(() => [String], { nullable: true })
-  startTags?: string[];
+  startTags?: string[] | null;
 
   @Field(() => [String], { nullable: true })
-  endTags?: string[];
+  endTags?: string[] | null;
 
   @Field(() => [String], { nullable: true })
-  finalEndTags?: string[];
+  finalEndTags?: string[] | null;
 }
 
 export { TripSettingsInput as PartialTripSettingsType };
@@ -69,6 +71,21 @@ export class CreateDevicePayload {
   @Field(() => String, { description: 'The device upload token; shown only once.' })
   uploadToken!: string;
 }
+
+@ObjectType({ description: 'The device with its new upload token; the old token no longer works.' })
+export class RotateDeviceTokenPayload extends CreateDevicePayload {}
+
+@InputType({ description: 'Fields left out stay as they are.' })
+export class UpdateTemplateInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => TripSettingsInput, { nullable: true, description: 'Changes these settings of the template; a setting given null is removed, so the default applies.' })
+  settings?: TripSettingsInput | null;
+}
+
+export const DeviceConnection = connectionType(Device, 'Device');
+export const TemplateConnection = connectionType(Template, 'Template');
 
 @InputType()
 export class CreateTemplateInput {

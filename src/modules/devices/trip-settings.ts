@@ -13,6 +13,9 @@ export interface TripSettings {
 
 export type PartialTripSettings = Partial<TripSettings>;
 
+/** A change to one layer: a value sets it, null removes it (the layer below applies), absent keeps it. */
+export type TripSettingsChange = { readonly [K in keyof TripSettings]?: TripSettings[K] | null };
+
 export const DEFAULT_TRIP_SETTINGS: TripSettings = Object.freeze({
   autoExport: false,
   reopenLimitSeconds: 600,

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { Config } from '../../config/config.js';
 import { transaction } from '../../db/pg-transaction.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
-import type { Queryable, TripEndEvent, TripsChangedEvent } from '../../lib/domain-events.js';
+import type { DeviceDeletedEvent, Queryable, TripEndEvent, TripsChangedEvent } from '../../lib/domain-events.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { effectiveSettings, type PartialTripSettings } from '../devices/trip-settings.js';
 import { insertExportSignal, reasonOfRevision } from './export-signal.js';
@@ -115,6 +115,18 @@ export class ExportService {
     );
     const settings = effectiveSettings(rows[0]?.template, rows[0]?.own);
     return settings.autoExport ? Math.max(settings.reopenLimitSeconds, this.config.exportMinDelaySeconds) : undefined;
+  }
+
+  /**
+   * The `device_deleted` handler: the device's tasks go in its transaction, their trips'
+   * export folders after the commit (a rollback must find its files still there). A run of
+   * one of them still writing loses its lease with the row, so it never publishes a file.
+   */
+  async onDeviceDeleted(tx: Queryable, event: DeviceDeletedEvent): Promise<() => Promise<void>> {
+    const { rows } = await tx.query<{ trip_id: string }>('delete from tasks where device_id = $1 returning trip_id', [event.deviceId]);
+    return async () => {
+      await Promise.all(rows.map((row) => rm(path.join(this.config.exportDir, row.trip_id), { recursive: true, force: true })));
+    };
   }
 
   /**

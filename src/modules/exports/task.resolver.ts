@@ -19,8 +19,11 @@ export class TaskResolver {
     @Arg('state', () => TaskState, { nullable: true }) state?: TaskState,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('deviceId', () => ID, { nullable: true, description: "Only this device's tasks; NOT_FOUND for a device that is not the caller's." }) deviceId?: string,
+    @Arg('from', () => String, { nullable: true, description: 'Only tasks created at or after this ISO time.' }) from?: string,
+    @Arg('to', () => String, { nullable: true, description: 'Only tasks created at or before this ISO time.' }) to?: string,
   ): Promise<ConnectionShape<Task>> {
-    return this.taskService.connection(ctx.em, principalOf(ctx), state ? { state } : {}, first, after);
+    return this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after);
   }
 
   @Authorized()
@@ -64,6 +67,14 @@ export class TaskResolver {
   @FieldResolver(() => TaskResult, { nullable: true, description: 'Null until an export succeeded, and after the result was cleared.' })
   result(@Root() task: Task): TaskResult | null {
     return taskResultOf(task);
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'A signed link to the result file that needs no other credentials (a browser can follow it) until it expires; null when there is no result.',
+  })
+  downloadUrl(@Root() task: Task): string | null {
+    return this.taskService.downloadUrlOf(task);
   }
 }
 

@@ -1,16 +1,19 @@
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 
 import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { requireOwned } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
-import { verifyDownloadSignature } from '../../notify/download-link.js';
+import { canonicalIso } from '../../lib/time.js';
+import { signDownloadUrl, verifyDownloadSignature } from '../../notify/download-link.js';
+import { Device } from '../devices/device.entity.js';
 import { deviceStream } from '../devices/device-stream.js';
 import { Trip, TripState } from '../trips/trip.entity.js';
 import { Task, TaskState } from './task.entity.js';
@@ -19,6 +22,15 @@ import { publishTaskState, TASK_UPDATED, type TaskPubSub, type TaskUpdatedMessag
 
 export interface TaskFilter {
   readonly state?: TaskState;
+}
+
+/** What the GraphQL list of tasks narrows by besides the state. */
+export interface TaskSearch extends TaskFilter {
+  readonly deviceId?: string | null;
+  /** Tasks created at or after this ISO time. */
+  readonly from?: string | null;
+  /** Tasks created at or before this ISO time. */
+  readonly to?: string | null;
 }
 
 export interface OpenResult {
@@ -76,15 +88,45 @@ export class TaskService {
   }
 
   /** Newest first, `first` after the cursor. */
-  async connection(em: EntityManager, principal: Principal, filter: TaskFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
+  async connection(em: EntityManager, principal: Principal, search: TaskSearch, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
     const size = pageSize(first, 20);
-    const where = { customer: principal.customerId, ...filter };
+    const where = await this.where(em, principal, search);
     const before = after ? decodeCursor(after, ([id, ...rest]) => (rest.length === 0 && typeof id === 'number' ? parseTaskId(id) : undefined)) : undefined;
     const [rows, totalCount] = await Promise.all([
-      em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: size + 1 }),
+      em.find(Task, before === undefined ? where : { $and: [where, { id: { $lt: before } }] }, { orderBy: { id: 'desc' }, limit: size + 1 }),
       em.count(Task, where),
     ]);
     return toConnection(rows, size, totalCount, cursorOf);
+  }
+
+  private async where(em: EntityManager, principal: Principal, search: TaskSearch): Promise<FilterQuery<Task>> {
+    const where: FilterQuery<Task> & Record<string, unknown> = { customer: principal.customerId };
+    if (search.state) where.state = search.state;
+    if (search.deviceId !== undefined && search.deviceId !== null) {
+      await requireOwned(em, Device, principal, search.deviceId, 'Device');
+      where.device = search.deviceId;
+    }
+    const createdAt: Record<string, string> = {};
+    for (const [name, op] of [
+      ['from', '$gte'],
+      ['to', '$lte'],
+    ] as const) {
+      const value = search[name];
+      if (!value) continue;
+      const at = canonicalIso(value);
+      if (!at) throw invalidInput(`${name} must be an ISO-8601 time`);
+      createdAt[op] = at;
+    }
+    if (Object.keys(createdAt).length) where.createdAt = createdAt;
+    return where;
+  }
+
+  /**
+   * A link that downloads the current result without other credentials until it expires
+   * (what a browser can follow); null when there is no result.
+   */
+  downloadUrlOf(task: Task): string | null {
+    return task.resultPath ? signDownloadUrl(this.config, task.id, task.customer.id) : null;
   }
 
   /** The caller's task; another customer's id answers NOT_FOUND like an unknown one. */

@@ -7,7 +7,8 @@ import copyStreams from 'pg-copy-streams';
 import type { Config } from '../../config/config.js';
 import type { Database } from '../../db/database.js';
 import { transaction } from '../../db/pg-transaction.js';
-import { AppError } from '../../lib/errors.js';
+import type { DeviceDeletedEvent, Queryable } from '../../lib/domain-events.js';
+import { AppError, unauthenticated } from '../../lib/errors.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { type DeviceEventSignals, triggerVersionSql } from '../announcements/device-event-signals.js';
@@ -115,6 +116,15 @@ export class IngestService {
     return result;
   }
 
+  /**
+   * The `device_deleted` handler: the device's records, which no foreign key ties to it (a
+   * partitioned table's rows), go in its transaction; its upload batches follow the device row.
+   */
+  async onDeviceDeleted(tx: Queryable, event: DeviceDeletedEvent): Promise<void> {
+    await tx.query('DELETE FROM records WHERE device_id = $1', [event.deviceId]);
+    await tx.query('DELETE FROM records_untrusted_time WHERE device_id = $1', [event.deviceId]);
+  }
+
   /** `batchHash` recognises the same batch sent again. */
   async ingest(device: UploadingDevice, records: readonly ParsedRecord[], batchHash: string): Promise<IngestResult> {
     const span = spanOf(records);
@@ -161,7 +171,8 @@ export class IngestService {
         values: [device.id, batchHash, records.length],
       });
       const row = locked.rows[0];
-      if (!row) throw new Error(`device ${device.id} vanished during upload`);
+      // Deleted between reading its token and locking its row: the token is gone with it.
+      if (!row) throw unauthenticated('Invalid device token');
       // A duplicate wrote nothing: the commit only releases the device lock.
       if (!row.fresh) return { result: { stored: 0, duplicate: true, trips: { started: 0, ended: 0, reopened: 0 } }, afterCommit: [] };
       const received = nowIso();

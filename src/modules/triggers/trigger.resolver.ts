@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { type ConnectionShape, connectionType, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trigger } from './trigger.entity.js';
 import type { TriggerService } from './trigger.service.js';
@@ -25,14 +26,26 @@ function draftOf(input: UpdateTriggerInput): TriggerDraft {
   };
 }
 
+const TriggerConnection = connectionType(Trigger, 'Trigger');
+
 @Resolver(() => Trigger)
 export class TriggerResolver {
   constructor(private readonly triggerService: TriggerService) {}
 
   @Authorized()
-  @Query(() => [Trigger], { description: "The caller's triggers." })
+  @Query(() => [Trigger], { description: "The caller's triggers; use triggerConnection.", deprecationReason: LIST_DEPRECATION })
   triggers(@Ctx() ctx: GraphQLContext): Promise<Trigger[]> {
     return this.triggerService.list(ctx.em, principalOf(ctx));
+  }
+
+  @Authorized()
+  @Query(() => TriggerConnection, { description: "The caller's triggers, oldest first." })
+  triggerConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Trigger>> {
+    return this.triggerService.connection(ctx.em, principalOf(ctx), first, after);
   }
 
   @Authorized()

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config/config.js';
 import { invalidInput } from '../../lib/errors.js';
 import { findOwned, requireOwned } from '../../lib/ownership.js';
+import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { microsToIso } from '../../lib/time.js';
 import { Device } from '../devices/device.entity.js';
@@ -58,6 +59,11 @@ export class TriggerService {
 
   list(em: EntityManager, principal: Principal): Promise<Trigger[]> {
     return em.find(Trigger, { customer: principal.customerId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  /** The caller's triggers a page at a time, oldest first (as `list`). */
+  connection(em: EntityManager, principal: Principal, first?: number | null, after?: string | null): Promise<ConnectionShape<Trigger>> {
+    return keysetConnection(em, Trigger, { customer: principal.customerId }, { key: 'createdAt', direction: 'asc' }, first, after);
   }
 
   /** The caller's trigger; another customer's id answers NOT_FOUND like an unknown one. */

@@ -3,13 +3,17 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, ty
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
-import { Trip } from './trip.entity.js';
+import { Trip, TripState } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';
 import type { TripService } from './trip.service.js';
 import type { TripUpdatedMessage } from './trip-topics.js';
+import { trackCost, TripTrack, tripTrack } from './trip-track.js';
 import { type TripChange, TripUpdatedEvent } from './trip-updated.types.js';
 
 const TripConnection = connectionType(Trip, 'Trip');
+
+const FROM = { nullable: true, description: 'Only trips still going at or after this ISO time.' } as const;
+const TO = { nullable: true, description: 'Only trips started at or before this ISO time.' } as const;
 
 @Resolver(() => Trip)
 export class TripResolver {
@@ -20,12 +24,13 @@ export class TripResolver {
   trips(
     @Ctx() ctx: GraphQLContext,
     @Arg('deviceId', () => ID, { nullable: true }) deviceId?: string,
-    @Arg('from', () => String, { nullable: true, description: 'Only trips still going at or after this ISO time.' }) from?: string,
-    @Arg('to', () => String, { nullable: true, description: 'Only trips started at or before this ISO time.' }) to?: string,
+    @Arg('from', () => String, FROM) from?: string,
+    @Arg('to', () => String, TO) to?: string,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('state', () => TripState, { nullable: true }) state?: TripState,
   ): Promise<ConnectionShape<Trip>> {
-    return this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to }, first, after);
+    return this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after);
   }
 
   @Authorized()
@@ -42,6 +47,47 @@ export class TripResolver {
   @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })
   duration(@Root() trip: Trip): string {
     return tripDuration(trip.startTimeUtc, trip.endTimeUtc);
+  }
+
+  @FieldResolver(() => TripTrack, {
+    description: 'The positions to draw the trip with, at most maxPoints (2 to 2000) of them.',
+    complexity: ({ args }) => trackCost(args.maxPoints),
+  })
+  track(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Arg('maxPoints', () => Int, { defaultValue: 1000 }) maxPoints: number): Promise<TripTrack> {
+    return tripTrack(ctx.em, trip, maxPoints);
+  }
+}
+
+/** A device's trips; in this feature because devices come before trips. */
+@Resolver(() => Device)
+export class DeviceTripsResolver {
+  constructor(private readonly tripService: TripService) {}
+
+  @FieldResolver(() => TripConnection, { description: "The device's trips, newest first (loaded for a whole page of devices at once)." })
+  trips(
+    @Root() device: Device,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('from', () => String, FROM) from?: string,
+    @Arg('to', () => String, TO) to?: string,
+    @Arg('state', () => TripState, { nullable: true }) state?: TripState,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ConnectionShape<Trip>> {
+    const customerId = device.customer.id;
+    // The loader's name holds every argument: aliases with other arguments get their own batch.
+    const name = `deviceTrips:${customerId}:${JSON.stringify([from, to, state, first, after])}`;
+    return ctx.cache.load(name, device.id, (ids: readonly string[]) =>
+      this.tripService.connectionsOfDevices(ctx.em, customerId, ids, { from, to, state }, first, after),
+    ) as Promise<ConnectionShape<Trip>>;
+  }
+
+  @FieldResolver(() => Trip, { nullable: true, description: 'The trip that started last; null before the first.' })
+  async latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<Trip | null> {
+    const customerId = device.customer.id;
+    const page = await ctx.cache.load(`latestTrip:${customerId}`, device.id, (ids: readonly string[]) =>
+      this.tripService.connectionsOfDevices(ctx.em, customerId, ids, {}, 1, null),
+    );
+    return page?.edges[0]?.node ?? null;
   }
 }
 

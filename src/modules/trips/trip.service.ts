@@ -7,12 +7,13 @@ import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
 import { Device } from '../devices/device.entity.js';
 import { deviceStream } from '../devices/device-stream.js';
-import { Trip } from './trip.entity.js';
+import { Trip, TripState } from './trip.entity.js';
 import type { TripRow } from './trip.serializer.js';
 import { TRIP_UPDATED, type TripPubSub, type TripUpdatedMessage } from './trip-topics.js';
 
 export interface TripFilter {
   readonly deviceId?: string | null;
+  readonly state?: TripState | null;
   /** Trips that were still going at or after this time. */
   readonly from?: string | null;
   /** Trips that had started at or before this time. */
@@ -20,6 +21,26 @@ export interface TripFilter {
 }
 
 const NEWEST_FIRST = { startTimeUtc: 'desc', id: 'desc' } as const;
+
+const cursorOf = (trip: Trip): string => encodeCursor([trip.startTimeUtc, trip.id]);
+
+/** The sort key `[start, id]` a trip cursor carries. */
+const tripCursor = (after: string): [string, string] =>
+  decodeCursor(after, ([time, tripId, ...rest]): [string, string] | undefined => {
+    const at = rest.length === 0 && typeof time === 'string' ? canonicalIso(time) : undefined;
+    return at && isUuid(tripId) ? [at, tripId] : undefined;
+  });
+
+/** The filter's times, canonical; a time that is not ISO-8601 is the client's mistake. */
+function timeRange(filter: Pick<TripFilter, 'from' | 'to'>): { from?: string; to?: string } {
+  const read = (value: string | null | undefined, name: string): string | undefined => {
+    if (!value) return undefined;
+    const at = canonicalIso(value);
+    if (!at) throw invalidInput(`${name} must be an ISO-8601 time`);
+    return at;
+  };
+  return { from: read(filter.from, 'from'), to: read(filter.to, 'to') };
+}
 
 /** Read side of trips; every query is scoped to the caller's customer. */
 export class TripService {
@@ -40,16 +61,10 @@ export class TripService {
       if (!device) throw notFound('Device');
       where.device = device.id;
     }
-    if (filter.from) {
-      const from = canonicalIso(filter.from);
-      if (!from) throw invalidInput('from must be an ISO-8601 time');
-      and.push({ $or: [{ endTimeUtc: null }, { endTimeUtc: { $gte: from } }] });
-    }
-    if (filter.to) {
-      const to = canonicalIso(filter.to);
-      if (!to) throw invalidInput('to must be an ISO-8601 time');
-      and.push({ startTimeUtc: { $lte: to } });
-    }
+    const { from, to } = timeRange(filter);
+    if (from) and.push({ $or: [{ endTimeUtc: null }, { endTimeUtc: { $gte: from } }] });
+    if (to) and.push({ startTimeUtc: { $lte: to } });
+    if (filter.state) where.state = filter.state;
     return and.length ? { ...where, $and: and } : where;
   }
 
@@ -66,14 +81,56 @@ export class TripService {
     const total = await em.count(Trip, where);
     let page: FilterQuery<Trip> = where;
     if (after) {
-      const [start, id] = decodeCursor(after, ([time, tripId, ...rest]): [string, string] | undefined => {
-        const at = rest.length === 0 && typeof time === 'string' ? canonicalIso(time) : undefined;
-        return at && isUuid(tripId) ? [at, tripId] : undefined;
-      });
+      const [start, id] = tripCursor(after);
       page = { $and: [where, { $or: [{ startTimeUtc: { $lt: start } }, { startTimeUtc: start, id: { $lt: id } }] }] };
     }
     const rows = await em.find(Trip, page, { orderBy: NEWEST_FIRST, limit: size + 1 });
-    return toConnection(rows, size, total, (t) => encodeCursor([t.startTimeUtc, t.id]));
+    return toConnection(rows, size, total, cursorOf);
+  }
+
+  /**
+   * The trips of many devices at once, each its own connection (newest first): one query for
+   * the pages (each device's newest `first + 1` through the (device, start) index) and one for
+   * the counts, however many devices the page of devices holds.
+   */
+  async connectionsOfDevices(
+    em: EntityManager,
+    customerId: string,
+    deviceIds: readonly string[],
+    filter: Omit<TripFilter, 'deviceId'>,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Map<string, ConnectionShape<Trip>>> {
+    const size = pageSize(first);
+    const ids = deviceIds.filter(isUuid);
+    if (!ids.length) return new Map();
+    const { from, to } = timeRange(filter);
+    const conditions: [string, unknown][] = [['t.customer_id = ?', customerId]];
+    if (from) conditions.push(['(t.end_time_utc IS NULL OR t.end_time_utc >= ?)', from]);
+    if (to) conditions.push(['t.start_time_utc <= ?', to]);
+    if (filter.state) conditions.push(['t.state = ?', filter.state]);
+    const matching = conditions.map(([sql]) => sql).join(' AND ');
+    const values = conditions.map(([, value]) => value);
+    const cursor = after ? tripCursor(after) : undefined;
+    const connection = em.getConnection();
+    const [rows, counts] = await Promise.all([
+      connection.execute<(Record<string, unknown> & { device_id: string })[]>(
+        `SELECT t.* FROM unnest(array[?]::uuid[]) AS d(id)
+           CROSS JOIN LATERAL (
+             SELECT * FROM trips t WHERE t.device_id = d.id AND ${matching} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
+              ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ?
+           ) t`,
+        [ids, ...values, ...(cursor ?? []), size + 1],
+      ),
+      connection.execute<{ device_id: string; total: string }[]>(
+        `SELECT t.device_id, count(*) AS total FROM trips t WHERE t.device_id IN (?) AND ${matching} GROUP BY t.device_id`,
+        [ids, ...values],
+      ),
+    ]);
+    const totals = new Map(counts.map((row) => [row.device_id, Number(row.total)]));
+    const byDevice = new Map<string, Trip[]>(ids.map((id) => [id, []]));
+    for (const row of rows) byDevice.get(row.device_id)?.push(em.map(Trip, row));
+    return new Map([...byDevice].map(([id, trips]) => [id, toConnection(trips, size, totals.get(id) ?? 0, cursorOf)]));
   }
 
   /** Newest first, by limit and offset (the legacy REST list). */
