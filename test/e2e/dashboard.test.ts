@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
 import type { Browser, Page } from 'playwright-core';
@@ -14,6 +14,7 @@ import { browserMissing, launchChromium, type WatchedPage, watchedPage } from '.
 import { waitForTask } from '../support/exports.js';
 import { gql } from '../support/http.js';
 import { DIST_ROOT } from '../support/process.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
 import { startWebhookReceiver, verifyWithStandardWebhooks, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -60,8 +61,8 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
   }
 
-  async function signInWithToken(page: Page, customer: TestCustomer): Promise<void> {
-    await page.goto(`${t.baseUrl}/`);
+  async function signInWithToken(page: Page, customer: TestCustomer, baseUrl = t.baseUrl): Promise<void> {
+    await page.goto(`${baseUrl}/`);
     await page.getByText('Use an API token instead').click();
     await page.getByLabel('API token', { exact: true }).fill(customer.apiToken);
     await page.getByRole('button', { name: 'Use token' }).click();
@@ -156,6 +157,56 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
     assertClean();
   });
 
+  it('resumes live updates after the socket drops, and catches up on what it missed', async () => {
+    // The browser reaches the service through a proxy the test can cut, as a flaky network would.
+    const proxy = await startTcpProxy(Number(new URL(t.baseUrl).port));
+    try {
+      const { page } = await open();
+      await signInWithToken(page, acme, `http://127.0.0.1:${proxy.port}`);
+      const status = page.getByRole('status', { name: /^Live updates/ });
+      await status.and(page.locator('[data-status="live"]')).waitFor();
+      await page.evaluate('window.notReloaded = true');
+
+      // Held, not refused: a refused reconnect is a console error in Chromium, and the test counts those.
+      proxy.hold();
+      await status.and(page.locator('[data-status="reconnecting"]')).waitFor();
+      // Finished while the socket was down: no event reaches this page for it.
+      const missed = await drivenTrip(acme, van, '2026-04-03T07:00:00.000000Z', 30);
+      await waitForTask(t.db.pool, missed.id, 'SUCCESS');
+      await proxy.restore();
+      await status.and(page.locator('[data-status="live"]')).waitFor({ timeout: 30_000 });
+      await page.getByRole('link', { name: missed.id.slice(0, 8) }).waitFor();
+
+      const next = await drivenTrip(acme, van, '2026-04-03T09:00:00.000000Z', 30);
+      await page.getByTestId('live-event').getByRole('link', { name: next.id.slice(0, 8) }).waitFor({ timeout: 30_000 });
+      assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
+      assertClean();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('serves the dashboard with a CSP of self only, and leaves the API routes as they were', async () => {
+    const page = await fetch(`${t.baseUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https:/);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    assert.ok(script, 'index.html loads its script from /assets/');
+    const asset = await fetch(`${t.baseUrl}${script}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
+    await asset.arrayBuffer();
+    assert.equal((await fetch(`${t.baseUrl}/openapi.json`)).status, 200);
+    assert.equal((await fetch(`${t.baseUrl}/assets/../../package.json`)).status, 404);
+    const unknown = await fetch(`${t.baseUrl}/no-such-page`);
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.headers.get('content-type') ?? '', /application\/json/);
+  });
+
   it('creates a webhook trigger, shows its secret once, and its test delivery reaches a real receiver signed with it', async () => {
     const { page } = await open();
     await signInWithToken(page, acme);
@@ -223,7 +274,8 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
     assertClean();
   });
 
-  after(() => {
+  afterEach(async () => {
+    for (const w of watched) await w.context.close();
     watched = [];
   });
 });
