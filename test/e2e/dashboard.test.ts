@@ -178,7 +178,10 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
       await page.getByRole('link', { name: missed.id.slice(0, 8) }).waitFor();
 
       const next = await drivenTrip(acme, van, '2026-04-03T09:00:00.000000Z', 30);
-      await page.getByTestId('live-event').getByRole('link', { name: next.id.slice(0, 8) }).waitFor({ timeout: 30_000 });
+      await page
+        .getByTestId('live-event')
+        .getByRole('link', { name: next.id.slice(0, 8) })
+        .waitFor({ timeout: 30_000 });
       assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
       assertClean();
     } finally {
