@@ -13,6 +13,7 @@ import { registerSecurityHeaders } from './lib/security-headers.js';
 import { withKeptJwtSecret } from './modules/accounts/service-secret.store.js';
 import type { Dispatcher } from './modules/announcements/dispatcher.js';
 import { authRoutes } from './rest/auth.route.js';
+import { dashboardRoutes } from './rest/dashboard.route.js';
 import { healthRoutes } from './rest/health.route.js';
 import { registerErrorHandling } from './rest/http.js';
 import { registerOpenApi } from './rest/openapi.js';
@@ -78,6 +79,7 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
     // One deployment is one database; deployments sharing a Redis keep their counts apart.
     const throttle = await registerAuthThrottle(http, config, `trip-export:${new URL(db.url).pathname.slice(1)}`);
     await http.register(authRoutes(services.auth, throttle));
+    await http.register(dashboardRoutes());
     await http.register(storageRoutes(db.pool, services.devices, services.ingest));
     await http.register(tripRoutes(services.auth, services.trips, config.publicUrl));
     await http.register(taskRoutes(services.auth, services.tasks, config.publicUrl));

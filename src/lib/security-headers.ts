@@ -39,3 +39,27 @@ export const graphqlLandingPageHeaders: Omit<FastifyHelmetOptions, 'global'> = {
   },
   crossOriginEmbedderPolicy: false,
 };
+
+/**
+ * The built-in dashboard (GET /, /assets/*): its scripts and styles come from the service
+ * itself, it talks to /graphql over fetch and graphql-ws on the same origin, and it embeds
+ * nothing. `connect-src 'self'` covers ws:// and wss:// to the same host (CSP level 3).
+ */
+export const dashboardHeaders: Omit<FastifyHelmetOptions, 'global'> = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'self'"],
+      objectSrc: ["'none'"],
+      scriptSrcAttr: ["'none'"],
+    },
+  },
+};

@@ -11,6 +11,8 @@ export interface TcpProxy {
   /** Local ports of the open connections to the server: `client_port` in `pg_stat_activity`. */
   upstreamPorts(): number[];
   cut(): Promise<void>;
+  /** Drops every open connection but keeps listening: new clients wait, unanswered, until restore(). */
+  hold(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -22,7 +24,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   };
+  let held: Socket[] | undefined;
   const handle = (client: Socket): void => {
+    if (held) {
+      held.push(client);
+      return;
+    }
     const upstream = createConnection({ host: targetHost, port: targetPort });
     track(client);
     track(upstream);
@@ -62,7 +69,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     port,
     upstreamPorts: () => [...upstreams].map((s) => s.localPort).filter((p): p is number => p !== undefined),
     cut,
+    hold() {
+      held = [];
+      for (const socket of sockets) socket.destroy();
+    },
     async restore() {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const client of waiting) if (!client.destroyed) handle(client);
       server ??= await listen(port);
     },
     close: cut,

@@ -1,0 +1,89 @@
+import { useQuery } from '@urql/preact';
+import { useState } from 'preact/hooks';
+
+import { FleetDocument, TaskListDocument, type TaskListQuery, type TaskState } from '../generated/graphql.js';
+import { useLiveRefetch } from '../live.js';
+import { has, TASKS_BY_DEVICE } from '../pending.js';
+import { bytes, ErrorNote, Section, shortId, StateBadge, when } from '../ui.js';
+
+const STATES: TaskState[] = ['PENDING', 'STARTED', 'SUCCESS', 'FAILURE'];
+
+/**
+ * Export tasks, newest first, by state and device. Until the API filters tasks by device
+ * (tasks(deviceId)), the device filter applies to the page that was fetched.
+ */
+export function TasksScreen() {
+  const [state, setState] = useState<TaskState | ''>('');
+  const [deviceId, setDeviceId] = useState('');
+  const [devices] = useQuery({ query: FleetDocument });
+  const variables = { state: state || undefined, first: 100, ...(has.tasksByDevice ? { deviceId: deviceId || undefined } : {}) };
+  const [result, refetch] = useQuery<TaskListQuery>({ query: has.tasksByDevice ? TASKS_BY_DEVICE : TaskListDocument, variables, requestPolicy: 'network-only' });
+  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
+  const tasks = result.data?.tasks.edges.map((e) => e.node).filter((t) => !deviceId || t.trip.device.id === deviceId) ?? [];
+  return (
+    <Section title="Tasks">
+      <form class="inline" aria-label="Filter tasks" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          State
+          <select value={state} onChange={(e) => setState(e.currentTarget.value as TaskState | '')}>
+            <option value="">any</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Device
+          <select value={deviceId} onChange={(e) => setDeviceId(e.currentTarget.value)}>
+            <option value="">any</option>
+            {devices.data?.devices.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({shortId(d.unitId)})
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      <ErrorNote error={result.error} />
+      <p>{result.data ? `${tasks.length} shown of ${result.data.tasks.totalCount}` : 'Loading…'}</p>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">State</th>
+              <th scope="col">Device</th>
+              <th scope="col">Trip</th>
+              <th scope="col">Created</th>
+              <th scope="col">Finished</th>
+              <th scope="col">Bytes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tasks.map((task) => (
+              <tr key={task.id}>
+                <td class="mono">{task.id}</td>
+                <td>
+                  <StateBadge state={task.state} />
+                </td>
+                <td>
+                  <a href={`#/devices/${task.trip.device.id}`}>{task.trip.device.name}</a>
+                </td>
+                <td>
+                  <a class="mono" href={`#/trips/${task.trip.id}`}>
+                    {shortId(task.trip.id)}
+                  </a>
+                </td>
+                <td>{when(task.createdAt)}</td>
+                <td>{when(task.finishedAt)}</td>
+                <td>{bytes(task.result?.bytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Section>
+  );
+}
