@@ -117,7 +117,7 @@ export function createServices(config: Config, db: Database, log: Logger): Servi
     triggers: new TriggerService(config, secrets, new AnnouncementTriggerDeliveries(config, channels)),
     deliveries: new DeliveryService(),
     announcements: new AnnouncementService(config, pubSub.pubSub, () => db.orm.em.fork()),
-    deviceEvents: new DeviceEventService(pubSub.pubSub, () => db.orm.em.fork()),
+    deviceEvents: new DeviceEventService(config, pubSub.pubSub, () => db.orm.em.fork()),
     notify: { pubSub, channels },
     dispatcher,
     async close() {

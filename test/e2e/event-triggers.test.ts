@@ -245,6 +245,40 @@ describe('EVENT triggers fire on uploaded records', () => {
     assert.deepEqual(all.errors, []);
   });
 
+  it('resumes deviceEvent after a cursor: exactly what fired while away, then live ones', async () => {
+    const device = await createDevice(t.db.orm, acme);
+    await eventTrigger(acme, 'nine/*');
+    const listen = (variables: Record<string, unknown>) => {
+      const socket = connectWs(t.baseUrl, `APIToken ${acme.apiToken}`);
+      sockets.push(socket);
+      return { socket, sub: socket.subscribe<{ deviceEvent: Event }>(print(DeviceEventDocument), variables) };
+    };
+    const first = listen({ deviceId: device.id });
+    const base = t.app.ws!.liveSubscriptions();
+    await waitFor(() => t.app.ws!.liveSubscriptions() >= base, 'the first subscription');
+    await stored(device, [event(at(BASE, 1), 'nine/one')]);
+    await waitFor(() => first.sub.events.length >= 1, 'the first event');
+    const { cursor } = first.sub.events[0]!.deviceEvent;
+    await first.socket.dispose();
+
+    // Away: two events fire and are fanned out (their webhooks arrive) while nobody listens.
+    const trigger = await eventTrigger(acme, 'nine/two');
+    await stored(device, [event(at(BASE, 2), 'nine/two')]);
+    await stored(device, [event(at(BASE, 3), 'nine/three')]);
+    await waitFor(() => trigger.hooks().length >= 1, 'the events while away to be fanned out');
+
+    const again = listen({ deviceId: device.id, after: cursor });
+    await waitFor(() => again.sub.events.length >= 2, 'the replay');
+    await stored(device, [event(at(BASE, 4), 'nine/four')]);
+    await waitFor(() => again.sub.events.length >= 3, 'the live event after the replay');
+    assert.deepEqual(
+      again.sub.events.map((e) => e.deviceEvent.tag),
+      ['nine/two', 'nine/three', 'nine/four'],
+    );
+    assert.equal(new Set(again.sub.events.map((e) => e.deviceEvent.cursor)).size, 3);
+    assert.deepEqual(again.sub.errors, []);
+  });
+
   it('mails the recipients of an EVENT trigger', async () => {
     const device = await createDevice(t.db.orm, acme);
     const { id } = await createTrigger(t.baseUrl, acme.apiToken, {

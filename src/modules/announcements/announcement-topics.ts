@@ -20,6 +20,10 @@ export interface TripExportFinishedMessage {
 /** A `device_event` signal once fanned out, as it travels between instances. */
 export interface DeviceEventMessage {
   readonly eventId: string;
+  /** Place in the customer's device_event stream (see `signal-stream.ts`). */
+  readonly position: number;
+  /** The opaque form of `position` a client resumes from. */
+  readonly cursor: string;
   readonly customerId: string;
   readonly deviceId: string;
   readonly occurredAt: string;

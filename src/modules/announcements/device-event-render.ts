@@ -3,10 +3,13 @@ import type { MailMessage } from '../../notify/mailer.js';
 import type { Trigger } from '../triggers/trigger.entity.js';
 import type { DeviceEventMessage } from './announcement-topics.js';
 import type { DeviceEventPayload, Signal } from './signal.entity.js';
+import { cursorOf } from './signal-stream.js';
 import { escapeHtml, readableTime } from './trip-export-mail.js';
 
 export const deviceEventMessageOf = (signal: Signal): DeviceEventMessage => ({
   eventId: signal.id,
+  position: signal.position ?? 0,
+  cursor: cursorOf(signal.name, signal.position ?? 0),
   customerId: signal.customer.id,
   deviceId: signal.deviceId,
   occurredAt: signal.createdAt,

@@ -1,6 +1,6 @@
-import { filter, pipe } from '@graphql-yoga/subscription';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
+import type { Config } from '../../config/config.js';
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { requireOwned } from '../../lib/ownership.js';
 import type { Principal } from '../../lib/principal.js';
@@ -8,6 +8,8 @@ import { tagMatcher, tagPatternProblem } from '../../lib/tag-pattern.js';
 import { Device } from '../devices/device.entity.js';
 import { type AnnouncementPubSub, DEVICE_EVENT, type DeviceEventMessage } from './announcement-topics.js';
 import type { DeviceEvent } from './device-event.types.js';
+import { deviceEventMessageOf } from './device-event-render.js';
+import { openSignalStream } from './signal-stream.js';
 
 /** How long one event's device is shared between its subscribers. */
 const SHARED_DEVICE_MS = 5_000;
@@ -16,6 +18,8 @@ export interface DeviceEventFilter {
   readonly deviceId?: string | null;
   /** A tag or a glob over tags, the syntax of EVENT triggers (`vehicle/battery/*`). */
   readonly tag?: string | null;
+  /** A DeviceEvent's cursor: first the events after it, then live ones. */
+  readonly after?: string | null;
 }
 
 /** Live device events for subscribers: only ever the subscriber's own customer's. */
@@ -25,22 +29,27 @@ export class DeviceEventService {
 
   /** @param forkEm an EntityManager of its own per event: a subscription outlives its operation. */
   constructor(
+    private readonly config: Config,
     private readonly pubSub: AnnouncementPubSub,
     private readonly forkEm: () => EntityManager,
   ) {}
 
   /** Another customer's device answers NOT_FOUND; a tag pattern that cannot run, INVALID_INPUT. */
   async subscribe(em: EntityManager, principal: Principal, wanted: DeviceEventFilter): Promise<AsyncIterable<DeviceEventMessage>> {
-    const { deviceId, tag } = wanted;
+    const { deviceId, tag, after } = wanted;
     const problem = tag ? tagPatternProblem(tag, 'glob') : undefined;
     if (problem) throw invalidInput(`tag "${tag}" ${problem}`);
     if (deviceId) await requireOwned(em, Device, principal, deviceId, 'Device');
     const matches = tag ? tagMatcher(tag, 'glob') : undefined;
-    // The topic is per customer: another customer's events never reach this iterator.
-    return pipe(
-      this.pubSub.subscribe(DEVICE_EVENT, principal.customerId),
-      filter((m: DeviceEventMessage) => (!deviceId || m.deviceId === deviceId) && (!matches || matches(m.payload.tag))),
-    );
+    return openSignalStream(this.forkEm, this.config.announcementReplayDays, {
+      customerId: principal.customerId,
+      name: 'device_event',
+      // The topic and the replay are per customer: another customer's events never reach this iterator.
+      live: this.pubSub.subscribe(DEVICE_EVENT, principal.customerId),
+      toMessage: deviceEventMessageOf,
+      after: after ?? null,
+      accept: (m) => (!deviceId || m.deviceId === deviceId) && (!matches || matches(m.payload.tag)),
+    });
   }
 
   async eventFor(principal: Principal, message: DeviceEventMessage): Promise<DeviceEvent> {
@@ -48,6 +57,7 @@ export class DeviceEventService {
     const { payload } = message;
     return {
       eventId: message.eventId,
+      cursor: message.cursor,
       occurredAt: message.occurredAt,
       tag: payload.tag,
       at: payload.at,

@@ -7,6 +7,9 @@ export class DeviceEvent {
   @Field(() => ID, { description: "The announcement id (the webhook body's data.event_id)." })
   eventId!: string;
 
+  @Field(() => String, { description: "Where this event stands in the customer's device events: pass it as `after` to deviceEvent to get what came after it." })
+  cursor!: string;
+
   @Field(() => String, { description: 'When the upload carrying the record was stored.' })
   occurredAt!: string;
 
