@@ -52,14 +52,24 @@ export function makeRecords(device: TestDevice, from: string, count: number, ste
 }
 
 /** Stores records the way ingest does: in their month partitions, `line` kept verbatim. */
+/** The lat/lon columns ingest fills from a `track.pos` line, so Trip.track sees these records too. */
+function locationOf(line: string): { lat: number | null; lon: number | null } {
+  if (!line.includes('"track.pos.loc"')) return { lat: null, lon: null };
+  const loc = (JSON.parse(line) as Record<string, unknown>)['track.pos.loc'] as { lat?: unknown; lon?: unknown } | undefined;
+  return typeof loc?.lat === 'number' && typeof loc.lon === 'number' ? { lat: loc.lat, lon: loc.lon } : { lat: null, lon: null };
+}
+
 export async function insertRecords(pool: pg.Pool, device: TestDevice, records: readonly StoredRecord[]): Promise<void> {
   for (const month of new Set(records.map((r) => `${r.ts.slice(0, 7)}-01T00:00:00Z`))) {
     await pool.query('select ensure_records_partition($1::timestamptz)', [month]);
   }
-  await pool.query('insert into records (device_id, ts, line) select $1, unnest($2::timestamptz[]), unnest($3::text[])', [
+  const locations = records.map((r) => locationOf(r.line));
+  await pool.query('insert into records (device_id, ts, line, lat, lon) select $1, unnest($2::timestamptz[]), unnest($3::text[]), unnest($4::float8[]), unnest($5::float8[])', [
     device.id,
     records.map((r) => r.ts),
     records.map((r) => r.line),
+    locations.map((l) => l.lat),
+    locations.map((l) => l.lon),
   ]);
 }
 

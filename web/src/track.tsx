@@ -2,8 +2,6 @@
  * A trip's track as an SVG polyline with a scale bar: no map tiles can be fetched, and a line
  * over the trip's own extent is what a fleet manager needs to see where it went.
  */
-import type { TrackPoint } from './pending.js';
-
 const WIDTH = 600;
 const HEIGHT = 360;
 const PAD = 20;
@@ -15,7 +13,7 @@ function niceDistance(maxMetres: number): number {
   return [5, 2, 1].map((f) => f * power).find((d) => d <= maxMetres) ?? power;
 }
 
-export function TrackView({ points }: { points: readonly Pick<TrackPoint, 'lat' | 'lon'>[] }) {
+export function TrackView({ points }: { points: readonly { lat: number; lon: number }[] }) {
   if (points.length < 2) return <p>No positions to draw.</p>;
   const lats = points.map((p) => p.lat);
   const lons = points.map((p) => p.lon);
@@ -46,25 +44,4 @@ export function TrackView({ points }: { points: readonly Pick<TrackPoint, 'lat' 
       </g>
     </svg>
   );
-}
-
-/** Every `step`-th point and the last one: at most `max` points. */
-export function decimate<T>(points: readonly T[], max: number): T[] {
-  if (points.length <= max) return [...points];
-  const step = Math.ceil(points.length / max);
-  const kept = points.filter((_, i) => i % step === 0);
-  if (kept.at(-1) !== points.at(-1)) kept.push(points.at(-1)!);
-  return kept;
-}
-
-/** Positions (`track.pos.loc`) of a downloaded export file, gunzipped in the browser. */
-export async function positionsOfExport(gzip: Blob): Promise<{ lat: number; lon: number }[]> {
-  const text = await new Response(gzip.stream().pipeThrough(new DecompressionStream('gzip'))).text();
-  const points: { lat: number; lon: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.includes('track.pos.loc')) continue;
-    const loc = (JSON.parse(line) as Record<string, unknown>)['track.pos.loc'] as { lat?: unknown; lon?: unknown } | undefined;
-    if (typeof loc?.lat === 'number' && typeof loc.lon === 'number') points.push({ lat: loc.lat, lon: loc.lon });
-  }
-  return points;
 }

@@ -1,9 +1,8 @@
 import { useMutation, useQuery } from '@urql/preact';
 import { useState } from 'preact/hooks';
 
-import { DeviceDocument, type DeviceQuery, type TripSettingsInput, UpdateDeviceSettingsDocument } from '../generated/graphql.js';
+import { DeviceDocument, type DeviceQuery, RenameDeviceDocument, RotateDeviceTokenDocument, type TripSettingsInput, UpdateDeviceSettingsDocument } from '../generated/graphql.js';
 import { useLiveRefetch } from '../live.js';
-import { has, ROTATE_DEVICE_TOKEN, type RotateDeviceTokenResult } from '../pending.js';
 import { ErrorNote, field, Section, shortId, ShownOnce, StateBadge, when } from '../ui.js';
 
 type SettingKey = keyof TripSettingsInput;
@@ -48,8 +47,11 @@ export function DeviceScreen({ id }: { id: string }) {
             <dd>{device.vehicleId}</dd>
             <dt>Template</dt>
             <dd>{device.template?.name ?? 'none'}</dd>
+            <dt>Last seen</dt>
+            <dd>{when(device.lastSeenAt)}</dd>
           </dl>
-          {has.rotateDeviceToken && <RotateToken deviceId={device.id} />}
+          <Rename key={device.name} deviceId={device.id} name={device.name} onRenamed={() => refetch({ requestPolicy: 'network-only' })} />
+          <RotateToken deviceId={device.id} />
         </Section>
       )}
       {device && <Settings device={device} onSaved={() => refetch({ requestPolicy: 'network-only' })} />}
@@ -184,8 +186,31 @@ function Settings({ device, onSaved }: { device: DeviceQuery['device']; onSaved:
   );
 }
 
+function Rename({ deviceId, name, onRenamed }: { deviceId: string; name: string; onRenamed: () => void }) {
+  const [renamed, rename] = useMutation(RenameDeviceDocument);
+  const [draft, setDraft] = useState(name);
+  const onSubmit = async (event: Event) => {
+    event.preventDefault();
+    const done = await rename({ id: deviceId, name: draft });
+    if (!done.error) onRenamed();
+  };
+  return (
+    <form class="inline" aria-label="Rename device" onSubmit={onSubmit}>
+      <label>
+        Name
+        <input name="name" required value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
+      </label>
+      <button type="submit" disabled={renamed.fetching}>
+        Rename
+      </button>
+      <ErrorNote error={renamed.error} />
+    </form>
+  );
+}
+
+/** The old token stops working at once, so the new one is shown this once to hand to the device. */
 function RotateToken({ deviceId }: { deviceId: string }) {
-  const [rotated, rotate] = useMutation<RotateDeviceTokenResult>(ROTATE_DEVICE_TOKEN);
+  const [rotated, rotate] = useMutation(RotateDeviceTokenDocument);
   const [shown, setShown] = useState<string>();
   return (
     <div>

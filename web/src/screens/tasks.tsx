@@ -1,25 +1,21 @@
 import { useQuery } from '@urql/preact';
 import { useState } from 'preact/hooks';
 
-import { FleetDocument, TaskListDocument, type TaskListQuery, type TaskState } from '../generated/graphql.js';
+import { FleetDocument, TaskListDocument, type TaskState } from '../generated/graphql.js';
 import { useLiveRefetch } from '../live.js';
-import { has, TASKS_BY_DEVICE } from '../pending.js';
 import { bytes, ErrorNote, Section, shortId, StateBadge, when } from '../ui.js';
 
 const STATES: TaskState[] = ['PENDING', 'STARTED', 'SUCCESS', 'FAILURE'];
 
-/**
- * Export tasks, newest first, by state and device. Until the API filters tasks by device
- * (tasks(deviceId)), the device filter applies to the page that was fetched.
- */
+/** Export tasks, newest first, filtered by state and device on the server (so totalCount counts the filter). */
 export function TasksScreen() {
   const [state, setState] = useState<TaskState | ''>('');
   const [deviceId, setDeviceId] = useState('');
   const [devices] = useQuery({ query: FleetDocument });
-  const variables = { state: state || undefined, first: 100, ...(has.tasksByDevice ? { deviceId: deviceId || undefined } : {}) };
-  const [result, refetch] = useQuery<TaskListQuery>({ query: has.tasksByDevice ? TASKS_BY_DEVICE : TaskListDocument, variables, requestPolicy: 'network-only' });
+  const variables = { state: state || undefined, deviceId: deviceId || undefined, first: 100 };
+  const [result, refetch] = useQuery({ query: TaskListDocument, variables, requestPolicy: 'network-only' });
   useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
-  const tasks = result.data?.tasks.edges.map((e) => e.node).filter((t) => !deviceId || t.trip.device.id === deviceId) ?? [];
+  const tasks = result.data?.tasks.edges.map((e) => e.node) ?? [];
   return (
     <Section title="Tasks">
       <form class="inline" aria-label="Filter tasks" onSubmit={(e) => e.preventDefault()}>

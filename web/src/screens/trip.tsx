@@ -1,11 +1,8 @@
 import { useMutation, useQuery } from '@urql/preact';
-import { useEffect, useState } from 'preact/hooks';
 
-import { ClearTaskResultDocument, ExportTripDocument, type TaskFieldsFragment, TripDetailDocument } from '../generated/graphql.js';
+import { ClearTaskResultDocument, ExportTripDocument, type TaskFieldsFragment, TripDetailDocument, TripTrackDocument } from '../generated/graphql.js';
 import { useLiveRefetch } from '../live.js';
-import { has, TASK_DOWNLOAD_URL, type TaskDownloadUrlResult, TRIP_TRACK, type TripTrackResult } from '../pending.js';
-import { storedAuthorization } from '../session.js';
-import { decimate, positionsOfExport, TrackView } from '../track.js';
+import { TrackView } from '../track.js';
 import { bytes, ErrorNote, Section, StateBadge, when } from '../ui.js';
 
 const MAX_POINTS = 2000;
@@ -41,7 +38,7 @@ export function TripScreen({ id }: { id: string }) {
             <dt>Records</dt>
             <dd>{trip.task?.result?.records ?? '—'}</dd>
           </dl>
-          <Track tripId={trip.id} task={trip.task ?? undefined} />
+          <Track tripId={trip.id} />
         </Section>
       )}
       {trip && <TaskPanel tripId={trip.id} task={trip.task ?? undefined} onChange={() => refetch({ requestPolicy: 'network-only' })} />}
@@ -49,31 +46,15 @@ export function TripScreen({ id }: { id: string }) {
   );
 }
 
-/** The export file, fetched with the session's own credentials (REST takes no cookie). */
-async function fetchResult(path: string): Promise<Blob> {
-  const response = await fetch(path, { headers: { authorization: storedAuthorization() ?? '' } });
-  if (!response.ok) throw new Error(`Download failed (${response.status})`);
-  return response.blob();
-}
-
-/** Trip.track when the API has it, else the positions of the trip's export file. */
-function Track({ tripId, task }: { tripId: string; task: TaskFieldsFragment | undefined }) {
-  const [fromApi] = useQuery<TripTrackResult>({ query: TRIP_TRACK, variables: { id: tripId, maxPoints: MAX_POINTS }, pause: !has.track });
-  const [fromFile, setFromFile] = useState<{ lat: number; lon: number }[]>();
-  const path = task?.result?.downloadPath;
-  useEffect(() => {
-    if (has.track || !path) return;
-    let gone = false;
-    void fetchResult(path)
-      .then(positionsOfExport)
-      .then((points) => !gone && setFromFile(decimate(points, MAX_POINTS)));
-    return () => void (gone = true);
-  }, [path]);
-  const points = has.track ? fromApi.data?.trip.track : fromFile;
+/** Trip.track, thinned on the server to at most MAX_POINTS (issue 14: ~2,000). */
+function Track({ tripId }: { tripId: string }) {
+  const [result] = useQuery({ query: TripTrackDocument, variables: { id: tripId, maxPoints: MAX_POINTS } });
+  const track = result.data?.trip.track;
   return (
     <figure>
-      {points ? <TrackView points={points} /> : <p>{has.track || path ? 'Loading track…' : 'The track is drawn from the export; export the trip to see it.'}</p>}
-      <figcaption>Track{points ? ` (${points.length} points)` : ''}</figcaption>
+      <ErrorNote error={result.error} />
+      {track ? <TrackView points={track.points} /> : !result.error && <p>Loading track…</p>}
+      <figcaption>Track{track ? ` (${track.points.length} of ${track.positionCount} positions)` : ''}</figcaption>
     </figure>
   );
 }
@@ -116,7 +97,12 @@ function TaskPanel({ tripId, task, onChange }: { tripId: string; task: TaskField
         <p>Not exported yet.</p>
       )}
       <div class="actions">
-        {task?.result && <Download taskId={task.id} tripId={tripId} path={task.result.downloadPath} />}
+        {/* Signed and short-lived: the browser follows it itself, with no credentials of the session. */}
+        {task?.downloadUrl && (
+          <a class="button" href={task.downloadUrl} download={`${tripId}.json.gz`}>
+            Download {tripId}.json.gz
+          </a>
+        )}
         <button type="button" disabled={exporting.fetching} onClick={async () => !(await exportTrip({ tripId })).error && onChange()}>
           {task ? 'Re-export' : 'Export'}
         </button>
@@ -128,49 +114,5 @@ function TaskPanel({ tripId, task, onChange }: { tripId: string; task: TaskField
       </div>
       <ErrorNote error={exporting.error ?? clearing.error} />
     </Section>
-  );
-}
-
-/**
- * A signed link (Task.downloadUrl) the browser follows by itself when the API has it; else the
- * file is fetched with the session's credentials and saved from memory.
- */
-function Download({ taskId, tripId, path }: { taskId: string; tripId: string; path: string }) {
-  const [signed] = useQuery<TaskDownloadUrlResult>({ query: TASK_DOWNLOAD_URL, variables: { id: taskId }, pause: !has.downloadUrl, requestPolicy: 'network-only' });
-  const [error, setError] = useState<string>();
-  const name = `${tripId}.json.gz`;
-  if (has.downloadUrl) {
-    const url = signed.data?.task.downloadUrl;
-    return url ? (
-      <a class="button" href={url} download={name}>
-        Download {name}
-      </a>
-    ) : null;
-  }
-  const save = async () => {
-    try {
-      const href = URL.createObjectURL(await fetchResult(path));
-      const link = Object.assign(document.createElement('a'), { href, download: name });
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(href), 10_000);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
-  return (
-    <>
-      <a
-        class="button"
-        href={path}
-        download={name}
-        onClick={(event) => {
-          event.preventDefault();
-          void save();
-        }}
-      >
-        Download {name}
-      </a>
-      <ErrorNote error={error} />
-    </>
   );
 }
