@@ -193,6 +193,33 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
     }
   });
 
+  it('shows a trip started by an upload, and its end and export as task state changes, on the open fleet page without a reload (tripUpdated, taskUpdated)', async () => {
+    const { page } = await open();
+    await signInWithToken(page, acme);
+    await page
+      .getByRole('status', { name: /^Live updates/ })
+      .and(page.locator('[data-status="live"]'))
+      .waitFor();
+    await page.evaluate('window.notReloaded = true');
+
+    // The engine starts and the van drives: the trip starts, no export yet.
+    const records = drive('2026-04-05T07:00:00Z', 30, 1);
+    assert.equal((await upload(t.baseUrl, van, records.slice(0, -1))).status, 200);
+    const started = await waitFor(
+      async () => (await t.db.pool.query<{ id: string }>("SELECT id FROM trips WHERE device_id = $1 AND start_time_utc = '2026-04-05T07:00:00Z'", [van.id])).rows[0]?.id,
+      'the uploaded trip to start',
+    );
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'Van' }) });
+    await row.getByRole('link', { name: started.slice(0, 8) }).waitFor({ timeout: 30_000 });
+
+    // The engine stops: the trip ends, its export runs, and the row's task state reaches SUCCESS.
+    assert.equal((await upload(t.baseUrl, van, records.slice(-1))).status, 200);
+    await row.getByText('SUCCESS').waitFor({ timeout: 30_000 });
+    await row.getByRole('link', { name: started.slice(0, 8) }).waitFor();
+    assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
+    assertClean();
+  });
+
   it('serves the dashboard with a CSP of self only, and leaves the API routes as they were', async () => {
     const page = await fetch(`${t.baseUrl}/`);
     assert.equal(page.status, 200);

@@ -2,8 +2,16 @@ import { Provider, useQuery, useSubscription } from '@urql/preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { connect } from './client.js';
-import { ExportFinishedDocument, type ExportFinishedSubscription, MeDocument } from './generated/graphql.js';
-import { LiveContext, type LiveState } from './live.js';
+import {
+  ExportFinishedDocument,
+  type ExportFinishedSubscription,
+  MeDocument,
+  TaskUpdatedDocument,
+  type TaskUpdatedSubscription,
+  TripUpdatedDocument,
+  type TripUpdatedSubscription,
+} from './generated/graphql.js';
+import { LiveContext, type LiveEvent, type LiveState } from './live.js';
 import { DeviceScreen } from './screens/device.js';
 import { FleetScreen } from './screens/fleet.js';
 import { SignIn } from './screens/sign-in.js';
@@ -46,7 +54,7 @@ function SignedIn({ authorization, onSignOut }: { authorization: string; onSignO
   const connection = useMemo(
     () =>
       connect(authorization, {
-        onConnected: (resumed) => setLive((s) => ({ status: 'live', version: resumed ? s.version + 1 : s.version })),
+        onConnected: (resumed) => setLive((s) => (resumed ? { status: 'live', version: s.version + 1 } : { ...s, status: 'live' })),
         onDropped: () => setLive((s) => ({ ...s, status: 'reconnecting' })),
         onForbidden: onSignOut,
       }),
@@ -56,7 +64,7 @@ function SignedIn({ authorization, onSignOut }: { authorization: string; onSignO
   return (
     <Provider value={connection.client}>
       <LiveContext.Provider value={live}>
-        <Shell onSignOut={onSignOut} onEvent={() => setLive((s) => ({ ...s, version: s.version + 1 }))} />
+        <Shell onSignOut={onSignOut} onEvent={(event) => setLive((s) => ({ ...s, version: s.version + 1, event }))} />
       </LiveContext.Provider>
     </Provider>
   );
@@ -69,13 +77,25 @@ const NAV = [
   ['tokens', 'API tokens'],
 ] as const;
 
-function Shell({ onSignOut, onEvent }: { onSignOut: () => void; onEvent: () => void }) {
+function Shell({ onSignOut, onEvent }: { onSignOut: () => void; onEvent: (event: LiveEvent) => void }) {
   const route = useRoute();
   const [me] = useQuery({ query: MeDocument });
   const [latest, setLatest] = useState<ExportFinishedSubscription['tripExportFinished']>();
   useSubscription({ query: ExportFinishedDocument }, (_previous: unknown, event: ExportFinishedSubscription) => {
-    setLatest(event.tripExportFinished);
-    onEvent();
+    const e = event.tripExportFinished;
+    setLatest(e);
+    onEvent({ kind: 'export', deviceId: e.device.id, tripId: e.trip.id, taskId: e.task.id });
+    return event;
+  });
+  // Task state changes (PENDING, STARTED, SUCCESS, FAILURE) and trips starting, ending and reopening.
+  useSubscription({ query: TaskUpdatedDocument }, (_previous: unknown, event: TaskUpdatedSubscription) => {
+    const e = event.taskUpdated;
+    onEvent({ kind: 'task', deviceId: e.deviceId, tripId: e.tripId, taskId: e.taskId });
+    return event;
+  });
+  useSubscription({ query: TripUpdatedDocument }, (_previous: unknown, event: TripUpdatedSubscription) => {
+    const e = event.tripUpdated;
+    onEvent({ kind: 'trip', deviceId: e.deviceId, tripId: e.tripId });
     return event;
   });
   const [screen, id] = route;

@@ -25,7 +25,7 @@ export function DeviceScreen({ id }: { id: string }) {
     variables: { id, first: PAGE, after: after.at(-1), from: range.from, to: range.to },
     requestPolicy: 'network-only',
   });
-  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
+  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), { fetching: result.fetching, concerns: (event) => event.deviceId === id });
   const device = result.data?.device;
   const trips = result.data?.trips;
   const onFilter = (event: Event) => {

@@ -7,7 +7,7 @@ import { ErrorNote, Section, shortId, StateBadge, when } from '../ui.js';
 /** Every device with its latest trip and that trip's export in one request, refetched on live events. */
 export function FleetScreen() {
   const [fleet, refetch] = useQuery({ query: FleetDocument, requestPolicy: 'network-only' });
-  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
+  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), { fetching: fleet.fetching });
   return (
     <Section title="Fleet">
       <ErrorNote error={fleet.error} />

@@ -14,7 +14,11 @@ export function TasksScreen() {
   const [devices] = useQuery({ query: FleetDocument });
   const variables = { state: state || undefined, deviceId: deviceId || undefined, first: 100 };
   const [result, refetch] = useQuery({ query: TaskListDocument, variables, requestPolicy: 'network-only' });
-  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
+  // Trips starting do not change the task list; their exports' tasks do.
+  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), {
+    fetching: result.fetching,
+    concerns: (event) => event.kind !== 'trip' && (!deviceId || event.deviceId === deviceId),
+  });
   const tasks = result.data?.tasks.edges.map((e) => e.node) ?? [];
   return (
     <Section title="Tasks">

@@ -225,7 +225,8 @@ function TriggerForm({ trigger, devices, onDone }: { trigger?: TriggerFieldsFrag
 function Deliveries({ triggerId, onAll }: { triggerId?: string; onAll: () => void }) {
   const [list, refetch] = useQuery({ query: DeliveriesDocument, variables: { triggerId, first: 50, offset: 0 }, requestPolicy: 'network-only' });
   const [redelivered, redeliver] = useMutation(RedeliverDocument);
-  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
+  // Deliveries follow finished exports (and reconnects), not every task or trip change.
+  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), { fetching: list.fetching, concerns: (event) => event.kind === 'export' });
   return (
     <Section title="Deliveries">
       {triggerId && (

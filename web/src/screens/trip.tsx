@@ -9,7 +9,7 @@ const MAX_POINTS = 2000;
 
 export function TripScreen({ id }: { id: string }) {
   const [result, refetch] = useQuery({ query: TripDetailDocument, variables: { id }, requestPolicy: 'network-only' });
-  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }));
+  useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), { fetching: result.fetching, concerns: (event) => event.tripId === id });
   const trip = result.data?.trip;
   return (
     <>
