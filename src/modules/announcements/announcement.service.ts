@@ -5,6 +5,7 @@ import { notFound } from '../../lib/errors.js';
 import { ownedByIds, requireOwned } from '../../lib/ownership.js';
 import { type ConnectionShape, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
+import { SharedLoads } from '../../lib/shared-loads.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip } from '../trips/trip.entity.js';
 import { type AnnouncementPubSub, TRIP_EXPORT_FINISHED, type TripExportFinishedMessage } from './announcement-topics.js';
@@ -22,12 +23,8 @@ export class AnnouncementService {
    * Loading its trip and device per subscriber made a thousand subscribers wait seconds; signing
    * a download link and building the object per subscriber was most of what remained.
    */
-  private readonly shared = new Map<string, Promise<TripExportFinishedEvent>>();
+  private readonly shared = new SharedLoads<TripExportFinishedEvent>(SHARED_EVENT_MS);
 
-  /**
-   * @param forkEm an EntityManager of its own for each event: a subscription outlives the
-   *   operation that started it.
-   */
   constructor(
     private readonly config: Config,
     private readonly pubSub: AnnouncementPubSub,
@@ -86,15 +83,7 @@ export class AnnouncementService {
    */
   async eventFor(principal: Principal, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {
     if (message.customerId !== principal.customerId) throw notFound('Announcement');
-    const key = `${message.customerId}/${message.eventId}`;
-    let pending = this.shared.get(key);
-    if (!pending) {
-      pending = this.build(this.forkEm(), message);
-      this.shared.set(key, pending);
-      setTimeout(() => this.shared.delete(key), SHARED_EVENT_MS).unref();
-      pending.catch(() => this.shared.delete(key));
-    }
-    return pending;
+    return this.shared.get(`${message.customerId}/${message.eventId}`, () => this.build(this.forkEm(), message));
   }
 
   private async build(em: EntityManager, message: TripExportFinishedMessage): Promise<TripExportFinishedEvent> {

@@ -4,6 +4,7 @@ import type { Config } from '../../config/config.js';
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { requireOwned } from '../../lib/ownership.js';
 import type { Principal } from '../../lib/principal.js';
+import { SharedLoads } from '../../lib/shared-loads.js';
 import { tagMatcher, tagPatternProblem } from '../../lib/tag-pattern.js';
 import { Device } from '../devices/device.entity.js';
 import { type AnnouncementPubSub, DEVICE_EVENT, type DeviceEventMessage } from './announcement-topics.js';
@@ -25,7 +26,7 @@ export interface DeviceEventFilter {
 /** Live device events for subscribers: only ever the subscriber's own customer's. */
 export class DeviceEventService {
   /** Per event: every subscriber of the customer gets it at once, one query loads the device for all. */
-  private readonly devices = new Map<string, Promise<Device>>();
+  private readonly devices = new SharedLoads<Device>(SHARED_DEVICE_MS);
 
   /** @param forkEm an EntityManager of its own per event: a subscription outlives its operation. */
   constructor(
@@ -67,15 +68,10 @@ export class DeviceEventService {
   }
 
   private deviceOf(message: DeviceEventMessage): Promise<Device> {
-    let pending = this.devices.get(message.eventId);
-    if (!pending) {
-      pending = this.forkEm()
+    return this.devices.get(message.eventId, () =>
+      this.forkEm()
         .findOne(Device, { id: message.deviceId, customer: message.customerId })
-        .then((device) => device ?? Promise.reject(notFound('Device')));
-      this.devices.set(message.eventId, pending);
-      setTimeout(() => this.devices.delete(message.eventId), SHARED_DEVICE_MS).unref();
-      pending.catch(() => this.devices.delete(message.eventId));
-    }
-    return pending;
+        .then((device) => device ?? Promise.reject(notFound('Device'))),
+    );
   }
 }
