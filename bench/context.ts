@@ -24,11 +24,15 @@ export interface BenchContext {
   readonly apiToken: string;
   readonly pgVersion: string;
   newDevice(settings?: { autoExport?: boolean }): Promise<BenchDevice>;
+  /** Another customer of the same database, with its own API token. */
+  newCustomer(name: string): Promise<{ readonly principal: Principal; readonly apiToken: string }>;
+  /** Closes the pool and drops the benchmark's database. */
   close(): Promise<void>;
 }
 
 const SERVER = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const NAME = 'trip_export_bench';
+/** Its own database per run: two benchmarks at once (or a bench beside a test run) never meet. */
+const NAME = `trip_export_bench_${process.pid}`;
 
 /** A fresh, migrated database of the benchmark's own, with one customer. */
 export async function createBenchContext(): Promise<BenchContext> {
@@ -44,15 +48,20 @@ export async function createBenchContext(): Promise<BenchContext> {
   const db = await openAppDatabase(url);
   await migrate(db);
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'warn' });
-  const created = await new AuthService(config).createCustomer(db.orm.em.fork(), { name: 'Bench', email: `${randomUUID()}@bench.test`, password: 'bench-password' });
-  const principal: Principal = { customerId: created.customer.id, userId: created.user.id, via: 'api_token' };
+  const auth = new AuthService(config);
+  const newCustomer = async (name: string) => {
+    const created = await auth.createCustomer(db.orm.em.fork(), { name, email: `${randomUUID()}@bench.test`, password: 'bench-password' });
+    const principal: Principal = { customerId: created.customer.id, userId: created.user.id, via: 'api_token' };
+    return { principal, apiToken: created.token };
+  };
+  const { principal, apiToken } = await newCustomer('Bench');
   const devices = new DeviceService();
   return {
     url,
     db,
     config,
     principal,
-    apiToken: created.token,
+    apiToken,
     pgVersion: version,
     async newDevice(settings = {}) {
       const em = db.orm.em.fork();
@@ -61,6 +70,13 @@ export async function createBenchContext(): Promise<BenchContext> {
       if (Object.keys(settings).length) await devices.updateSettings(em, principal, device.id, settings);
       return { id: device.id, unitId: device.unitId, vehicleId, uploadToken };
     },
-    close: () => db.close(),
+    newCustomer,
+    async close() {
+      await db.close();
+      const drop = new pg.Client({ connectionString: SERVER });
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS ${NAME} WITH (FORCE)`);
+      await drop.end();
+    },
   };
 }

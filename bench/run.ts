@@ -10,12 +10,12 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { PROJECT_ROOT, startServiceProcess } from '../test/support/process.js';
-import { createBenchContext } from './context.js';
+import { type BenchContext, createBenchContext } from './context.js';
 import type { CpuUse } from './cpu.js';
 import { describeMachine, fmt, repeat, stats, table } from './harness.js';
 import { percentile } from './harness.js';
 import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
-import { loadTest } from './scenarios/api.js';
+import { apiScenario, seedExportedTrips } from './scenarios/api.js';
 import { deflateAlone, type DeflateBound, type ExportRuns, runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
 import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult, setEventTriggers, withBatteryTags } from './scenarios/upload.js';
 
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     // Only the upload scenario with and without EVENT triggers (a quick check of their cost).
     'event-triggers-only': { type: 'boolean', default: false },
+    // Only the API read scenario (a quick check of the read paths).
+    'api-only': { type: 'boolean', default: false },
   },
 });
 const quick = values.quick ?? false;
@@ -71,7 +73,7 @@ function uploadBound(uploads: readonly ServiceUploadResult[]): string {
  * Uploads of the same data (1% of records tagged as battery warnings, plus the engine tags)
  * with and without matching EVENT triggers, runs interleaved so the machine's drift hits both.
  */
-async function eventTriggerCostIn(ctx: Awaited<ReturnType<typeof createBenchContext>>, service: { baseUrl: string; child: { pid?: number } }): Promise<string> {
+async function eventTriggerCostIn(ctx: BenchContext, service: { baseUrl: string; child: { pid?: number } }): Promise<string> {
   log(`event triggers: ${records.toLocaleString()} records, ${runs} runs each without and with EVENT triggers, interleaved`);
   const plan = withBatteryTags(prepareUpload(records, clients));
   const target = { baseUrl: service.baseUrl, pid: service.child.pid! };
@@ -102,8 +104,53 @@ async function eventTriggerCostIn(ctx: Awaited<ReturnType<typeof createBenchCont
   );
 }
 
+/**
+ * The read paths under load: 10 devices with 200 exported trips for the measured customer, a
+ * second customer with 1,000 tasks for the full `GET /tasks/` listing.
+ */
+async function apiReads(ctx: BenchContext, baseUrl: string): Promise<string> {
+  const data = await seedExportedTrips(ctx, ctx.principal.customerId, 10, 200);
+  const big = await ctx.newCustomer('Bench, many tasks');
+  await seedExportedTrips(ctx, big.principal.customerId, 5, 1000);
+  return apiScenario({
+    baseUrl,
+    apiToken: ctx.apiToken,
+    bigToken: big.apiToken,
+    bigTasks: 1000,
+    deviceId: data.deviceIds[0]!,
+    seconds: quick ? 2 : 8,
+    connections: 16,
+    log,
+  });
+}
+
+/** The service as every scenario after the export one runs it. */
+function startBenchService(ctx: BenchContext) {
+  return startServiceProcess({
+    DATABASE_URL: ctx.url,
+    LOG_LEVEL: 'warn',
+    EXPORT_MIN_DELAY_SECONDS: '600',
+    EXPORT_DIR: exportDir,
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    JOB_POLL_MS: '200',
+    DELIVERY_CONCURRENCY: '16',
+    // One API token at full speed is what the API scenario measures, not what the limit is for.
+    TOKEN_LIMIT_PER_MINUTE: '10000000',
+  });
+}
+
 async function main(): Promise<void> {
   const ctx = await createBenchContext();
+  if (values['api-only']) {
+    const service = await startBenchService(ctx);
+    try {
+      console.log(await apiReads(ctx, service.baseUrl));
+    } finally {
+      await service.stop();
+      await ctx.close();
+    }
+    return;
+  }
   if (values['event-triggers-only']) {
     const service = await startServiceProcess({ DATABASE_URL: ctx.url, LOG_LEVEL: 'warn', EXPORT_MIN_DELAY_SECONDS: '600', EXPORT_DIR: exportDir, JOB_POLL_MS: '200' });
     try {
@@ -166,17 +213,7 @@ async function main(): Promise<void> {
       exportBound(big, deflates),
   );
 
-  const service = await startServiceProcess({
-    DATABASE_URL: ctx.url,
-    LOG_LEVEL: 'warn',
-    EXPORT_MIN_DELAY_SECONDS: '600',
-    EXPORT_DIR: exportDir,
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    JOB_POLL_MS: '200',
-    DELIVERY_CONCURRENCY: '16',
-    // One API token at full speed is what the API scenario measures, not what the limit is for.
-    TOKEN_LIMIT_PER_MINUTE: '10000000',
-  });
+  const service = await startBenchService(ctx);
   try {
     const subscriberCount = quick ? 200 : 1000;
     log(`announce: ${subscriberCount} graphql-ws subscribers, a real export per round`);
@@ -224,27 +261,7 @@ async function main(): Promise<void> {
 
     sections.push(await eventTriggerCost(service));
 
-    log('api: GET /tasks/, GET /logbook/trips/ and the GraphQL trips query under load');
-    const seconds = quick ? 2 : 8;
-    const auth = { authorization: `APIToken ${ctx.apiToken}` };
-    const api = [
-      await loadTest('GET /tasks/ (legacy script)', `${service.baseUrl}/tasks/`, { headers: auth, seconds, connections: 16 }),
-      await loadTest('GET /logbook/trips/?limit=20', `${service.baseUrl}/logbook/trips/?limit=20`, { headers: auth, seconds, connections: 16 }),
-      await loadTest('GraphQL trips(first: 20)', `${service.baseUrl}/graphql`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ trips(first: 20) { totalCount edges { node { id startTimeUtc endTimeUtc distanceKm duration } } } }' }),
-        seconds,
-        connections: 16,
-      }),
-    ];
-    sections.push(
-      `### API (autocannon, 16 connections, ${seconds} s each)\n\n` +
-        table(
-          ['request', 'requests/s', 'p99', 'errors'],
-          api.map((a) => [a.name, Math.round(a.requestsPerSecond).toLocaleString('en-US'), fmt.ms(a.p99Ms), String(a.errors)]),
-        ),
-    );
+    sections.push(await apiReads(ctx, service.baseUrl));
   } finally {
     await service.stop();
     await ctx.close();

@@ -1,10 +1,23 @@
-/** API scenario: read endpoints under concurrent load from autocannon on loopback. */
+/**
+ * API scenario: read endpoints under concurrent load from autocannon on loopback, each against
+ * a baseline measured in the same run (`{ __typename }` with an API token: Apollo plus
+ * authentication, no data), so the ratios hold on a busier or quieter machine.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
 import autocannon from 'autocannon';
+import { parse, print, separateOperations } from 'graphql';
+
+import { PROJECT_ROOT } from '../../test/support/process.js';
+import type { BenchContext } from '../context.js';
+import { fmt, table } from '../harness.js';
 
 export interface ApiResult {
   readonly name: string;
   readonly requestsPerSecond: number;
   readonly p99Ms: number;
+  readonly p50Ms: number;
   readonly errors: number;
 }
 
@@ -21,5 +34,147 @@ export async function loadTest(
     duration: options.seconds,
     connections: options.connections,
   });
-  return { name, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    p50Ms: result.latency.p50,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+/** What the API scenario reads: `devices` devices, `trips` exported trips spread over them. */
+export interface ApiData {
+  readonly deviceIds: readonly string[];
+  readonly trips: number;
+}
+
+/**
+ * Devices, completed trips and their SUCCESS tasks written straight into the tables (the
+ * read paths are measured, not how the rows came to be).
+ */
+export async function seedExportedTrips(ctx: BenchContext, customerId: string, devices: number, trips: number): Promise<ApiData> {
+  const deviceIds: string[] = [];
+  for (let d = 0; d < devices; d++) {
+    const id = randomUUID();
+    deviceIds.push(id);
+    await ctx.db.pool.query(`INSERT INTO devices (id, customer_id, unit_id, vehicle_id, name, settings, upload_token_hash) VALUES ($1, $2, $3, $4, $5, '{}'::jsonb, $6)`, [
+      id,
+      customerId,
+      randomUUID(),
+      1000 + d,
+      `Van ${d + 1}`,
+      randomUUID(),
+    ]);
+  }
+  await ctx.db.pool.query(
+    `WITH t AS (
+       SELECT gen_random_uuid() AS id, ($2::uuid[])[1 + (i % array_length($2::uuid[], 1))] AS device_id,
+              timestamptz '2026-10-01T06:00:00Z' + make_interval(hours => i) AS start_ts, i
+         FROM generate_series(0, $3 - 1) AS i
+     ), trips_in AS (
+       INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state, final_end, end_count, start_lat, start_lng, end_lat, end_lng, distance_km)
+       SELECT id, $1, device_id, start_ts, start_ts + interval '40 minutes', 'completed', true, 1, 56.1, 10.2, 56.2, 10.3, 12.5 + i % 7 FROM t
+       RETURNING id, device_id, end_time_utc
+     )
+     INSERT INTO tasks (customer_id, trip_id, device_id, state, attempts, runs, request_count, covered_request_count, started_at, finished_at,
+                        result_path, result_bytes, result_sha256, result_records, result_first_ts, result_last_ts, result_at, revision)
+     SELECT $1, id, device_id, 'SUCCESS', 1, 1, 1, 1, end_time_utc + interval '10 minutes', end_time_utc + interval '10 minutes 2 seconds',
+            id || '/' || gen_random_uuid() || '.json.gz', 123456, repeat('ab', 32), 21600, end_time_utc - interval '40 minutes', end_time_utc,
+            end_time_utc + interval '10 minutes 2 seconds', 1
+       FROM trips_in`,
+    [customerId, deviceIds, trips],
+  );
+  await ctx.db.pool.query('VACUUM ANALYZE devices, trips, tasks');
+  return { deviceIds, trips };
+}
+
+/** One operation of the dashboard's own documents (web/operations), as the dashboard sends it. */
+export async function dashboardOperation(file: string, name: string): Promise<string> {
+  const document = parse(await readFile(`${PROJECT_ROOT}web/operations/${file}`, 'utf8'));
+  const operation = separateOperations(document)[name];
+  if (!operation) throw new Error(`no operation ${name} in web/operations/${file}`);
+  return print(operation);
+}
+
+interface Request {
+  readonly name: string;
+  readonly path: string;
+  readonly graphql?: { readonly query: string; readonly variables?: Record<string, unknown>; readonly operationName?: string };
+  readonly anonymous?: boolean;
+  /** Held to the issue's targets: at least this ratio to the baseline. */
+  readonly target?: number;
+}
+
+export interface ApiScenarioOptions {
+  readonly baseUrl: string;
+  readonly apiToken: string;
+  /** A second customer's token, whose account has `bigTasks` tasks. */
+  readonly bigToken: string;
+  readonly bigTasks: number;
+  readonly deviceId: string;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly log: (message: string) => void;
+}
+
+const BASELINE = '{ __typename }';
+const TRIPS_WITH_TASKS = '{ trips(first: 20) { totalCount edges { node { id state startTimeUtc endTimeUtc distanceKm duration task { id state } } } } }';
+
+/** Runs every request of the scenario after one warm-up pass and returns the markdown section. */
+export async function apiScenario(options: ApiScenarioOptions): Promise<string> {
+  const { baseUrl, seconds, connections, log } = options;
+  const requests: Request[] = [
+    { name: 'GET /healthz (Fastify alone)', path: '/healthz', anonymous: true },
+    { name: 'GraphQL `{ __typename }`, no token', path: '/graphql', graphql: { query: BASELINE }, anonymous: true },
+    { name: 'GraphQL `{ __typename }` with token (baseline)', path: '/graphql', graphql: { query: BASELINE } },
+    { name: 'GraphQL `{ me { email } }`', path: '/graphql', graphql: { query: '{ me { email } }' }, target: 0.8 },
+    { name: 'GraphQL `trips(first: 20)` with totalCount and each task', path: '/graphql', graphql: { query: TRIPS_WITH_TASKS }, target: 0.4 },
+    { name: 'GET /tasks/?limit=20', path: '/tasks/?limit=20', target: 0.5 },
+    { name: 'GET /logbook/trips/?limit=20', path: '/logbook/trips/?limit=20', target: 0.5 },
+    { name: 'dashboard `Me`', path: '/graphql', graphql: { query: await dashboardOperation('fleet.graphql', 'Me') }, target: 0.4 },
+    { name: 'dashboard `Fleet` (10 devices, latest trip and task)', path: '/graphql', graphql: { query: await dashboardOperation('fleet.graphql', 'Fleet') }, target: 0.4 },
+    {
+      name: 'dashboard `Device` (device and its first 20 trips)',
+      path: '/graphql',
+      graphql: { query: await dashboardOperation('fleet.graphql', 'Device'), variables: { id: options.deviceId, first: 20 } },
+      target: 0.4,
+    },
+    { name: 'dashboard `TaskList` (first 20)', path: '/graphql', graphql: { query: await dashboardOperation('trips.graphql', 'TaskList'), variables: { first: 20 } }, target: 0.4 },
+  ];
+  const measure = (request: Request, token = options.apiToken): Promise<ApiResult> => {
+    const headers: Record<string, string> = request.anonymous ? {} : { authorization: `APIToken ${token}` };
+    if (request.graphql) headers['content-type'] = 'application/json';
+    return loadTest(request.name, `${baseUrl}${request.path}`, {
+      method: request.graphql ? 'POST' : 'GET',
+      headers,
+      body: request.graphql ? JSON.stringify(request.graphql) : undefined,
+      seconds,
+      connections,
+    });
+  };
+  log(`api: ${requests.length} requests, ${connections} connections, ${seconds} s each after a 1 s warm-up`);
+  const results: ApiResult[] = [];
+  for (const request of requests) {
+    await loadTest('warm-up', `${baseUrl}${request.path}`, {
+      method: request.graphql ? 'POST' : 'GET',
+      headers: request.anonymous ? {} : { authorization: `APIToken ${options.apiToken}`, 'content-type': 'application/json' },
+      body: request.graphql ? JSON.stringify(request.graphql) : undefined,
+      seconds: 1,
+      connections,
+    });
+    results.push(await measure(request));
+    log(`  ${request.name}: ${Math.round(results.at(-1)!.requestsPerSecond)}/s p99 ${results.at(-1)!.p99Ms} ms`);
+  }
+  const bigList = await measure({ name: `GET /tasks/ (all ${options.bigTasks.toLocaleString('en-US')} tasks of another customer, streamed)`, path: '/tasks/' }, options.bigToken);
+  const baseline = results[2]!.requestsPerSecond;
+  const row = (r: ApiResult, target?: number): string[] => {
+    const ratio = r.requestsPerSecond / baseline;
+    const verdict = target === undefined ? '' : ratio >= target && r.p99Ms <= 50 ? `≥ ${target}x and p99 ≤ 50 ms: met` : `≥ ${target}x and p99 ≤ 50 ms: NOT met`;
+    return [r.name, Math.round(r.requestsPerSecond).toLocaleString('en-US'), fmt.ratio(ratio), `${r.p50Ms} ms`, `${r.p99Ms} ms`, String(r.errors), verdict];
+  };
+  return (
+    `### API reads (autocannon on loopback, ${connections} connections, ${seconds} s each; one customer with 10 devices and 200 exported trips)\n\n` +
+    table(['request', 'requests/s', '÷ baseline', 'p50', 'p99', 'errors', 'target'], [...results.map((r, i) => row(r, requests[i]!.target)), row(bigList)])
+  );
 }

@@ -1,6 +1,6 @@
 import { type Platform, Type } from '@mikro-orm/core';
 
-import { canonicalIso } from '../lib/time.js';
+import { canonicalFromPostgres, canonicalIso } from '../lib/time.js';
 
 /**
  * A `timestamptz` column seen from JavaScript as a canonical ISO string with microseconds.
@@ -14,7 +14,7 @@ export class IsoTimestampType extends Type<string | null | undefined, string | n
   override convertToJSValue(value: string | Date | null | undefined): string | null | undefined {
     if (value === null || value === undefined) return value;
     if (value instanceof Date) return canonicalIso(value.toISOString()) ?? value.toISOString();
-    return canonicalIso(value) ?? value;
+    return canonicalFromPostgres(value) ?? value;
   }
 
   override compareAsType(): string {

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { notFound } from './errors.js';
 import { isUuid } from './ids.js';
+import { leanQuery, tableOf } from './lean.js';
 
 type Owner = { readonly customerId: string };
 
@@ -16,13 +17,21 @@ export async function findOwned<T extends object>(em: EntityManager, entity: Ent
   return row;
 }
 
+type EntityClass<T> = abstract new (...args: never[]) => T;
+
 /** Throws NOT_FOUND unless the id is one of the caller's rows. */
-export async function requireOwned<T extends object>(em: EntityManager, entity: EntityName<T>, owner: Owner, id: string, what: string): Promise<void> {
-  if (!isUuid(id) || (await em.count(entity, { id, customer: owner.customerId } as FilterQuery<T>)) === 0) throw notFound(what);
+export async function requireOwned(em: EntityManager, entity: EntityClass<unknown>, owner: Owner, id: string, what: string): Promise<void> {
+  const found = isUuid(id) && (await em.getConnection().execute(`SELECT 1 FROM ${tableOf(em, entity)} WHERE id = ? AND customer_id = ?`, [id, owner.customerId])).length > 0;
+  if (!found) throw notFound(what);
 }
 
-/** The customer's rows among `ids`, keyed by id, in one query (what a per-request loader batches). */
-export async function ownedByIds<T extends { id: string }>(em: EntityManager, entity: EntityName<T>, customerId: string, ids: readonly string[]): Promise<Map<string, T>> {
-  const rows = await em.find(entity, { id: { $in: ids.filter(isUuid) }, customer: customerId } as FilterQuery<T>);
+/**
+ * The customer's rows among `ids`, keyed by id, in one query (what a per-request loader
+ * batches); lean objects (lib/lean.ts), for reading.
+ */
+export async function ownedByIds<T extends { id: string }>(em: EntityManager, entity: EntityClass<T>, customerId: string, ids: readonly string[]): Promise<Map<string, T>> {
+  const valid = ids.filter(isUuid);
+  if (!valid.length) return new Map();
+  const rows = await leanQuery(em, entity, `SELECT * FROM ${tableOf(em, entity)} WHERE id IN (?) AND customer_id = ?`, [valid, customerId]);
   return new Map(rows.map((row) => [row.id, row]));
 }

@@ -7,6 +7,7 @@ import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
 
 import { invalidInput } from './errors.js';
 import { isUuid } from './ids.js';
+import { leanRows } from './lean.js';
 
 /** Opaque cursors: base64url of the sort key, so clients cannot depend on its shape. */
 export function encodeCursor(parts: readonly (string | number)[]): string {
@@ -120,6 +121,13 @@ export async function keysetConnection<T extends { id: string } & Record<K, stri
     page = { $and: [where, { $or: [{ [key]: { [beyond]: value } }, { [key]: value, id: { [beyond]: id } }] }] } as FilterQuery<T>;
   }
   const orderBy = { [key]: direction, id: direction } as Record<string, 'asc' | 'desc'>;
-  const [rows, totalCount] = await Promise.all([em.find(entity, page, { orderBy: orderBy as never, limit: size + 1 }), em.count(entity, where)]);
-  return toConnection(rows as T[], size, totalCount, (row) => encodeCursor([row[key], row.id]));
+  // Read, not loaded: the rows become lean objects (lib/lean.ts), not managed entities.
+  const query = em
+    .createQueryBuilder(entity)
+    .select('*')
+    .where(page)
+    .orderBy(orderBy)
+    .limit(size + 1);
+  const [rows, totalCount] = await Promise.all([query.execute<Record<string, unknown>[]>('all', false), em.count(entity, where)]);
+  return toConnection(leanRows(em, entity as abstract new (...args: never[]) => T, rows), size, totalCount, (row) => encodeCursor([row[key], row.id]));
 }

@@ -93,6 +93,20 @@ export function microsToIso(micros: bigint): string {
   return `${cachedPrefix}${String(rest).padStart(6, '0')}Z`;
 }
 
+/** PostgreSQL's text of a `timestamptz` in a UTC session: `2020-01-01 08:16:52.9629+00`. */
+const PG_UTC_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.(\d{1,6}))?\+00$/;
+
+/**
+ * The canonical form of a timestamp as PostgreSQL prints it in a UTC session, by rearranging
+ * the text (PostgreSQL checked the calendar already); anything else goes through {@link canonicalIso}.
+ * Read paths convert every timestamp of every row, and parsing was a tenth of a page's CPU.
+ */
+export function canonicalFromPostgres(text: string): string | undefined {
+  const m = PG_UTC_RE.exec(text);
+  if (!m) return canonicalIso(text);
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}.${(m[1] ?? '').padEnd(6, '0')}Z`;
+}
+
 /** Normalises any accepted ISO-8601 string to the canonical form; `undefined` when invalid. */
 export function canonicalIso(value: string): string | undefined {
   const micros = isoToMicros(value);

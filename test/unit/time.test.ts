@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { canonicalIso, formatDuration, isoToMicros, microsToIso } from '../../src/lib/time.js';
+import { canonicalFromPostgres, canonicalIso, formatDuration, isoToMicros, microsToIso } from '../../src/lib/time.js';
 
 describe('timestamps keep their microseconds', () => {
   const cases: [string, string | undefined][] = [
@@ -50,6 +50,15 @@ describe('timestamps keep their microseconds', () => {
       ['2026-11-25T08:00:00.999999Z', base + 999_999],
     ];
     for (const [input, expected] of cases) assert.equal(isoToMicros(input), expected === undefined ? undefined : BigInt(expected), input);
+  });
+  it("rearranges PostgreSQL's UTC text into the same canonical form the parser gives", () => {
+    const texts = ['2026-10-01 06:00:00+00', '2026-10-01 06:00:00.1+00', '2026-10-01 06:00:00.123456+00', '2024-02-29 23:59:59.000001+00'];
+    for (const text of texts) assert.equal(canonicalFromPostgres(text), canonicalIso(text), text);
+    // Not UTC, not PostgreSQL's shape, or not a time: the full parser decides.
+    assert.equal(canonicalFromPostgres('2026-10-01 06:00:00+02'), '2026-10-01T04:00:00.000000Z');
+    assert.equal(canonicalFromPostgres('2026-10-01T06:00:00Z'), '2026-10-01T06:00:00.000000Z');
+    assert.equal(canonicalFromPostgres('2026-10-01 06:00:00.1234567+00'), '2026-10-01T06:00:00.123456Z');
+    assert.equal(canonicalFromPostgres('not a time'), undefined);
   });
   it('formats durations as HH:MM:SS', () => {
     assert.equal(formatDuration(0), '00:00:00');

@@ -19,6 +19,7 @@ import {
 } from './device.types.js';
 import type { DeviceDeletion } from './device-deletion.js';
 import { Template } from './template.entity.js';
+import { effectiveSettings } from './trip-settings.js';
 
 @Resolver(() => Device)
 export class DeviceResolver {
@@ -46,7 +47,8 @@ export class DeviceResolver {
   @Authorized()
   @Query(() => Device, { description: 'One device; NOT_FOUND for an unknown id or one of another customer.' })
   device(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Device> {
-    return this.deviceService.getDevice(ctx.em, principalOf(ctx), id);
+    // The request's loader: the same device asked for again (a trip's device, an alias) is not read again.
+    return loadOwned(ctx, Device, principalOf(ctx).customerId, id);
   }
 
   @Authorized()
@@ -93,8 +95,10 @@ export class DeviceResolver {
   }
 
   @FieldResolver(() => TripSettingsType, { description: 'Effective settings: defaults < template < device.' })
-  settings(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<TripSettingsType> {
-    return this.deviceService.effectiveSettingsOf(ctx.em, device) as Promise<TripSettingsType>;
+  async settings(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<TripSettingsType> {
+    // Templates through the request's loader: one query for a whole page of devices.
+    const template = device.template ? await loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
+    return effectiveSettings(template?.settings, device.settings) as TripSettingsType;
   }
 
   @FieldResolver(() => PartialTripSettingsType, { description: "The device's own overrides." })

@@ -3,13 +3,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { leanQuery } from '../../lib/lean.js';
 import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { newToken, sha256Hex } from '../../lib/secrets.js';
 import { canonicalIso } from '../../lib/time.js';
 import { Device } from './device.entity.js';
 import { Template } from './template.entity.js';
-import { effectiveSettings, type PartialTripSettings, type TripSettings, type TripSettingsChange, validateSettings } from './trip-settings.js';
+import { type PartialTripSettings, type TripSettingsChange, validateSettings } from './trip-settings.js';
 
 const SETTING_KEYS = ['autoExport', 'reopenLimitSeconds', 'activeTripMaxAgeSeconds', 'startTags', 'endTags', 'finalEndTags'] as const;
 
@@ -66,8 +67,9 @@ export class DeviceService {
     return { device, uploadToken };
   }
 
+  /** Oldest first; lean objects (lib/lean.ts), for reading. */
   listDevices(em: EntityManager, principal: Principal): Promise<Device[]> {
-    return em.find(Device, { customer: principal.customerId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    return leanQuery(em, Device, 'SELECT * FROM devices WHERE customer_id = ? ORDER BY created_at, id', [principal.customerId]);
   }
 
   /** The caller's device; another customer's id answers NOT_FOUND like an unknown one. */
@@ -124,11 +126,6 @@ export class DeviceService {
       [customerId, ids],
     );
     return new Map(rows.map((row) => [row.device_id, canonicalIso(row.at) ?? row.at]));
-  }
-
-  async effectiveSettingsOf(em: EntityManager, device: Device): Promise<TripSettings> {
-    const template = device.template ? await em.findOne(Template, { id: device.template.id }) : null;
-    return effectiveSettings(template?.settings, device.settings);
   }
 
   async createTemplate(em: EntityManager, principal: Principal, name: string, settings: TripSettingsChange): Promise<Template> {

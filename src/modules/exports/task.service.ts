@@ -1,13 +1,14 @@
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 
 import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { Conditions, leanPage, leanQuery } from '../../lib/lean.js';
 import { requireOwned } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
@@ -42,6 +43,11 @@ export interface OpenResult {
 
 const ID_RE = /^[1-9]\d{0,15}$/;
 
+/** The filter's state, added to `where`. */
+function ofState(where: Conditions, filter: TaskFilter): Conditions {
+  return filter.state ? where.and('state = ?', filter.state) : where;
+}
+
 /** Task ids arrive as text (URL, GraphQL ID); anything that is not one cannot exist. */
 function parseTaskId(id: string | number): number | undefined {
   const text = String(id);
@@ -68,22 +74,23 @@ export class TaskService {
 
   /** Newest first. */
   list(em: EntityManager, principal: Principal, filter: TaskFilter, limit: number, offset: number): Promise<Task[]> {
-    return em.find(Task, { customer: principal.customerId, ...filter }, { orderBy: { id: 'desc' }, limit, offset });
+    const where = ofState(new Conditions().and('customer_id = ?', principal.customerId), filter);
+    return leanQuery(em, Task, `SELECT * FROM tasks WHERE ${where.sql} ORDER BY id DESC LIMIT ? OFFSET ?`, [...where.values, limit, offset]);
   }
 
   /**
-   * Every task, newest first, a batch at a time (keyset on the id, the identity map emptied
-   * between batches), so that memory stays flat however many the customer has.
+   * Every task, newest first, a batch at a time (keyset on the id), so that memory stays flat
+   * however many the customer has.
    */
   async *listAll(em: EntityManager, principal: Principal, filter: TaskFilter, batchSize = 500): AsyncGenerator<Task[]> {
     let before: number | undefined;
     for (;;) {
-      const where = { customer: principal.customerId, ...filter };
-      const batch = await em.find(Task, before === undefined ? where : { ...where, id: { $lt: before } }, { orderBy: { id: 'desc' }, limit: batchSize });
+      const where = ofState(new Conditions().and('customer_id = ?', principal.customerId), filter);
+      if (before !== undefined) where.and('id < ?', before);
+      const batch = await leanQuery(em, Task, `SELECT * FROM tasks WHERE ${where.sql} ORDER BY id DESC LIMIT ?`, [...where.values, batchSize]);
       if (batch.length > 0) yield batch;
       if (batch.length < batchSize) return;
       before = batch[batch.length - 1]!.id;
-      em.clear();
     }
   }
 
@@ -92,32 +99,32 @@ export class TaskService {
     const size = pageSize(first, 20);
     const where = await this.where(em, principal, search);
     const before = after ? decodeCursor(after, ([id, ...rest]) => (rest.length === 0 && typeof id === 'number' ? parseTaskId(id) : undefined)) : undefined;
-    const [rows, totalCount] = await Promise.all([
-      em.find(Task, before === undefined ? where : { $and: [where, { id: { $lt: before } }] }, { orderBy: { id: 'desc' }, limit: size + 1 }),
-      em.count(Task, where),
-    ]);
+    const { rows, total: totalCount } = await leanPage(em, Task, {
+      from: 'tasks k',
+      where,
+      after: before === undefined ? undefined : { sql: 'AND k.id < ?', values: [before] },
+      orderBy: 'k.id DESC',
+      limit: size + 1,
+    });
     return toConnection(rows, size, totalCount, cursorOf);
   }
 
-  private async where(em: EntityManager, principal: Principal, search: TaskSearch): Promise<FilterQuery<Task>> {
-    const where: FilterQuery<Task> & Record<string, unknown> = { customer: principal.customerId };
-    if (search.state) where.state = search.state;
+  private async where(em: EntityManager, principal: Principal, search: TaskSearch): Promise<Conditions> {
+    const where = ofState(new Conditions().and('customer_id = ?', principal.customerId), search);
     if (search.deviceId !== undefined && search.deviceId !== null) {
       await requireOwned(em, Device, principal, search.deviceId, 'Device');
-      where.device = search.deviceId;
+      where.and('device_id = ?', search.deviceId);
     }
-    const createdAt: Record<string, string> = {};
     for (const [name, op] of [
-      ['from', '$gte'],
-      ['to', '$lte'],
+      ['from', '>='],
+      ['to', '<='],
     ] as const) {
       const value = search[name];
       if (!value) continue;
       const at = canonicalIso(value);
       if (!at) throw invalidInput(`${name} must be an ISO-8601 time`);
-      createdAt[op] = at;
+      where.and(`created_at ${op} ?`, at);
     }
-    if (Object.keys(createdAt).length) where.createdAt = createdAt;
     return where;
   }
 
@@ -132,14 +139,15 @@ export class TaskService {
   /** The caller's task; another customer's id answers NOT_FOUND like an unknown one. */
   async get(em: EntityManager, principal: Principal, id: string | number): Promise<Task> {
     const taskId = parseTaskId(id);
-    const task = taskId === undefined ? null : await em.findOne(Task, { id: taskId, customer: principal.customerId });
+    const [task] = taskId === undefined ? [] : await leanQuery(em, Task, 'SELECT * FROM tasks WHERE id = ? AND customer_id = ?', [taskId, principal.customerId]);
     if (!task) throw notFound('Task');
     return task;
   }
 
   /** The tasks of these trips (a trip has at most one), keyed by trip id. */
   async ofTrips(em: EntityManager, principal: Principal, tripIds: readonly string[]): Promise<Map<string, Task>> {
-    const tasks = await em.find(Task, { trip: { $in: tripIds.filter(isUuid) }, customer: principal.customerId });
+    const ids = tripIds.filter(isUuid);
+    const tasks = ids.length ? await leanQuery(em, Task, 'SELECT * FROM tasks WHERE trip_id IN (?) AND customer_id = ?', [ids, principal.customerId]) : [];
     return new Map(tasks.map((task) => [task.trip.id, task]));
   }
 

@@ -1,7 +1,9 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { Conditions, countOf, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
+import { requireOwned } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
@@ -19,8 +21,6 @@ export interface TripFilter {
   /** Trips that had started at or before this time. */
   readonly to?: string | null;
 }
-
-const NEWEST_FIRST = { startTimeUtc: 'desc', id: 'desc' } as const;
 
 const cursorOf = (trip: Trip): string => encodeCursor([trip.startTimeUtc, trip.id]);
 
@@ -53,22 +53,23 @@ export class TripService {
     return deviceStream(em, principal, deviceId, (customerId) => live.subscribe(TRIP_UPDATED, customerId));
   }
 
-  private async where(em: EntityManager, principal: Principal, filter: TripFilter): Promise<FilterQuery<Trip>> {
-    const where: FilterQuery<Trip> & Record<string, unknown> = { customer: principal.customerId };
-    const and: FilterQuery<Trip>[] = [];
+  /**
+   * The caller's trips matching `filter`, as SQL on `trips t` (`?` placeholders). A device id
+   * that is not the caller's answers NOT_FOUND.
+   */
+  private async where(em: EntityManager, principal: Principal, filter: TripFilter): Promise<Conditions> {
+    const where = new Conditions().and('t.customer_id = ?', principal.customerId);
     if (filter.deviceId !== undefined && filter.deviceId !== null) {
-      const device = isUuid(filter.deviceId) ? await em.findOne(Device, { id: filter.deviceId, customer: principal.customerId }) : null;
-      if (!device) throw notFound('Device');
-      where.device = device.id;
+      await requireOwned(em, Device, principal, filter.deviceId, 'Device');
+      where.and('t.device_id = ?', filter.deviceId);
     }
-    const { from, to } = timeRange(filter);
-    if (from) and.push({ $or: [{ endTimeUtc: null }, { endTimeUtc: { $gte: from } }] });
-    if (to) and.push({ startTimeUtc: { $lte: to } });
-    if (filter.state) where.state = filter.state;
-    return and.length ? { ...where, $and: and } : where;
+    return matching(where, filter);
   }
 
-  /** Newest first, as a cursor connection (GraphQL). */
+  /**
+   * Newest first, as a cursor connection (GraphQL): the page and its count in one statement;
+   * pages follow each other by keyset, so a trip starting meanwhile is never a duplicate.
+   */
   async connection(
     em: EntityManager,
     principal: Principal,
@@ -78,13 +79,14 @@ export class TripService {
   ): Promise<ConnectionShape<Trip>> {
     const size = pageSize(first);
     const where = await this.where(em, principal, filter);
-    const total = await em.count(Trip, where);
-    let page: FilterQuery<Trip> = where;
-    if (after) {
-      const [start, id] = tripCursor(after);
-      page = { $and: [where, { $or: [{ startTimeUtc: { $lt: start } }, { startTimeUtc: start, id: { $lt: id } }] }] };
-    }
-    const rows = await em.find(Trip, page, { orderBy: NEWEST_FIRST, limit: size + 1 });
+    const cursor = after ? tripCursor(after) : undefined;
+    const { rows, total } = await leanPage(em, Trip, {
+      from: 'trips t',
+      where,
+      after: cursor && { sql: 'AND (t.start_time_utc, t.id) < (?, ?)', values: cursor },
+      orderBy: 't.start_time_utc DESC, t.id DESC',
+      limit: size + 1,
+    });
     return toConnection(rows, size, total, cursorOf);
   }
 
@@ -104,52 +106,63 @@ export class TripService {
     const size = pageSize(first);
     const ids = deviceIds.filter(isUuid);
     if (!ids.length) return new Map();
-    const { from, to } = timeRange(filter);
-    const conditions: [string, unknown][] = [['t.customer_id = ?', customerId]];
-    if (from) conditions.push(['(t.end_time_utc IS NULL OR t.end_time_utc >= ?)', from]);
-    if (to) conditions.push(['t.start_time_utc <= ?', to]);
-    if (filter.state) conditions.push(['t.state = ?', filter.state]);
-    const matching = conditions.map(([sql]) => sql).join(' AND ');
-    const values = conditions.map(([, value]) => value);
+    const where = matching(new Conditions().and('t.customer_id = ?', customerId), filter);
     const cursor = after ? tripCursor(after) : undefined;
     const connection = em.getConnection();
     const [rows, counts] = await Promise.all([
       connection.execute<(Record<string, unknown> & { device_id: string })[]>(
         `SELECT t.* FROM unnest(array[?]::uuid[]) AS d(id)
            CROSS JOIN LATERAL (
-             SELECT * FROM trips t WHERE t.device_id = d.id AND ${matching} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
+             SELECT * FROM trips t WHERE t.device_id = d.id AND ${where.sql} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
               ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ?
            ) t`,
-        [ids, ...values, ...(cursor ?? []), size + 1],
+        [ids, ...where.values, ...(cursor ?? []), size + 1],
       ),
       connection.execute<{ device_id: string; total: string }[]>(
-        `SELECT t.device_id, count(*) AS total FROM trips t WHERE t.device_id IN (?) AND ${matching} GROUP BY t.device_id`,
-        [ids, ...values],
+        `SELECT t.device_id, count(*) AS total FROM trips t WHERE t.device_id IN (?) AND ${where.sql} GROUP BY t.device_id`,
+        [ids, ...where.values],
       ),
     ]);
     const totals = new Map(counts.map((row) => [row.device_id, Number(row.total)]));
     const byDevice = new Map<string, Trip[]>(ids.map((id) => [id, []]));
-    for (const row of rows) byDevice.get(row.device_id)?.push(em.map(Trip, row));
-    return new Map([...byDevice].map(([id, trips]) => [id, toConnection(trips, size, totals.get(id) ?? 0, cursorOf)]));
+    const trips = leanRows(em, Trip, rows);
+    for (const trip of trips) byDevice.get(trip.device.id)?.push(trip);
+    return new Map([...byDevice].map(([id, page]) => [id, toConnection(page, size, totals.get(id) ?? 0, cursorOf)]));
   }
 
-  /** Newest first, by limit and offset (the legacy REST list). */
+  /** Newest first, by limit and offset (the legacy REST list), each trip with its device's ids. */
   async page(em: EntityManager, principal: Principal, filter: TripFilter, limit: number, offset: number): Promise<{ count: number; rows: TripRow[] }> {
     const where = await this.where(em, principal, filter);
-    const [trips, count] = await em.findAndCount(Trip, where, { orderBy: NEWEST_FIRST, limit, offset, populate: ['device'] });
-    return { count, rows: trips.map(toRow) };
+    const [rows, count] = await Promise.all([
+      em.getConnection().execute<(Record<string, unknown> & { vehicle_id: number; unit_id: string })[]>(
+        `SELECT t.*, d.vehicle_id, d.unit_id FROM trips t JOIN devices d ON d.id = t.device_id
+          WHERE ${where.sql} ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ? OFFSET ?`,
+        [...where.values, limit, offset],
+      ),
+      countOf(em, `SELECT count(*) AS n FROM trips t WHERE ${where.sql}`, where.values),
+    ]);
+    const trips = leanRows(em, Trip, rows);
+    return { count, rows: trips.map((trip, i) => toRow(trip, rows[i]!)) };
   }
 
   async get(em: EntityManager, principal: Principal, id: string): Promise<Trip> {
-    const trip = isUuid(id) ? await em.findOne(Trip, { id, customer: principal.customerId }) : null;
+    const [trip] = isUuid(id) ? await leanQuery(em, Trip, 'SELECT * FROM trips WHERE id = ? AND customer_id = ?', [id, principal.customerId]) : [];
     if (!trip) throw notFound('Trip');
     return trip;
   }
 }
 
-/** A trip with its device loaded, in the shape the serializer takes. */
-function toRow(trip: Trip): TripRow {
-  const device = trip.device.getEntity();
+/** The filter's state and time range, added to `where`. */
+function matching(where: Conditions, filter: Omit<TripFilter, 'deviceId'>): Conditions {
+  const { from, to } = timeRange(filter);
+  if (from) where.and('(t.end_time_utc IS NULL OR t.end_time_utc >= ?)', from);
+  if (to) where.and('t.start_time_utc <= ?', to);
+  if (filter.state) where.and('t.state = ?', filter.state);
+  return where;
+}
+
+/** A trip and its device's ids, in the shape the serializer takes. */
+function toRow(trip: Trip, device: { vehicle_id: number; unit_id: string }): TripRow {
   return {
     id: trip.id,
     startTimeUtc: trip.startTimeUtc,
@@ -160,8 +173,8 @@ function toRow(trip: Trip): TripRow {
     endLat: trip.endLat,
     endLng: trip.endLng,
     distanceKm: trip.distanceKm,
-    deviceId: device.id,
-    vehicleId: device.vehicleId,
-    unitId: device.unitId,
+    deviceId: trip.device.id,
+    vehicleId: device.vehicle_id,
+    unitId: device.unit_id,
   };
 }

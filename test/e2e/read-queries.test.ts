@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+
+import { parse, print, separateOperations } from 'graphql';
+import pg from 'pg';
+
+import { PROJECT_ROOT } from '../../src/db/mikro-orm.config.js';
+import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
+import { gql, request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/** One operation of the dashboard's own documents, as the dashboard sends it. */
+function dashboardOperation(file: string, name: string): string {
+  const operation = separateOperations(parse(readFileSync(`${PROJECT_ROOT}web/operations/${file}`, 'utf8')))[name];
+  assert.ok(operation, `web/operations/${file} has ${name}`);
+  return print(operation);
+}
+
+/**
+ * Every statement the service sends PostgreSQL while `run` is in flight, counted where both the
+ * ORM (knex) and the service's own pool send them: the driver's `Client#query`. The app runs
+ * with the `api` role, so no job runner or dispatcher queries meanwhile.
+ */
+async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  // Kept to be called with the client as `this`, below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string };
+    sent.push(typeof config === 'string' ? config : (config.text ?? ''));
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  try {
+    await run();
+  } finally {
+    pg.Client.prototype.query = query;
+  }
+  return sent;
+}
+
+const TRIPS_PAGE = `query ($first: Int, $after: String) {
+  trips(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id startTimeUtc device { id name settings { autoExport } } task { id state trip { id } } } }
+  }
+}`;
+
+interface TripsPage {
+  trips: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: { id: string; device: { id: string; name: string }; task: { id: string; state: string; trip: { id: string } } | null } }[];
+  };
+}
+
+describe('read paths load related rows in batches, never a query per row (issue 15)', () => {
+  let t: TestApp;
+  let acme: TestCustomer;
+  let globex: TestCustomer;
+  let vans: TestDevice[];
+  let globexVan: TestDevice;
+  const acmeTrips = new Set<string>();
+
+  /** `count` completed trips of the device from `start`, an hour apart, each with an exported task. */
+  const exportedTrips = async (customer: TestCustomer, device: TestDevice, start: string, count: number): Promise<string[]> => {
+    const { rows } = await t.db.pool.query<{ id: string }>(
+      `WITH trip AS (
+         INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state)
+         SELECT gen_random_uuid(), $1, $2, $3::timestamptz + n * interval '1 hour', $3::timestamptz + n * interval '1 hour' + interval '30 minutes', 'completed'
+           FROM generate_series(1, $4::int) n
+         RETURNING id, customer_id, device_id)
+       INSERT INTO tasks (customer_id, trip_id, device_id, state, result_path, result_bytes, result_sha256, result_records, result_at, revision)
+       SELECT customer_id, id, device_id, 'SUCCESS', id || '/r.json.gz', 100, repeat('ab', 32), 10, now(), 1 FROM trip
+       RETURNING trip_id AS id`,
+      [customer.customerId, device.id, start, count],
+    );
+    return rows.map((row) => row.id);
+  };
+
+  before(async () => {
+    t = await startTestApp({}, { role: 'api' });
+    acme = await createCustomer(t.db.orm, t.config, 'Acme');
+    globex = await createCustomer(t.db.orm, t.config, 'Globex');
+    vans = [await createDevice(t.db.orm, acme), await createDevice(t.db.orm, acme), await createDevice(t.db.orm, acme)];
+    for (const [i, van] of vans.entries()) for (const id of await exportedTrips(acme, van, `2026-0${i + 1}-01T06:00:00Z`, 15)) acmeTrips.add(id);
+    globexVan = await createDevice(t.db.orm, globex);
+    await exportedTrips(globex, globexVan, '2026-01-01T06:00:00Z', 5);
+    // A token's first use records it (at most once a minute): not part of what a page costs.
+    for (const customer of [acme, globex]) await gql(t.baseUrl, '{ __typename }', {}, customer.apiToken);
+  });
+  after(() => t.close());
+
+  it('a page of trips with devices, settings and tasks costs the same statements for 5 trips as for 20', async () => {
+    const pages = new Map<number, TripsPage>();
+    const counts = new Map<number, number>();
+    for (const first of [5, 20]) {
+      const sent = await statementsOf(async () => {
+        const response = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first }, acme.apiToken);
+        assert.equal(response.errors, undefined);
+        pages.set(first, response.data!);
+      });
+      counts.set(first, sent.length);
+    }
+    assert.equal(counts.get(20), counts.get(5), 'the statements of a page do not grow with its size');
+    // Authentication, the page with its count, the devices, the tasks.
+    assert.ok(counts.get(20)! <= 5, `at most 5 statements, got ${counts.get(20)}`);
+    const page = pages.get(20)!.trips;
+    assert.equal(page.totalCount, 45);
+    assert.equal(page.edges.length, 20);
+    for (const { node } of page.edges) {
+      assert.ok(acmeTrips.has(node.id), 'only the caller’s trips');
+      assert.ok(vans.some((van) => van.id === node.device.id));
+      assert.equal(node.task?.state, 'SUCCESS');
+      assert.equal(node.task?.trip.id, node.id);
+    }
+  });
+
+  it("the dashboard's fleet, device and task pages, and the legacy lists, do not grow with their size", async () => {
+    const cases: [string, (size: number) => Promise<unknown>][] = [
+      ['Fleet', () => gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Fleet'), {}, acme.apiToken)],
+      ['Device', (first) => gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Device'), { id: vans[0]!.id, first }, acme.apiToken)],
+      ['TaskList', (first) => gql(t.baseUrl, dashboardOperation('trips.graphql', 'TaskList'), { first }, acme.apiToken)],
+      ['GET /tasks/', (limit) => request(t.baseUrl, 'GET', `/tasks/?limit=${limit}`, { auth: `APIToken ${acme.apiToken}` })],
+      ['GET /logbook/trips/', (limit) => request(t.baseUrl, 'GET', `/logbook/trips/?limit=${limit}`, { auth: `APIToken ${acme.apiToken}` })],
+    ];
+    for (const [name, run] of cases) {
+      const small = await statementsOf(() => run(3));
+      const large = await statementsOf(() => run(15));
+      assert.equal(large.length, small.length, `${name}: ${small.length} statements for 3 rows, ${large.length} for 15:\n${large.join('\n')}`);
+      assert.ok(large.length <= 7, `${name}: at most 7 statements, got ${large.length}`);
+    }
+    // The fleet page grows with the devices only in rows, not in statements.
+    const before = await statementsOf(() => gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Fleet'), {}, acme.apiToken));
+    const more = await createDevice(t.db.orm, acme);
+    await exportedTrips(acme, more, '2026-05-01T06:00:00Z', 2);
+    const afterMore = await statementsOf(() => gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Fleet'), {}, acme.apiToken));
+    assert.equal(afterMore.length, before.length);
+    await t.db.pool.query('DELETE FROM devices WHERE id = $1', [more.id]);
+  });
+
+  it('pages by cursor stay whole and tenant-scoped while trips are written between them', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    let writes = 0;
+    for (;;) {
+      const response: { data?: TripsPage | null } = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 7, after }, acme.apiToken);
+      const page: TripsPage['trips'] = response.data!.trips;
+      seen.push(...page.edges.map((edge) => edge.node.id));
+      // Newer trips land before the cursor (newest first): they must not shift what comes next.
+      await exportedTrips(acme, vans[1]!, `2027-0${1 + writes}-01T06:00:00Z`, 2);
+      await exportedTrips(globex, globexVan, `2026-0${1 + writes}-02T06:00:00Z`, 1);
+      writes += 1;
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    assert.equal(new Set(seen).size, seen.length, 'no trip twice');
+    assert.deepEqual(new Set(seen), acmeTrips, 'every trip of the caller that existed when paging began, and no other');
+    const other = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 50 }, globex.apiToken);
+    for (const { node } of other.data!.trips.edges) assert.ok(!acmeTrips.has(node.id));
+  });
+});
