@@ -161,4 +161,15 @@ describe('read paths load related rows in batches, never a query per row (issue 
     const other = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 50 }, globex.apiToken);
     for (const { node } of other.data!.trips.edges) assert.ok(!acmeTrips.has(node.id));
   });
+
+  it("a device filter answers another customer's device NOT_FOUND and the caller's device without trips an empty page", async () => {
+    const ofDevice = 'query ($id: ID!) { trips(deviceId: $id) { totalCount edges { node { id } } } }';
+    const refused = await gql(t.baseUrl, ofDevice, { id: globexVan.id }, acme.apiToken);
+    assert.equal(refused.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+    assert.equal((await request(t.baseUrl, 'GET', `/logbook/trips/?device=${globexVan.id}`, { auth: `APIToken ${acme.apiToken}` })).status, 404);
+    const idle = await createDevice(t.db.orm, acme);
+    const empty = await gql<{ trips: { totalCount: number } }>(t.baseUrl, ofDevice, { id: idle.id }, acme.apiToken);
+    assert.deepEqual(empty.data?.trips.totalCount, 0);
+    assert.equal((await request<{ count: number }>(t.baseUrl, 'GET', `/logbook/trips/?device=${idle.id}`, { auth: `APIToken ${acme.apiToken}` })).body.count, 0);
+  });
 });

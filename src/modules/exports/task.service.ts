@@ -97,7 +97,7 @@ export class TaskService {
   /** Newest first, `first` after the cursor. */
   async connection(em: EntityManager, principal: Principal, search: TaskSearch, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
     const size = pageSize(first, 20);
-    const where = await this.where(em, principal, search);
+    const where = this.where(search, principal);
     const before = after ? decodeCursor(after, ([id, ...rest]) => (rest.length === 0 && typeof id === 'number' ? parseTaskId(id) : undefined)) : undefined;
     const { rows, total: totalCount } = await leanPage(em, Task, {
       from: 'tasks k',
@@ -106,13 +106,18 @@ export class TaskService {
       orderBy: 'k.id DESC',
       limit: size + 1,
     });
+    if (totalCount === 0 && search.deviceId) await requireOwned(em, Device, principal, search.deviceId, 'Device');
     return toConnection(rows, size, totalCount, cursorOf);
   }
 
-  private async where(em: EntityManager, principal: Principal, search: TaskSearch): Promise<Conditions> {
+  /**
+   * The caller's tasks matching `search`. Another customer's device finds nothing: its
+   * NOT_FOUND is settled once the answer is empty (see `connection`), at no statement more.
+   */
+  private where(search: TaskSearch, principal: Principal): Conditions {
     const where = ofState(new Conditions().and('customer_id = ?', principal.customerId), search);
     if (search.deviceId !== undefined && search.deviceId !== null) {
-      await requireOwned(em, Device, principal, search.deviceId, 'Device');
+      if (!isUuid(search.deviceId)) throw notFound('Device');
       where.and('device_id = ?', search.deviceId);
     }
     for (const [name, op] of [

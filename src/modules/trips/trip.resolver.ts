@@ -84,10 +84,8 @@ export class DeviceTripsResolver {
   @FieldResolver(() => Trip, { nullable: true, description: 'The trip that started last; null before the first.' })
   async latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<Trip | null> {
     const customerId = device.customer.id;
-    const page = await ctx.cache.load(`latestTrip:${customerId}`, device.id, (ids: readonly string[]) =>
-      this.tripService.connectionsOfDevices(ctx.em, customerId, ids, {}, 1, null),
-    );
-    return page?.edges[0]?.node ?? null;
+    const trip = await ctx.cache.load(`latestTrip:${customerId}`, device.id, (ids: readonly string[]) => this.tripService.latestOfDevices(ctx.em, customerId, ids));
+    return trip ?? null;
   }
 }
 

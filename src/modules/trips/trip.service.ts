@@ -54,16 +54,22 @@ export class TripService {
   }
 
   /**
-   * The caller's trips matching `filter`, as SQL on `trips t` (`?` placeholders). A device id
-   * that is not the caller's answers NOT_FOUND.
+   * The caller's trips matching `filter`, as SQL on `trips t` (`?` placeholders). Scoped to the
+   * customer, another customer's device finds nothing: its NOT_FOUND is settled by
+   * {@link deviceOwned} once the answer is empty, so a device's page costs no statement more.
    */
-  private async where(em: EntityManager, principal: Principal, filter: TripFilter): Promise<Conditions> {
+  private where(principal: Principal, filter: TripFilter): Conditions {
     const where = new Conditions().and('t.customer_id = ?', principal.customerId);
     if (filter.deviceId !== undefined && filter.deviceId !== null) {
-      await requireOwned(em, Device, principal, filter.deviceId, 'Device');
+      if (!isUuid(filter.deviceId)) throw notFound('Device');
       where.and('t.device_id = ?', filter.deviceId);
     }
     return matching(where, filter);
+  }
+
+  /** NOT_FOUND when nothing matched because the filter's device is not the caller's. */
+  private async deviceOwned(em: EntityManager, principal: Principal, filter: TripFilter, matched: number): Promise<void> {
+    if (matched === 0 && filter.deviceId) await requireOwned(em, Device, principal, filter.deviceId, 'Device');
   }
 
   /**
@@ -78,7 +84,7 @@ export class TripService {
     after: string | null | undefined,
   ): Promise<ConnectionShape<Trip>> {
     const size = pageSize(first);
-    const where = await this.where(em, principal, filter);
+    const where = this.where(principal, filter);
     const cursor = after ? tripCursor(after) : undefined;
     const { rows, total } = await leanPage(em, Trip, {
       from: 'trips t',
@@ -87,6 +93,7 @@ export class TripService {
       orderBy: 't.start_time_utc DESC, t.id DESC',
       limit: size + 1,
     });
+    await this.deviceOwned(em, principal, filter, total);
     return toConnection(rows, size, total, cursorOf);
   }
 
@@ -108,31 +115,47 @@ export class TripService {
     if (!ids.length) return new Map();
     const where = matching(new Conditions().and('t.customer_id = ?', customerId), filter);
     const cursor = after ? tripCursor(after) : undefined;
-    const connection = em.getConnection();
-    const [rows, counts] = await Promise.all([
-      connection.execute<(Record<string, unknown> & { device_id: string })[]>(
-        `SELECT t.* FROM unnest(array[?]::uuid[]) AS d(id)
-           CROSS JOIN LATERAL (
-             SELECT * FROM trips t WHERE t.device_id = d.id AND ${where.sql} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
-              ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ?
-           ) t`,
-        [ids, ...where.values, ...(cursor ?? []), size + 1],
-      ),
-      connection.execute<{ device_id: string; total: string }[]>(
-        `SELECT t.device_id, count(*) AS total FROM trips t WHERE t.device_id IN (?) AND ${where.sql} GROUP BY t.device_id`,
-        [ids, ...where.values],
-      ),
-    ]);
-    const totals = new Map(counts.map((row) => [row.device_id, Number(row.total)]));
+    // Per device, its count and its page, each through the (device, start) index.
+    const rows = await em.getConnection().execute<(Record<string, unknown> & { device: string; total: string })[]>(
+      `SELECT d.id AS device, c.total, t.* FROM unnest(array[?]::uuid[]) AS d(id)
+         CROSS JOIN LATERAL (SELECT count(*) AS total FROM trips t WHERE t.device_id = d.id AND ${where.sql}) c
+         LEFT JOIN LATERAL (
+           SELECT * FROM trips t WHERE t.device_id = d.id AND ${where.sql} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
+            ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ?
+         ) t ON true`,
+      [ids, ...where.values, ...where.values, ...(cursor ?? []), size + 1],
+    );
+    const totals = new Map(rows.map((row) => [row.device, Number(row.total)]));
     const byDevice = new Map<string, Trip[]>(ids.map((id) => [id, []]));
-    const trips = leanRows(em, Trip, rows);
+    // A device without trips is one row of its count alone.
+    const trips = leanRows(
+      em,
+      Trip,
+      rows.filter((row) => row.id != null),
+    );
     for (const trip of trips) byDevice.get(trip.device.id)?.push(trip);
     return new Map([...byDevice].map(([id, page]) => [id, toConnection(page, size, totals.get(id) ?? 0, cursorOf)]));
   }
 
+  /** Each device's trip that started last (none for a device without trips), in one statement. */
+  async latestOfDevices(em: EntityManager, customerId: string, deviceIds: readonly string[]): Promise<Map<string, Trip>> {
+    const ids = deviceIds.filter(isUuid);
+    if (!ids.length) return new Map();
+    const trips = await leanQuery(
+      em,
+      Trip,
+      `SELECT t.* FROM unnest(array[?]::uuid[]) AS d(id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY t.start_time_utc DESC, t.id DESC LIMIT 1
+         ) t`,
+      [ids, customerId],
+    );
+    return new Map(trips.map((trip) => [trip.device.id, trip]));
+  }
+
   /** Newest first, by limit and offset (the legacy REST list), each trip with its device's ids. */
   async page(em: EntityManager, principal: Principal, filter: TripFilter, limit: number, offset: number): Promise<{ count: number; rows: TripRow[] }> {
-    const where = await this.where(em, principal, filter);
+    const where = this.where(principal, filter);
     const [rows, count] = await Promise.all([
       em.getConnection().execute<(Record<string, unknown> & { vehicle_id: number; unit_id: string })[]>(
         `SELECT t.*, d.vehicle_id, d.unit_id FROM trips t JOIN devices d ON d.id = t.device_id
@@ -141,6 +164,7 @@ export class TripService {
       ),
       countOf(em, `SELECT count(*) AS n FROM trips t WHERE ${where.sql}`, where.values),
     ]);
+    await this.deviceOwned(em, principal, filter, count);
     const trips = leanRows(em, Trip, rows);
     return { count, rows: trips.map((trip, i) => toRow(trip, rows[i]!)) };
   }
