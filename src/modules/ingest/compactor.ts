@@ -10,6 +10,7 @@ import { transaction } from '../../db/pg-transaction.js';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso } from '../../lib/time.js';
 import { deflateSegment, type EncodedSegment, SEGMENT_LEVEL } from './segment-codec.js';
+import { indexNewSegments } from './segment-rows.js';
 
 export interface CompactOptions {
   /** Records per segment at most (a group of records at one `@ts` is never split). */
@@ -81,6 +82,8 @@ export async function compactDevice(pool: pg.Pool, deviceId: string, before: str
         [deviceId, segments[i]!.first, segments[i]!.last, segment.recordCount, segment.rawLength, segment.crc32, segment.data],
       );
     }
+    // h16b: what trips, tracks and the late-data merge need of the rows, taken before they go.
+    await indexNewSegments(client, deviceId);
     const records = segments.reduce((n, s) => n + s.records, 0);
     const deleted = await client.query(`delete from records where device_id = $1 and ($2::timestamptz is null or ts > $2::timestamptz) and ts <= $3::timestamptz`, [
       deviceId,
