@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
+import { at, type DeviceRecord, drive, engine, position, rpm, upload } from '../factories/records.js';
+import { TripTrackDocument } from '../generated/graphql.js';
+import { downloadResult, waitForTask } from '../support/exports.js';
+import { gql, request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
+import { compactDevice } from '../../src/modules/ingest/compactor.js';
+import { dropExpiredRecords } from '../../src/modules/ingest/retention.js';
+import { expandSegments } from '../../src/modules/ingest/segment-expand.js';
+import { mergeLateRows } from '../../src/modules/ingest/segment-merge.js';
+import { microsToIso } from '../../src/lib/time.js';
+
+interface TripJson {
+  id: string;
+  start_time_utc: string;
+  end_time_utc: string | null;
+  distance_km: number;
+  device: string;
+  vehicle: number;
+  unit_id: string;
+  [field: string]: unknown;
+}
+
+/** A second-aligned time `days` before now: inside the trusted range, outside or inside the closing window as a test needs. */
+const daysAgo = (days: number): string => microsToIso(BigInt(Math.floor(Date.now() / 1000 - days * 86400)) * 1_000_000n);
+
+/**
+ * Compressed record segments (issue 16, points 1, 3, 4, 6): the compactor job, late data merged
+ * into compacted time, trips/tracks/exports/retention on compacted data, and the way back.
+ * The job runs in the app (every second) on records older than 90 days; the other tests compact
+ * their own device directly with the functions the job runs, on data younger than that.
+ */
+describe('compressed record segments', () => {
+  let t: TestApp;
+  let acme: TestCustomer;
+
+  before(async () => {
+    t = await startTestApp({ COMPACT_ENABLED: 'true', COMPACT_EVERY_SECONDS: '1', COMPACT_AFTER_SECONDS: String(90 * 86400) });
+    acme = await createCustomer(t.db.orm, t.config);
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  /** The device's rows as the row-based export path reads them. */
+  const rowsOf = async (deviceId: string) =>
+    (
+      await t.db.pool.query<{ ts: string; line: string; lat: number | null; lon: number | null }>(
+        `select ts::text, line, lat, lon from records where device_id = $1 order by ts, line collate "C"`,
+        [deviceId],
+      )
+    ).rows;
+  const segmentCount = async (deviceId: string) =>
+    Number((await t.db.pool.query<{ n: string }>('select count(*) as n from record_segments where device_id = $1', [deviceId])).rows[0]!.n);
+  const compact = (deviceId: string) => compactDevice(t.db.pool, deviceId, new Date().toISOString(), { maxRecordsPerSegment: 40, maxSegments: 1000 });
+  const merge = (deviceId: string) => mergeLateRows(t.db.pool, deviceId, { maxRecordsPerSegment: 40, maxSegments: 1000, maxRows: 100_000 });
+  const tripsOf = async (device: TestDevice) =>
+    (await request<{ results: TripJson[] }>(t.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token: acme.apiToken })).body.results;
+  const trackOf = async (tripId: string, maxPoints?: number) => (await gql(t.baseUrl, TripTrackDocument, { id: tripId, maxPoints }, acme.apiToken)).data!.trip.track;
+  const exportNow = async (tripId: string, runs: number) => {
+    const body = { task: 'core.tasks.es_trip_export', args: [], kwargs: { trip_id: tripId } };
+    assert.ok([200, 201].includes((await request(t.baseUrl, 'POST', '/tasks/', { token: acme.apiToken, body })).status));
+    const task = await waitForTask(t.db.pool, tripId, 'SUCCESS', runs);
+    return (await downloadResult(t.baseUrl, task.id, acme.apiToken)).lines;
+  };
+
+  it('late records uploaded into compacted time are merged into their segment in (ts, line) order: export, rows and track equal the row-based truth', async () => {
+    const start = daysAgo(3);
+    const device = await createDevice(t.db.orm, acme, { autoExport: false });
+    // A duplicate and records sharing a time with others, so equal times are ordered by line.
+    const records = drive(start, 120);
+    records.push(rpm(at(start, 10), 1), rpm(at(start, 10), 1), rpm(at(start, 10.000123), 2));
+    assert.equal((await upload(t.baseUrl, device, records)).status, 200);
+    const [trip] = await tripsOf(device);
+    const original = await rowsOf(device.id);
+    const exported = await exportNow(trip!.id, 1);
+    const track = await trackOf(trip!.id, 10);
+
+    const compacted = await compact(device.id);
+    assert.equal(compacted.records, original.length);
+    assert.deepEqual(await rowsOf(device.id), [], 'every row is in a segment');
+    assert.ok((await segmentCount(device.id)) > 3, 'several segments');
+    assert.deepEqual(await trackOf(trip!.id, 10), track, 'the track reads the segments');
+    assert.deepEqual(await tripsOf(device), [trip], 'the trip is unchanged');
+
+    // Late records: inside a segment, between segments (duplicates of stored ones), before the first.
+    const late: DeviceRecord[] = [rpm(at(start, 30.5), 4321), position(at(start, 61.25), 57, 11), rpm(at(start, 10), 1), rpm(at(start, -5), 7)];
+    assert.equal((await upload(t.baseUrl, device, late)).status, 200);
+    const lateRows = await rowsOf(device.id);
+    assert.equal(lateRows.length, late.length);
+    const truth = [...original, ...lateRows].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : Buffer.compare(Buffer.from(a.line), Buffer.from(b.line))));
+    // The upload's late position refreshed the trip's statistics from rows and segments.
+    const stats = (await tripsOf(device))[0]!;
+    assert.ok(stats.distance_km > trip!.distance_km, 'the late position adds distance');
+
+    const merged = await merge(device.id);
+    assert.equal(merged.records, late.length);
+    assert.deepEqual(await rowsOf(device.id), [], 'the late rows went into segments');
+    const lateTrack = await trackOf(trip!.id, 2000);
+    assert.equal(lateTrack.positionCount, track.positionCount + 1);
+    assert.ok(lateTrack.points.some((p) => p.lat === 57 && p.lon === 11));
+
+    // The way back: exactly the rows there were, and the export a row-based service writes.
+    const expanded = await expandSegments(t.db.pool, { deviceId: device.id });
+    assert.equal(expanded.records, truth.length);
+    assert.equal(await segmentCount(device.id), 0);
+    assert.deepEqual(await rowsOf(device.id), truth);
+    const after = await exportNow(trip!.id, 2);
+    assert.equal(after.length, exported.length + 3, 'the late records inside the trip (the one before it is not)');
+    const { rows: inTrip } = await t.db.pool.query<{ line: string }>(
+      `select line from records where device_id = $1 and ts between $2 and $3 order by ts, line collate "C"`,
+      [device.id, trip!.start_time_utc, trip!.end_time_utc],
+    );
+    assert.deepEqual(after.slice(1), inTrip.map((r) => r.line));
+    assert.deepEqual((await tripsOf(device))[0], stats, 'statistics from rows equal those from segments');
+  });
+
+  it('statistics and track on compacted data equal those of a twin device that was never compacted', async () => {
+    const start = daysAgo(4);
+    const compacted = await createDevice(t.db.orm, acme, { autoExport: false });
+    const twin = await createDevice(t.db.orm, acme, { autoExport: false });
+    const records = drive(start, 300);
+    // Uploaded open (no end yet), compacted, then ended: the end reads the positions from segments.
+    const end = records.pop()!;
+    for (const device of [compacted, twin]) assert.equal((await upload(t.baseUrl, device, records)).status, 200);
+    await compact(compacted.id);
+    for (const device of [compacted, twin]) assert.equal((await upload(t.baseUrl, device, [end])).status, 200);
+    const [a] = await tripsOf(compacted);
+    const [b] = await tripsOf(twin);
+    assert.ok(a!.distance_km > 0);
+    // Everything but what names the trip and the device: times, duration, distance, start and end positions.
+    const strip = ({ id: _id, device: _device, vehicle: _vehicle, unit_id: _unit, ...stats }: TripJson) => stats;
+    assert.deepEqual(strip(a!), strip(b!));
+    assert.deepEqual(await trackOf(a!.id, 50), await trackOf(b!.id, 50));
+  });
+
+  it('a late engine event in compacted time is stored and exported but cuts no trip, as without compaction', async () => {
+    const start = daysAgo(5);
+    const device = await createDevice(t.db.orm, acme, { autoExport: false, reopenLimitSeconds: 1 });
+    assert.equal((await upload(t.baseUrl, device, [...drive(start, 60), ...drive(at(start, 600), 60)])).status, 200);
+    const trips = await tripsOf(device);
+    assert.equal(trips.length, 2);
+    await compact(device.id);
+    // Older than the device's newest event: stored, merged, no trip change (the rule without compaction too).
+    const answer = await upload(t.baseUrl, device, [engine(at(start, 300), 'running'), engine(at(start, 330), 'stopped')]);
+    assert.deepEqual(answer.body.trips, { started: 0, ended: 0, reopened: 0 });
+    assert.deepEqual(await tripsOf(device), trips);
+    assert.equal((await merge(device.id)).records, 2);
+    await expandSegments(t.db.pool, { deviceId: device.id });
+    const lines = (await rowsOf(device.id)).map((r) => r.line);
+    assert.ok(lines.some((l) => l.includes('"@ts":"' + at(start, 300))));
+  });
+
+  it('the job compacts existing data in the background while uploads go on; retention drops whole segments; device deletion takes its segments', async () => {
+    const start = daysAgo(200);
+    const device = await createDevice(t.db.orm, acme, { autoExport: false });
+    const uploaded: DeviceRecord[] = [];
+    // Uploads keep coming while the job (every second) compacts what is older than 90 days.
+    for (let i = 0; i < 30; i++) {
+      const batch = drive(at(start, i * 100), 40);
+      uploaded.push(...batch);
+      assert.equal((await upload(t.baseUrl, device, batch)).status, 200);
+      if (i === 5) await waitFor(async () => (await segmentCount(device.id)) > 0, 'a first compaction', 20_000);
+    }
+    await waitFor(async () => (await rowsOf(device.id)).length === 0, 'every row compacted', 30_000);
+    const stored = Number((await t.db.pool.query<{ n: string }>('select sum(record_count) as n from record_segments where device_id = $1', [device.id])).rows[0]!.n);
+    assert.equal(stored, uploaded.length, 'no record lost or doubled');
+
+    // Retention at 100 days: the device's segments are 200 days old.
+    const outcome = await dropExpiredRecords(t.db.pool, 100);
+    assert.ok(outcome.deletedSegments > 0);
+    assert.equal(await segmentCount(device.id), 0);
+
+    const other = await createDevice(t.db.orm, acme, { autoExport: false });
+    assert.equal((await upload(t.baseUrl, other, drive(daysAgo(6), 30))).status, 200);
+    await compact(other.id);
+    assert.ok((await segmentCount(other.id)) > 0);
+    const deleted = await gql(t.baseUrl, 'mutation($id: ID!) { deleteDevice(id: $id) }', { id: other.id }, acme.apiToken);
+    assert.equal(deleted.errors, undefined);
+    assert.equal(await segmentCount(other.id), 0);
+  });
+});
