@@ -18,10 +18,7 @@ import { isUuid } from '../lib/ids.js';
 import { expandSegments } from '../modules/ingest/segment-expand.js';
 import { createLocalCustomer } from './local-customer.js';
 
-const USAGE = [
-  'usage: npm run admin -- create-customer --name NAME --email EMAIL --password PASSWORD',
-  '       npm run admin -- expand-segments [--device ID]',
-].join('\n');
+const USAGE = ['usage: npm run admin -- create-customer --name NAME --email EMAIL --password PASSWORD', '       npm run admin -- expand-segments [--device ID]'].join('\n');
 
 async function createCustomer(args: string[]): Promise<unknown> {
   const { values } = parseArgs({

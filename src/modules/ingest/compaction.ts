@@ -87,7 +87,11 @@ export async function compactDue(pool: pg.Pool, settings: CompactionSettings, on
         devices++;
         let late = true;
         while (late && budgetLeft()) {
-          const outcome = await mergeLateRows(pool, id, { maxRecordsPerSegment: RECORDS_PER_SEGMENT, maxSegments: SEGMENTS_PER_CALL, maxRows: RECORDS_PER_SEGMENT * SEGMENTS_PER_CALL });
+          const outcome = await mergeLateRows(pool, id, {
+            maxRecordsPerSegment: RECORDS_PER_SEGMENT,
+            maxSegments: SEGMENTS_PER_CALL,
+            maxRows: RECORDS_PER_SEGMENT * SEGMENTS_PER_CALL,
+          });
           merged += outcome.records;
           late = outcome.more;
         }

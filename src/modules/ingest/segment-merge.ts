@@ -87,10 +87,10 @@ async function rebuild(tx: pg.PoolClient, deviceId: string, target: Target, opti
                  AND CASE WHEN $3::timestamptz IS NULL THEN ts <= $4::timestamptz ELSE ts < $3::timestamptz END`;
   const bounds = [deviceId, target.lo, target.hi, target.last];
   // The newest `@ts` taken: all rows at it, so a group of equal times is never split.
-  const { rows: cut } = await tx.query<{ upto: string }>(
-    `SELECT max(ts)::text AS upto FROM (SELECT ts FROM records WHERE ${range} ORDER BY ts LIMIT $5) late`,
-    [...bounds, Math.max(1, maxRows)],
-  );
+  const { rows: cut } = await tx.query<{ upto: string }>(`SELECT max(ts)::text AS upto FROM (SELECT ts FROM records WHERE ${range} ORDER BY ts LIMIT $5) late`, [
+    ...bounds,
+    Math.max(1, maxRows),
+  ]);
   const upto = cut[0]!.upto;
   const { rows } = await tx.query<{ us: string; line: string; lat: number | null; lon: number | null }>(
     `SELECT (extract(epoch from ts) * 1000000)::bigint::text AS us, line, lat, lon FROM records

@@ -59,7 +59,7 @@ export function segmentLines(segment: { readonly data: Buffer; readonly position
     const lat = index.lat[i]!;
     lines.push({
       at: index.ts[i]!,
-      line: text.subarray(starts[i]!, starts[i + 1]! - 1),
+      line: text.subarray(starts[i], starts[i + 1]! - 1),
       lat: Number.isNaN(lat) ? null : lat,
       lon: Number.isNaN(lat) ? null : index.lon[i]!,
     });

@@ -4,7 +4,7 @@ import type { DomainEvents, Queryable } from '../../lib/domain-events.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { recordNewestEvent } from '../devices/device-state.js';
 import type { TripSettings } from '../devices/trip-settings.js';
-import { lastSegmentTimeBefore, positionRowsSql, tripSegmentPositions, tripSegmentsSql, type TripSegmentsRow } from './compacted-positions.js';
+import { lastSegmentTimeBefore, positionRowsSql, tripSegmentPositions, type TripSegmentsRow, tripSegmentsSql } from './compacted-positions.js';
 import { applyTripEvents, compileTags, type TripEventInput, type TripState } from './trip-rules.js';
 import { TRIP_UPDATED, type TripPubSub } from './trip-topics.js';
 

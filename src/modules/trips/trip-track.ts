@@ -4,7 +4,7 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 
 import { invalidInput } from '../../lib/errors.js';
 import { canonicalIso } from '../../lib/time.js';
-import { positionRowsSql, tripSegmentPositions, tripSegmentsSql, type TripSegmentsRow } from './compacted-positions.js';
+import { positionRowsSql, tripSegmentPositions, type TripSegmentsRow, tripSegmentsSql } from './compacted-positions.js';
 
 export const TRACK_MAX_POINTS = 2000;
 
