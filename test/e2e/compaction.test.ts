@@ -98,19 +98,22 @@ describe('compressed record segments', () => {
     const stats = (await tripsOf(device))[0]!;
     assert.ok(stats.distance_km > trip!.distance_km, 'the late position adds distance');
 
+    // Exported now: segments copied, late rows merged in at export; then again once merged.
+    const whileLate = await exportNow(trip!.id, 2);
     const merged = await merge(device.id);
     assert.equal(merged.records, late.length);
     assert.deepEqual(await rowsOf(device.id), [], 'the late rows went into segments');
     const lateTrack = await trackOf(trip!.id, 2000);
     assert.equal(lateTrack.positionCount, track.positionCount + 1);
     assert.ok(lateTrack.points.some((p) => p.lat === 57 && p.lon === 11));
+    assert.deepEqual(await exportNow(trip!.id, 3), whileLate, 'the export reads the rebuilt segment as it read the late rows');
 
     // The way back: exactly the rows there were, and the export a row-based service writes.
     const expanded = await expandSegments(t.db.pool, { deviceId: device.id });
     assert.equal(expanded.records, truth.length);
     assert.equal(await segmentCount(device.id), 0);
     assert.deepEqual(await rowsOf(device.id), truth);
-    const after = await exportNow(trip!.id, 2);
+    const after = await exportNow(trip!.id, 4);
     assert.equal(after.length, exported.length + 3, 'the late records inside the trip (the one before it is not)');
     const { rows: inTrip } = await t.db.pool.query<{ line: string }>(`select line from records where device_id = $1 and ts between $2 and $3 order by ts, line collate "C"`, [
       device.id,
