@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { microsToIso } from '../../src/lib/time.js';
+import { compactDue, LOCK_SPACE } from '../../src/modules/ingest/compaction.js';
 import { compactDevice } from '../../src/modules/ingest/compactor.js';
 import { dropExpiredRecords } from '../../src/modules/ingest/retention.js';
 import { expandSegments } from '../../src/modules/ingest/segment-expand.js';
@@ -180,6 +181,21 @@ describe('compressed record segments', () => {
     await waitFor(async () => (await rowsOf(device.id)).length === 0, 'every row compacted', 30_000);
     const stored = Number((await t.db.pool.query<{ n: string }>('select sum(record_count) as n from record_segments where device_id = $1', [device.id])).rows[0]!.n);
     assert.equal(stored, uploaded.length, 'no record lost or doubled');
+
+    // A second instance finds a device held by another and skips it; once free, it is compacted.
+    const held = await createDevice(t.db.orm, acme, { autoExport: false });
+    const lock = await t.db.pool.connect();
+    try {
+      await lock.query('select pg_advisory_lock($1, hashtext($2))', [LOCK_SPACE, held.id]);
+      assert.equal((await upload(t.baseUrl, held, drive(at(start, 5000), 20))).status, 200);
+      const run = await compactDue(t.db.pool, { afterSeconds: 90 * 86400, maxRecordsPerRun: 1_000_000, maxDevicesPerRun: 100, budgetMs: 10_000 });
+      assert.ok(run.skipped >= 1);
+      assert.equal((await rowsOf(held.id)).length, 40, 'the held device keeps its rows');
+      await lock.query('select pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, held.id]);
+    } finally {
+      lock.release();
+    }
+    await waitFor(async () => (await rowsOf(held.id)).length === 0, 'the held device compacted once free', 30_000);
 
     // Retention at 100 days: the device's segments are 200 days old.
     const outcome = await dropExpiredRecords(t.db.pool, 100);

@@ -39,7 +39,7 @@ export interface CompactionRun {
 const SEGMENTS_PER_CALL = 16;
 const RECORDS_PER_SEGMENT = 8192;
 /** Advisory lock space of the compactor (the second key is the device's). */
-const LOCK_SPACE = 160_001;
+export const LOCK_SPACE = 160_001;
 
 export const compactionSettings = (config: Pick<Config, 'compactAfterSeconds' | 'compactMaxRecordsPerRun' | 'compactMaxDevicesPerRun'>, budgetMs: number): CompactionSettings => ({
   afterSeconds: config.compactAfterSeconds,
