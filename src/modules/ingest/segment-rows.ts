@@ -16,17 +16,19 @@ const ENTRY = 24;
  * travels to Node on its own.
  */
 export async function indexNewSegments(tx: Queryable, deviceId: string): Promise<void> {
-  const { rows } = await tx.query<{ id: string; entries: Buffer }>(
-    `SELECT s.id, string_agg(int8send((extract(epoch from r.ts) * 1000000)::bigint)
+  const { rows } = await tx.query<{ id: string; record_count: number; entries: Buffer }>(
+    `SELECT s.id, s.record_count, string_agg(int8send((extract(epoch from r.ts) * 1000000)::bigint)
                              || float8send(coalesce(r.lat, 'NaN')) || float8send(coalesce(r.lon, 'NaN')),
                              ''::bytea ORDER BY r.ts, r.line COLLATE "C") AS entries
        FROM record_segments s JOIN records r ON r.device_id = s.device_id AND r.ts BETWEEN s.first_ts AND s.last_ts
       WHERE s.device_id = $1 AND s.positions IS NULL
-      GROUP BY s.id`,
+      GROUP BY s.id, s.record_count`,
     [deviceId],
   );
-  for (const { id, entries } of rows) {
+  for (const { id, record_count, entries } of rows) {
     const n = entries.length / ENTRY;
+    // Rows and lines are the same set under the device lock; anything else must not commit.
+    if (n !== record_count) throw new Error(`segment ${id} holds ${record_count} lines but ${n} rows index it`);
     const index = { ts: new BigInt64Array(n), lat: new Float64Array(n), lon: new Float64Array(n) };
     for (let i = 0; i < n; i++) {
       index.ts[i] = entries.readBigInt64BE(i * ENTRY);
