@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { microsToIso } from '../../src/lib/time.js';
+import { isoToMicros, microsToIso } from '../../src/lib/time.js';
 import { compactDue, LOCK_SPACE } from '../../src/modules/ingest/compaction.js';
 import { compactDevice } from '../../src/modules/ingest/compactor.js';
 import { dropExpiredRecords } from '../../src/modules/ingest/retention.js';
@@ -25,6 +25,31 @@ interface TripJson {
   vehicle: number;
   unit_id: string;
   [field: string]: unknown;
+}
+
+/** A row of `records` as the export reads it: time in µs, line, position. */
+interface Row {
+  us: string;
+  line: string;
+  lat: number | null;
+  lon: number | null;
+}
+
+/** `(ts, line)` with lines compared as bytes: the order of a device's lines everywhere. */
+const byTimeAndLine = (a: Row, b: Row): number => {
+  const d = BigInt(a.us) - BigInt(b.us);
+  return d < 0n ? -1 : d > 0n ? 1 : Buffer.compare(Buffer.from(a.line), Buffer.from(b.line));
+};
+
+/** The rows `after` holds beyond `before` (a multiset difference: duplicates count). */
+function added(before: readonly Row[], after: readonly Row[]): Row[] {
+  const seen = new Map<string, number>();
+  for (const r of before) seen.set(JSON.stringify(r), (seen.get(JSON.stringify(r)) ?? 0) + 1);
+  return after.filter((r) => {
+    const n = seen.get(JSON.stringify(r)) ?? 0;
+    if (n) seen.set(JSON.stringify(r), n - 1);
+    return n === 0;
+  });
 }
 
 /** A second-aligned time `days` before now: inside the trusted range, outside or inside the closing window as a test needs. */
@@ -51,10 +76,9 @@ describe('compressed record segments', () => {
   /** The device's rows as the row-based export path reads them. */
   const rowsOf = async (deviceId: string) =>
     (
-      await t.db.pool.query<{ ts: string; line: string; lat: number | null; lon: number | null }>(
-        `select ts::text, line, lat, lon from records where device_id = $1 order by ts, line collate "C"`,
-        [deviceId],
-      )
+      await t.db.pool.query<Row>(`select (extract(epoch from ts) * 1000000)::bigint::text as us, line, lat, lon from records where device_id = $1 order by ts, line collate "C"`, [
+        deviceId,
+      ])
     ).rows;
   const segmentCount = async (deviceId: string) =>
     Number((await t.db.pool.query<{ n: string }>('select count(*) as n from record_segments where device_id = $1', [deviceId])).rows[0]!.n);
@@ -94,7 +118,7 @@ describe('compressed record segments', () => {
     assert.equal((await upload(t.baseUrl, device, late)).status, 200);
     const lateRows = await rowsOf(device.id);
     assert.equal(lateRows.length, late.length);
-    const truth = [...original, ...lateRows].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : Buffer.compare(Buffer.from(a.line), Buffer.from(b.line))));
+    const truth = [...original, ...lateRows].sort(byTimeAndLine);
     // The upload's late position refreshed the trip's statistics from rows and segments.
     const stats = (await tripsOf(device))[0]!;
     assert.ok(stats.distance_km > trip!.distance_km, 'the late position adds distance');
@@ -126,6 +150,40 @@ describe('compressed record segments', () => {
       inTrip.map((r) => r.line),
     );
     assert.deepEqual((await tripsOf(device))[0], stats, 'statistics from rows equal those from segments');
+  });
+
+  it('random late batches into compacted time, merged or not: every export and the expanded rows equal the row-based truth', async () => {
+    const start = daysAgo(2);
+    const device = await createDevice(t.db.orm, acme, { autoExport: false });
+    assert.equal((await upload(t.baseUrl, device, drive(start, 200))).status, 200);
+    const [trip] = await tripsOf(device);
+    const from = BigInt(isoToMicros(trip!.start_time_utc)!);
+    const to = BigInt(isoToMicros(trip!.end_time_utc!)!);
+    let truth = await rowsOf(device.id);
+    await compact(device.id);
+    let runs = 0;
+    for (let round = 0; round < 4; round++) {
+      // Around and inside the trip, some at the exact time of a stored record, some twice in a batch.
+      const batch: DeviceRecord[] = [];
+      for (let i = 0; i < 15; i++) {
+        const seconds = i % 3 === 0 ? Math.floor(Math.random() * 200) : -20 + Math.random() * 240;
+        const record = i % 4 === 0 ? position(at(start, seconds), 56 + Math.random(), 10 + Math.random()) : rpm(at(start, seconds), Math.floor(Math.random() * 5000));
+        batch.push(record);
+        if (i % 5 === 0) batch.push(record);
+      }
+      const before = await rowsOf(device.id);
+      assert.equal((await upload(t.baseUrl, device, batch)).status, 200);
+      truth = [...truth, ...added(before, await rowsOf(device.id))].sort(byTimeAndLine);
+      if (round % 2 === 1) await merge(device.id);
+      const expected = truth.filter((r) => BigInt(r.us) >= from && BigInt(r.us) <= to).map((r) => r.line);
+      assert.deepEqual((await exportNow(trip!.id, ++runs)).slice(1), expected, `round ${round}`);
+    }
+    // Late rows go into their segments; those after the last segment are new rows, compacted as such.
+    await merge(device.id);
+    await compact(device.id);
+    assert.deepEqual(await rowsOf(device.id), []);
+    await expandSegments(t.db.pool, { deviceId: device.id });
+    assert.deepEqual(await rowsOf(device.id), truth);
   });
 
   it('statistics and track on compacted data equal those of a twin device that was never compacted', async () => {
