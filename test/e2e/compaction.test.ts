@@ -84,6 +84,20 @@ describe('compressed record segments', () => {
     Number((await t.db.pool.query<{ n: string }>('select count(*) as n from record_segments where device_id = $1', [deviceId])).rows[0]!.n);
   const compact = (deviceId: string) => compactDevice(t.db.pool, deviceId, new Date().toISOString(), { maxRecordsPerSegment: 40, maxSegments: 1000 });
   const merge = (deviceId: string) => mergeLateRows(t.db.pool, deviceId, { maxRecordsPerSegment: 40, maxSegments: 1000, maxRows: 100_000 });
+  /** Runs `fn` holding the device the way a compactor run does: the others skip it meanwhile. */
+  async function holding<T>(deviceId: string, fn: () => Promise<T>): Promise<T> {
+    const lock = await t.db.pool.connect();
+    try {
+      await lock.query('select pg_advisory_lock($1, hashtext($2))', [LOCK_SPACE, deviceId]);
+      try {
+        return await fn();
+      } finally {
+        await lock.query('select pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, deviceId]);
+      }
+    } finally {
+      lock.release();
+    }
+  }
   const tripsOf = async (device: TestDevice) =>
     (await request<{ results: TripJson[] }>(t.baseUrl, 'GET', `/logbook/trips/?device=${device.id}`, { token: acme.apiToken })).body.results;
   const trackOf = async (tripId: string, maxPoints?: number) => (await gql(t.baseUrl, TripTrackDocument, { id: tripId, maxPoints }, acme.apiToken)).data!.trip.track;
@@ -228,31 +242,56 @@ describe('compressed record segments', () => {
   it('the job compacts existing data in the background while uploads go on; retention drops whole segments; device deletion takes its segments', async () => {
     const start = daysAgo(200);
     const device = await createDevice(t.db.orm, acme, { autoExport: false });
+    const settings = { afterSeconds: 90 * 86400, maxRecordsPerRun: 1_000_000, maxDevicesPerRun: 100, budgetMs: 10_000 };
+    // Batches in shuffled order (so many land inside time already compacted) go on while the
+    // job (every second) and this test's own compactor runs (a second instance) compact and merge.
+    const order = Array.from({ length: 30 }, (_, i) => i).sort(() => Math.random() - 0.5);
     const uploaded: DeviceRecord[] = [];
-    // Uploads keep coming while the job (every second) compacts what is older than 90 days.
-    for (let i = 0; i < 30; i++) {
-      const batch = drive(at(start, i * 100), 40);
-      uploaded.push(...batch);
-      assert.equal((await upload(t.baseUrl, device, batch)).status, 200);
-      if (i === 5) await waitFor(async () => (await segmentCount(device.id)) > 0, 'a first compaction', 20_000);
-    }
+    let uploading = true;
+    let runs = 0;
+    await Promise.all([
+      (async () => {
+        for (const [n, i] of order.entries()) {
+          const batch = drive(at(start, i * 100), 40);
+          uploaded.push(...batch);
+          assert.equal((await upload(t.baseUrl, device, batch)).status, 200);
+          if (n === 5) await waitFor(async () => (await segmentCount(device.id)) > 0, 'a first compaction', 20_000);
+        }
+        uploading = false;
+      })(),
+      (async () => {
+        while (uploading) {
+          await compactDue(t.db.pool, settings);
+          runs++;
+        }
+      })(),
+    ]);
+    assert.ok(runs > 1);
     await waitFor(async () => (await rowsOf(device.id)).length === 0, 'every row compacted', 30_000);
     const stored = Number((await t.db.pool.query<{ n: string }>('select sum(record_count) as n from record_segments where device_id = $1', [device.id])).rows[0]!.n);
-    assert.equal(stored, uploaded.length, 'no record lost or doubled');
+    assert.equal(stored, uploaded.length, 'as many records as uploaded');
+    const overlaps = await t.db.pool.query(
+      `select 1 from record_segments a join record_segments b on a.device_id = b.device_id and a.id < b.id
+        where a.device_id = $1 and a.first_ts <= b.last_ts and b.first_ts <= a.last_ts`,
+      [device.id],
+    );
+    assert.equal(overlaps.rowCount, 0, 'segments never overlap');
+    // Expanded and read while holding the device as the compactor does, so the job leaves the rows alone.
+    const times = await holding(device.id, async () => {
+      await expandSegments(t.db.pool, { deviceId: device.id });
+      return (await rowsOf(device.id)).map((r) => (JSON.parse(r.line) as DeviceRecord)['@ts']);
+    });
+    assert.deepEqual(times, uploaded.map((r) => r['@ts']).sort(), 'each record exactly once, in order');
+    await compact(device.id);
 
     // A second instance finds a device held by another and skips it; once free, it is compacted.
     const held = await createDevice(t.db.orm, acme, { autoExport: false });
-    const lock = await t.db.pool.connect();
-    try {
-      await lock.query('select pg_advisory_lock($1, hashtext($2))', [LOCK_SPACE, held.id]);
+    await holding(held.id, async () => {
       assert.equal((await upload(t.baseUrl, held, drive(at(start, 5000), 20))).status, 200);
-      const run = await compactDue(t.db.pool, { afterSeconds: 90 * 86400, maxRecordsPerRun: 1_000_000, maxDevicesPerRun: 100, budgetMs: 10_000 });
+      const run = await compactDue(t.db.pool, settings);
       assert.ok(run.skipped >= 1);
       assert.equal((await rowsOf(held.id)).length, 40, 'the held device keeps its rows');
-      await lock.query('select pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, held.id]);
-    } finally {
-      lock.release();
-    }
+    });
     await waitFor(async () => (await rowsOf(held.id)).length === 0, 'the held device compacted once free', 30_000);
 
     // Retention at 100 days: the device's segments are 200 days old.
