@@ -9,7 +9,7 @@ import type { Services } from './services.js';
 
 /** The handler of every job. Each is thin: it calls one service function. */
 export function jobRegistry(services: Services): JobRegistry {
-  const { exports, db, config, log } = services;
+  const { exports, db, config, log, metrics } = services;
   return {
     // Both only claim work for free export slots and return; the exports run on in those slots.
     'exports.run': async ({ taskId }) => {
@@ -30,6 +30,8 @@ export function jobRegistry(services: Services): JobRegistry {
       const run = await compactDue(db.pool, compactionSettings(config, (config.exportLeaseSeconds * 1000) / 2), (deviceId, error) =>
         log.error({ err: error, deviceId }, 'compacting the records of a device failed'),
       );
+      metrics.recordsCompacted.inc({ kind: 'new' }, run.records);
+      metrics.recordsCompacted.inc({ kind: 'late' }, run.merged);
       if (run.records || run.merged) log.debug(run, 'records compacted');
     },
     'signals.retention': async () => {

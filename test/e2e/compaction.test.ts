@@ -293,6 +293,8 @@ describe('compressed record segments', () => {
       assert.equal((await rowsOf(held.id)).length, 40, 'the held device keeps its rows');
     });
     await waitFor(async () => (await rowsOf(held.id)).length === 0, 'the held device compacted once free', 30_000);
+    // Only the job compacts from here on (this test's runs have ended): its work shows in /metrics.
+    await waitFor(async () => /trip_export_records_compacted_total\{kind="new"\} [1-9]/.test(await (await fetch(`${t.baseUrl}/metrics`)).text()), 'the job counted');
 
     // Retention at 100 days: the device's segments are 200 days old.
     const outcome = await dropExpiredRecords(t.db.pool, 100);
