@@ -27,6 +27,9 @@ interface TripJson {
   [field: string]: unknown;
 }
 
+/** Everything but what names the trip and the device: times, duration, distance, start and end positions. */
+const strip = ({ id: _id, device: _device, vehicle: _vehicle, unit_id: _unit, ...stats }: TripJson) => stats;
+
 /** A row of `records` as the export reads it: time in µs, line, position. */
 interface Row {
   us: string;
@@ -213,8 +216,6 @@ describe('compressed record segments', () => {
     const [a] = await tripsOf(compacted);
     const [b] = await tripsOf(twin);
     assert.ok(a!.distance_km > 0);
-    // Everything but what names the trip and the device: times, duration, distance, start and end positions.
-    const strip = ({ id: _id, device: _device, vehicle: _vehicle, unit_id: _unit, ...stats }: TripJson) => stats;
     assert.deepEqual(strip(a!), strip(b!));
     assert.deepEqual(await trackOf(a!.id, 50), await trackOf(b!.id, 50));
   });
@@ -237,6 +238,25 @@ describe('compressed record segments', () => {
     assert.equal((JSON.parse(cli.stdout) as { records: number }).records, 2 + 2 * 2 * 59 + 4);
     const lines = (await rowsOf(device.id)).map((r) => r.line);
     assert.ok(lines.some((l) => l.includes('"@ts":"' + at(start, 300))));
+  });
+
+  it('an engine event newer than the last one but inside compacted time starts a trip there, with statistics read from the segments, as on a twin never compacted', async () => {
+    const start = daysAgo(6);
+    const compacted = await createDevice(t.db.orm, acme, { autoExport: false, reopenLimitSeconds: 1 });
+    const twin = await createDevice(t.db.orm, acme, { autoExport: false, reopenLimitSeconds: 1 });
+    // A drive, then positions without engine events (the engine event that started them arrives late).
+    const later = drive(at(start, 100), 120).slice(1, -1);
+    for (const device of [compacted, twin]) assert.equal((await upload(t.baseUrl, device, [...drive(start, 60), ...later])).status, 200);
+    await compact(compacted.id);
+    for (const device of [compacted, twin]) {
+      const answer = await upload(t.baseUrl, device, [engine(at(start, 100), 'running'), engine(at(start, 220), 'stopped')]);
+      assert.deepEqual(answer.body.trips, { started: 1, ended: 1, reopened: 0 });
+    }
+    const [a, b] = [await tripsOf(compacted), await tripsOf(twin)];
+    assert.equal(a.length, 2);
+    assert.ok(a[0]!.distance_km > 0, 'the new trip has the compacted positions');
+    assert.deepEqual(a.map(strip), b.map(strip));
+    assert.deepEqual(await trackOf(a[0]!.id, 30), await trackOf(b[0]!.id, 30));
   });
 
   it('the job compacts existing data in the background while uploads go on; retention drops whole segments; device deletion takes its segments', async () => {
