@@ -259,6 +259,26 @@ describe('compressed record segments', () => {
     assert.deepEqual(await trackOf(a[0]!.id, 30), await trackOf(b[0]!.id, 30));
   });
 
+  it('a trip left open too long ends where its data stops, found in the segments (also inside the one holding the new start)', async () => {
+    const start = daysAgo(7);
+    const settings = { autoExport: false, activeTripMaxAgeSeconds: 600 };
+    const compacted = await createDevice(t.db.orm, acme, settings);
+    const twin = await createDevice(t.db.orm, acme, settings);
+    // Never ended; later data without events around the time the next trip starts.
+    const records = [...drive(start, 300).slice(0, -1), ...drive(at(start, 1500), 1000).slice(1, -1)];
+    for (const device of [compacted, twin]) assert.equal((await upload(t.baseUrl, device, records)).status, 200);
+    await compact(compacted.id);
+    const holding = await t.db.pool.query('select 1 from record_segments where device_id = $1 and first_ts < $2 and last_ts > $2', [compacted.id, at(start, 2000.5)]);
+    assert.equal(holding.rowCount, 1, 'a segment holds the time of the new start');
+    for (const device of [compacted, twin]) {
+      const answer = await upload(t.baseUrl, device, [engine(at(start, 2000.5), 'running')]);
+      assert.deepEqual(answer.body.trips, { started: 1, ended: 1, reopened: 0 });
+    }
+    const [a, b] = [await tripsOf(compacted), await tripsOf(twin)];
+    assert.equal(a[1]!.end_time_utc, at(start, 2000.000123), 'the last record before the new start');
+    assert.deepEqual(a.map(strip), b.map(strip));
+  });
+
   it('the job compacts existing data in the background while uploads go on; retention drops whole segments; device deletion takes its segments', async () => {
     const start = daysAgo(200);
     const device = await createDevice(t.db.orm, acme, { autoExport: false });
