@@ -1,0 +1,92 @@
+/**
+ * Record segments (issue 16): a noisy trip's storage as rows and as segments, its exports
+ * before and after compaction (first in a fresh process, and warm), and the compaction rate.
+ */
+import { compactDevice } from '../../src/modules/ingest/compactor.js';
+import type { BenchContext } from '../context.js';
+import { fmt, stats, table } from '../harness.js';
+import { type ExportRuns, runServiceExports, storeTrip } from './export.js';
+
+export interface SegmentsFigures {
+  readonly records: number;
+  readonly jsonBytes: number;
+  readonly rowsBytes: number;
+  readonly segmentsBytes: number;
+  readonly leftRowsBytes: number;
+  readonly segments: number;
+  readonly compactSeconds: number;
+  readonly before: ExportRuns;
+  readonly after: ExportRuns;
+}
+
+/** Table, TOAST and indexes of the trip's month partition of `records` and of `record_segments`. */
+async function sizes(ctx: BenchContext, partition: string): Promise<{ rows: number; segments: number }> {
+  await ctx.db.pool.query('VACUUM ANALYZE records');
+  await ctx.db.pool.query('VACUUM ANALYZE record_segments');
+  const { rows } = await ctx.db.pool.query<{ rows: string; segments: string }>(
+    `select pg_total_relation_size($1::regclass)::text as rows, pg_total_relation_size('record_segments')::text as segments`,
+    [partition],
+  );
+  return { rows: Number(rows[0]!.rows), segments: Number(rows[0]!.segments) };
+}
+
+/** Runs in a database of its own (the bench's), where this trip is the only data. */
+export async function segmentsScenario(ctx: BenchContext, records: number, exportDir: string, level: number, runs: number): Promise<SegmentsFigures> {
+  // A month no other scenario writes to: the partition's size is this trip's.
+  const start = '2026-12-07T06:00:00.000000Z';
+  const trip = await storeTrip(ctx, start, records, true);
+  const partition = (await ctx.db.pool.query<{ name: string }>('select ensure_records_partition($1) as name', [start])).rows[0]!.name;
+  const { rows } = await ctx.db.pool.query<{ bytes: string }>('select sum(octet_length(line) + 1)::text as bytes from records where device_id = $1', [trip.deviceId]);
+  const jsonBytes = Number(rows[0]!.bytes);
+  const rowsBefore = await sizes(ctx, partition);
+  const before = await runServiceExports(ctx, trip, exportDir, level, runs);
+  const started = performance.now();
+  let segments = 0;
+  for (let more = true; more;) {
+    const outcome = await compactDevice(ctx.db.pool, trip.deviceId, '2027-01-01T00:00:00Z', { maxRecordsPerSegment: 100_000, maxSegments: 50 });
+    segments += outcome.segments;
+    more = outcome.more;
+  }
+  const compactSeconds = (performance.now() - started) / 1000;
+  const stored = await sizes(ctx, partition);
+  const after = await runServiceExports(ctx, trip, exportDir, level, runs);
+  return {
+    records,
+    jsonBytes,
+    rowsBytes: rowsBefore.rows,
+    segmentsBytes: stored.segments - rowsBefore.segments,
+    leftRowsBytes: stored.rows,
+    segments,
+    compactSeconds,
+    before,
+    after,
+  };
+}
+
+export function segmentsReport(f: SegmentsFigures, uploadRate: number | undefined): string {
+  const ratio = (bytes: number): string => `${(bytes / f.jsonBytes).toFixed(3)}×`;
+  const warm = (runs: ExportRuns) => stats(runs.seconds.map((s) => s * 1000));
+  const [b, a] = [warm(f.before), warm(f.after)];
+  const rate = f.records / f.compactSeconds;
+  return (
+    `### Record segments (one noisy trip of ${f.records.toLocaleString()} records, ${fmt.mb(f.jsonBytes)} of JSON Lines)\n\n` +
+    table(
+      ['measure', 'rows (before compaction)', 'segments (after)', 'target'],
+      [
+        [
+          'storage (table, TOAST, indexes) ÷ JSON Lines',
+          ratio(f.rowsBytes),
+          `${ratio(f.segmentsBytes + f.leftRowsBytes)} (${f.segments} segments ${fmt.mb(f.segmentsBytes)}, rows left ${fmt.mb(f.leftRowsBytes)})`,
+          '≤ 0.20×',
+        ],
+        ['bytes per record', (f.rowsBytes / f.records).toFixed(1), ((f.segmentsBytes + f.leftRowsBytes) / f.records).toFixed(1), ''],
+        ['warm re-export (median, min-max)', `${fmt.s(b.median)} (${fmt.s(b.min)}-${fmt.s(b.max)})`, `${fmt.s(a.median)} (${fmt.s(a.min)}-${fmt.s(a.max)})`, '≤ 0.4 s'],
+        ['first export in a fresh process', fmt.s(f.before.firstSeconds * 1000), fmt.s(f.after.firstSeconds * 1000), '≤ 0.6 s'],
+        ['export file', `${fmt.mb(f.before.bytes)} (${ratio(f.before.bytes)})`, `${fmt.mb(f.after.bytes)} (${ratio(f.after.bytes)})`, ''],
+        ['peak RSS of the export process', fmt.mb(f.before.maxRssBytes), fmt.mb(f.after.maxRssBytes), '< 150 MB'],
+      ],
+    ) +
+    `\n\nCompaction: ${fmt.s(f.compactSeconds * 1000)} for ${f.records.toLocaleString()} records, ${fmt.rate(rate)}` +
+    (uploadRate ? ` against uploads at ${fmt.rate(uploadRate)} in this run (${fmt.ratio(rate / uploadRate)}; target ≥ 2×).` : '.')
+  );
+}
