@@ -2,7 +2,7 @@
  * Record segments (issue 16): a noisy trip's storage as rows and as segments, its exports
  * before and after compaction (first in a fresh process, and warm), and the compaction rate.
  */
-import { compactDevice } from '../../src/modules/ingest/compactor.js';
+import { compactDevice, reclaimEmptiedPartition } from '../../src/modules/ingest/compactor.js';
 import type { BenchContext } from '../context.js';
 import { fmt, stats, table } from '../harness.js';
 import { type ExportRuns, runServiceExports, storeTrip } from './export.js';
@@ -13,6 +13,8 @@ export interface SegmentsFigures {
   readonly rowsBytes: number;
   readonly segmentsBytes: number;
   readonly leftRowsBytes: number;
+  /** The emptied partition before its indexes were rebuilt. */
+  readonly residueBytes: number;
   readonly segments: number;
   readonly compactSeconds: number;
   readonly before: ExportRuns;
@@ -48,6 +50,8 @@ export async function segmentsScenario(ctx: BenchContext, records: number, expor
     more = outcome.more;
   }
   const compactSeconds = (performance.now() - started) / 1000;
+  const residue = await sizes(ctx, partition);
+  if (!(await reclaimEmptiedPartition(ctx.db.pool, partition))) throw new Error(`${partition} still holds rows`);
   const stored = await sizes(ctx, partition);
   const after = await runServiceExports(ctx, trip, exportDir, level, runs);
   return {
@@ -56,6 +60,7 @@ export async function segmentsScenario(ctx: BenchContext, records: number, expor
     rowsBytes: rowsBefore.rows,
     segmentsBytes: stored.segments - rowsBefore.segments,
     leftRowsBytes: stored.rows,
+    residueBytes: residue.rows,
     segments,
     compactSeconds,
     before,
@@ -86,6 +91,8 @@ export function segmentsReport(f: SegmentsFigures, uploadRate: number | undefine
         ['peak RSS of the export process', fmt.mb(f.before.maxRssBytes), fmt.mb(f.after.maxRssBytes), '< 150 MB'],
       ],
     ) +
+    `\n\nThe month's partition, emptied by compaction, held ${fmt.mb(f.residueBytes)} (${ratio(f.residueBytes)}) of index pages after VACUUM, ` +
+    `until reclaimEmptiedPartition rebuilt its indexes (REINDEX CONCURRENTLY); the figures after compaction are taken after that.` +
     `\n\nCompaction: ${fmt.s(f.compactSeconds * 1000)} for ${f.records.toLocaleString()} records, ${fmt.rate(rate)}` +
     (uploadRate ? ` against uploads at ${fmt.rate(uploadRate)} in this run (${fmt.ratio(rate / uploadRate)}; target ≥ 2×).` : '.')
   );

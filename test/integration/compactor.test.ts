@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { loadConfig } from '../../src/config/config.js';
-import { compactDevice } from '../../src/modules/ingest/compactor.js';
+import { compactDevice, reclaimEmptiedPartition } from '../../src/modules/ingest/compactor.js';
 import { decodeSegment } from '../../src/modules/ingest/segment-codec.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { insertRecords, makeRecords, type StoredRecord } from '../factories/trips.js';
@@ -92,5 +92,17 @@ describe('compacting a device into record segments (real PostgreSQL)', () => {
     assert.equal(await rowCount(van.id), 1);
     const none = await compactDevice(db.pool, van.id, '2027-01-01T00:00:00Z', { maxRecordsPerSegment: 100, maxSegments: 100 });
     assert.equal(none.segments, 0);
+  });
+
+  it('gives back the pages of a month partition compaction emptied, and leaves one with rows alone', async () => {
+    const van = await createDevice(db.orm, acme);
+    await insertRecords(db.pool, van, makeRecords(van, '2025-07-01T00:00:00.000000Z', 20_000, 1));
+    const size = async () => Number((await db.pool.query<{ n: string }>(`select pg_total_relation_size('records_2025m07')::text as n`)).rows[0]!.n);
+    assert.equal(await reclaimEmptiedPartition(db.pool, 'records_2025m07'), false);
+    const full = await size();
+    await compactDevice(db.pool, van.id, '2025-08-01T00:00:00Z', { maxRecordsPerSegment: 10_000, maxSegments: 100 });
+    assert.equal(await reclaimEmptiedPartition(db.pool, 'records_2025m07'), true);
+    assert.ok((await size()) < full / 20, 'table and indexes down to their empty size');
+    await assert.rejects(reclaimEmptiedPartition(db.pool, 'records; drop table x'), /not a records partition/);
   });
 });

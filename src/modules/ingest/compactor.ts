@@ -194,3 +194,22 @@ async function readAndCut(
   if (!full && !limited && lines.length > 0) close();
   return { segments, more: full || limited };
 }
+
+const PARTITION_NAME = /^records_\d{4}m\d{2}$/;
+
+/**
+ * Gives back the space of a month partition of `records` once compaction has emptied it: a
+ * VACUUM truncates its table, but the B-tree pages of the deleted rows stay allocated (reused
+ * only by later rows of that month, which a past month rarely gets): 47 bytes a record, more
+ * than the segments themselves take. Its indexes are rebuilt CONCURRENTLY, so an upload into
+ * the month waits for nothing. Answers false, doing nothing, while the partition holds rows.
+ * Neither statement can run inside a transaction: each goes on a connection of its own.
+ */
+export async function reclaimEmptiedPartition(pool: pg.Pool, partition: string): Promise<boolean> {
+  if (!PARTITION_NAME.test(partition)) throw new Error(`not a records partition: ${partition}`);
+  const { rowCount } = await pool.query(`select from "${partition}" limit 1`);
+  if (rowCount) return false;
+  await pool.query(`vacuum "${partition}"`);
+  await pool.query(`reindex table concurrently "${partition}"`);
+  return true;
+}
