@@ -9,7 +9,7 @@ import copyStreams from 'pg-copy-streams';
 
 import { nowIso } from '../../src/lib/time.js';
 import { compactDevice, reclaimEmptiedPartition } from '../../src/modules/ingest/compactor.js';
-import { encodeRecordRows, RECORDS_COPY_IN, type RecordRow, storedLineMaker } from '../../src/modules/ingest/record-copy.js';
+import { encodeRecordRows, type RecordRow, RECORDS_COPY_IN, storedLineMaker } from '../../src/modules/ingest/record-copy.js';
 import { deviceRecords } from '../../src/sim/fleet-data.js';
 import { createRandom } from '../../src/sim/random.js';
 import type { BenchContext } from '../context.js';
