@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { loadConfig } from '../../src/config/config.js';
-import { compactDevice } from '../../src/modules/ingest/compactor.js';
+import { compactDevice, reclaimEmptiedPartition } from '../../src/modules/ingest/compactor.js';
 import { decodeSegment } from '../../src/modules/ingest/segment-codec.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
 import { insertRecords, makeRecords, type StoredRecord } from '../factories/trips.js';
@@ -45,7 +45,9 @@ describe('compacting a device into record segments (real PostgreSQL)', () => {
     const records = makeRecords(van, '2026-03-10T08:00:00.000000Z', 3000, 0.5, 40);
     // Ties: the same @ts with other lines, and the very same line twice.
     const ties = records.slice(1000, 1010).map((r) => ({ ts: r.ts, line: r.line.replace('"obd.rpm"', '"obd.rpm2"') }));
-    const all = [...records, ...ties, records[2000]!];
+    // Lines longer than a COPY block (256 KiB), at a time other lines have too.
+    const long = makeRecords(van, records[1200]!.ts, 2, 0.5, 300_000);
+    const all = [...records, ...ties, records[2000]!, ...long];
     await insertRecords(db.pool, van, all.toReversed());
     const cutoff = records[2500]!.ts;
     const outcome = await compactDevice(db.pool, van.id, cutoff, { maxRecordsPerSegment: 700, maxSegments: 100, maxSegmentBytes: 64 * 1024 });
@@ -58,7 +60,7 @@ describe('compacting a device into record segments (real PostgreSQL)', () => {
     const text = Buffer.concat(segments.map((s) => decodeSegment(s.data)));
     assert.equal(text.toString(), expected.map((r) => `${r.line}\n`).join(''));
     for (const [i, s] of segments.entries()) {
-      assert.ok(s.record_count <= 700 + 10 && s.raw_length <= 64 * 1024 + 2000, 'about the size asked for');
+      assert.ok(s.record_count <= 700 + 10 && (s.raw_length <= 64 * 1024 + 2000 || s.raw_length > 300_000), 'about the size asked for');
       if (i > 0) assert.ok(segments[i - 1]!.last < s.first, 'segments never share a time');
     }
     assert.equal(await rowCount(van.id), all.length - expected.length);
@@ -90,5 +92,17 @@ describe('compacting a device into record segments (real PostgreSQL)', () => {
     assert.equal(await rowCount(van.id), 1);
     const none = await compactDevice(db.pool, van.id, '2027-01-01T00:00:00Z', { maxRecordsPerSegment: 100, maxSegments: 100 });
     assert.equal(none.segments, 0);
+  });
+
+  it('gives back the pages of a month partition compaction emptied, and leaves one with rows alone', async () => {
+    const van = await createDevice(db.orm, acme);
+    await insertRecords(db.pool, van, makeRecords(van, '2025-07-01T00:00:00.000000Z', 20_000, 1));
+    const size = async () => Number((await db.pool.query<{ n: string }>(`select pg_total_relation_size('records_2025m07')::text as n`)).rows[0]!.n);
+    assert.equal(await reclaimEmptiedPartition(db.pool, 'records_2025m07'), false);
+    const full = await size();
+    await compactDevice(db.pool, van.id, '2025-08-01T00:00:00Z', { maxRecordsPerSegment: 10_000, maxSegments: 100 });
+    assert.equal(await reclaimEmptiedPartition(db.pool, 'records_2025m07'), true);
+    assert.ok((await size()) < full / 20, 'table and indexes down to their empty size');
+    await assert.rejects(reclaimEmptiedPartition(db.pool, 'records; drop table x'), /not a records partition/);
   });
 });
