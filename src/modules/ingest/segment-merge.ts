@@ -64,7 +64,7 @@ async function nextTarget(tx: pg.PoolClient, deviceId: string): Promise<Target |
   const { rows } = await tx.query<Target>(
     `WITH oldest AS (
        SELECT r.ts FROM records r
-        WHERE r.device_id = $1 AND r.ts <= (SELECT max(last_ts) FROM record_segments WHERE device_id = $1)
+        WHERE r.device_id = $1 AND r.ts <= (SELECT last_ts FROM record_segments WHERE device_id = $1 ORDER BY first_ts DESC LIMIT 1)
         ORDER BY r.ts LIMIT 1
      ), target AS (
        SELECT coalesce(

@@ -14,7 +14,6 @@ export interface SegmentPositions {
   readonly ts: string;
   readonly lat: string;
   readonly lon: string;
-  readonly count: number;
 }
 
 /** Time bounds in µs since the epoch; `to` null is open-ended (a trip in progress). */
@@ -31,6 +30,14 @@ export interface TripSegmentsRow {
 }
 
 /**
+ * The start of the device's last segment starting at or before `at`: segments never overlap, so
+ * none starting earlier reaches `at`. Bounds the scan of the (device, first_ts) index to the
+ * range asked for, however many segments the device has.
+ */
+const LAST_STARTING = (device: string, at: string): string =>
+  `coalesce((SELECT max(p.first_ts) FROM record_segments p WHERE p.device_id = ${device} AND p.first_ts <= ${at}), '-infinity')`;
+
+/**
  * One statement (the placeholder `tripParam` is the trip id, in the caller's driver's syntax):
  * the trip's bounds and the indexes of its device's segments that overlap it, oldest first.
  */
@@ -40,6 +47,7 @@ export const tripSegmentsSql = (tripParam: string): string =>
           array(SELECT s.positions FROM record_segments s
                  WHERE s.device_id = t.device_id AND s.last_ts >= t.start_time_utc
                    AND (t.end_time_utc IS NULL OR s.first_ts <= t.end_time_utc)
+                   AND s.first_ts >= ${LAST_STARTING('t.device_id', 't.start_time_utc')}
                  ORDER BY s.first_ts) AS segments
      FROM trips t WHERE t.id = ${tripParam}`;
 
@@ -68,7 +76,7 @@ function positionsIn(indexes: readonly SegmentIndex[], range: MicrosRange): Segm
     }
   }
   // String(number) is the shortest text that reads back as the same double.
-  return { ts: `{${ts.join(',')}}`, lat: `{${lat.join(',')}}`, lon: `{${lon.join(',')}}`, count: ts.length };
+  return { ts: `{${ts.join(',')}}`, lat: `{${lat.join(',')}}`, lon: `{${lon.join(',')}}` };
 }
 
 /**
@@ -88,7 +96,8 @@ export async function lastSegmentTimeBefore(db: Queryable, deviceId: string, fro
   // one that contains `at` (if any) has its times decoded.
   const { rows } = await db.query<{ ended: string | null; containing: Buffer | null }>(
     `SELECT (SELECT (extract(epoch from max(last_ts)) * 1000000)::bigint::text FROM record_segments
-              WHERE device_id = $1 AND last_ts >= $2::timestamptz AND last_ts < $3::timestamptz) AS ended,
+              WHERE device_id = $1 AND last_ts >= $2::timestamptz AND last_ts < $3::timestamptz
+                AND first_ts < $3::timestamptz AND first_ts >= ${LAST_STARTING('$1', '$2::timestamptz')}) AS ended,
             (SELECT positions FROM record_segments
               WHERE device_id = $1 AND first_ts < $3::timestamptz AND last_ts >= $3::timestamptz
               ORDER BY first_ts DESC LIMIT 1) AS containing`,
