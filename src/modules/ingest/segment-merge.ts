@@ -12,7 +12,7 @@ import { transaction } from '../../db/pg-transaction.js';
 import { microsToIso } from '../../lib/time.js';
 import { SegmentIndexBuilder } from '../trips/segment-index.js';
 import { SEGMENT_BYTES } from './compactor.js';
-import { encodeSegment } from './segment-codec.js';
+import { deflateSegment } from './segment-codec.js';
 import { lineOrder, type SegmentLine, segmentLines } from './segment-rows.js';
 
 export interface MergeOptions {
@@ -137,7 +137,9 @@ function* cutSegments(lines: readonly SegmentLine[], maxRecords: number): Genera
 
 /** Writes lines (already in order) as one segment with its index. */
 export async function insertSegment(tx: pg.PoolClient, deviceId: string, lines: readonly SegmentLine[]): Promise<void> {
-  const encoded = encodeSegment(lines.map((l) => l.line));
+  // Deflated on the thread pool, as the compactor does: the event loop keeps serving meanwhile.
+  const newline = Buffer.from('\n');
+  const encoded = await deflateSegment(Buffer.concat(lines.flatMap((l) => [l.line, newline])), lines.length);
   const index = new SegmentIndexBuilder();
   for (const l of lines) index.add(l.at, l.lat, l.lon);
   await tx.query(
