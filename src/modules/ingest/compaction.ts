@@ -57,10 +57,11 @@ export async function compactDue(pool: pg.Pool, settings: CompactionSettings, on
   const started = Date.now();
   const { rows: cut } = await pool.query<{ before: string }>(`SELECT (now() - make_interval(secs => $1))::text AS before`, [settings.afterSeconds]);
   const before = cut[0]!.before;
-  // One probe of the (device_id, ts) index per device.
+  // One probe of the (device_id, ts) index per device and month partition older than the cutoff.
   const { rows: due } = await pool.query<{ id: string }>(
-    `SELECT d.id FROM devices d CROSS JOIN LATERAL (SELECT ts FROM records r WHERE r.device_id = d.id ORDER BY ts LIMIT 1) oldest
-      WHERE oldest.ts < $1::timestamptz ORDER BY oldest.ts LIMIT $2`,
+    `SELECT d.id FROM devices d
+       CROSS JOIN LATERAL (SELECT ts FROM records r WHERE r.device_id = d.id AND r.ts < $1::timestamptz ORDER BY ts LIMIT 1) oldest
+      ORDER BY oldest.ts LIMIT $2`,
     [before, settings.maxDevicesPerRun + 1],
   );
   let devices = 0;
