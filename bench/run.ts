@@ -17,6 +17,7 @@ import { percentile } from './harness.js';
 import { announceRound, connectSubscribers, webhookThroughput } from './scenarios/announce.js';
 import { apiScenario, seedExportedTrips } from './scenarios/api.js';
 import { deflateAlone, type DeflateBound, type ExportRuns, runPsqlBaseline, runServiceExports, storeTrip } from './scenarios/export.js';
+import { segmentsReport, segmentsScenario } from './scenarios/segments.js';
 import { prepareUpload, runCopyBaseline, runUpload, type ServiceUploadResult, setEventTriggers, withBatteryTags } from './scenarios/upload.js';
 
 const { values } = parseArgs({
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     'event-triggers-only': { type: 'boolean', default: false },
     // Only the API read scenario (a quick check of the read paths).
     'api-only': { type: 'boolean', default: false },
+    // Only the record segments scenario (storage, exports before and after compaction).
+    'segments-only': { type: 'boolean', default: false },
   },
 });
 const quick = values.quick ?? false;
@@ -161,6 +164,22 @@ async function main(): Promise<void> {
     }
     return;
   }
+  if (values['segments-only']) {
+    log(`segments: a noisy trip of ${records.toLocaleString()} records, before and after compaction`);
+    const figures = await segmentsScenario(ctx, records, exportDir, gzipLevel, runs);
+    const service = await startServiceProcess({ DATABASE_URL: ctx.url, LOG_LEVEL: 'warn', EXPORT_MIN_DELAY_SECONDS: '600', EXPORT_DIR: exportDir, JOB_POLL_MS: '200' });
+    try {
+      // The upload rate compaction has to keep up with, measured here.
+      const uploads = await repeat(Math.min(runs, 3), 1, () =>
+        runUpload(ctx, { baseUrl: service.baseUrl, pid: service.child.pid! }, prepareUpload(Math.min(records, 200_000), clients)),
+      );
+      console.log(segmentsReport(figures, stats(uploads.map((u) => u.records / u.seconds)).median));
+    } finally {
+      await service.stop();
+      await ctx.close();
+    }
+    return;
+  }
   const eventTriggerCost = (service: { baseUrl: string; child: { pid?: number } }) => eventTriggerCostIn(ctx, service);
   const sections: string[] = [];
   log(`export: a stored trip of ${records.toLocaleString()} records, gzip level ${gzipLevel}, ${runs} runs after a warm-up`);
@@ -171,6 +190,8 @@ async function main(): Promise<void> {
   const baselines = await repeat(runs, 1, () => runPsqlBaseline(ctx, trip, exportDir, gzipLevel));
   const deflates = await repeat(runs, 0, () => deflateAlone(trip, exportDir, gzipLevel));
   const smallRuns = await runServiceExports(ctx, smallTrip, exportDir, gzipLevel, runs);
+  log(`segments: a noisy trip of ${records.toLocaleString()} records, before and after compaction`);
+  const segmentFigures = await segmentsScenario(ctx, records, exportDir, gzipLevel, runs);
   const ex = stats(big.seconds.map((s) => s * 1000));
   const base = stats(baselines.map((r) => r.seconds * 1000));
   const firstMs = big.firstSeconds * 1000;
@@ -258,6 +279,7 @@ async function main(): Promise<void> {
         ) +
         `\n\n${uploadBound(uploads)}`,
     );
+    sections.push(segmentsReport(segmentFigures, up.median));
 
     sections.push(await eventTriggerCost(service));
 

@@ -3,12 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobName, JobOptions, JobRegistry } from './jobs/job-registry.js';
 import { pruneSignals } from './modules/announcements/signal-stream.js';
 import { reannounceResults } from './modules/exports/reannounce.js';
+import { compactDue, compactionSettings } from './modules/ingest/compaction.js';
 import { dropExpiredRecords } from './modules/ingest/retention.js';
 import type { Services } from './services.js';
 
 /** The handler of every job. Each is thin: it calls one service function. */
 export function jobRegistry(services: Services): JobRegistry {
-  const { exports, db, config } = services;
+  const { exports, db, config, log, metrics } = services;
   return {
     // Both only claim work for free export slots and return; the exports run on in those slots.
     'exports.run': async ({ taskId }) => {
@@ -22,6 +23,16 @@ export function jobRegistry(services: Services): JobRegistry {
     },
     'records.retention': async () => {
       if (config.retentionDays) await dropExpiredRecords(db.pool, config.retentionDays);
+    },
+    'records.compact': async () => {
+      if (!config.compactEnabled) return;
+      // Half the job lock: the run ends long before another worker could take the job over.
+      const run = await compactDue(db.pool, compactionSettings(config, (config.exportLeaseSeconds * 1000) / 2), (deviceId, error) =>
+        log.error({ err: error, deviceId }, 'compacting the records of a device failed'),
+      );
+      metrics.recordsCompacted.inc({ kind: 'new' }, run.records);
+      metrics.recordsCompacted.inc({ kind: 'late' }, run.merged);
+      if (run.records || run.merged) log.debug(run, 'records compacted');
     },
     'signals.retention': async () => {
       await pruneSignals(db.pool, config.announcementReplayDays);
@@ -43,6 +54,7 @@ function jobOptions(services: Services): { readonly [N in JobName]: JobOptions }
     'exports.reannounce': { lockLifetimeMs, repeat: `0 ${config.reannounceHourUtc} * * *` },
     // An hour after the announcements, when nothing else of ours is busy.
     'records.retention': { lockLifetimeMs, repeat: `0 ${(config.reannounceHourUtc + 1) % 24} * * *` },
+    'records.compact': { lockLifetimeMs, repeat: config.compactEverySeconds * 1000 },
     // Announcements past the replay window: every day with the records, whatever RETENTION_DAYS says.
     'signals.retention': { lockLifetimeMs, repeat: `30 ${(config.reannounceHourUtc + 1) % 24} * * *` },
   };

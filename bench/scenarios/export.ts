@@ -45,12 +45,12 @@ export interface ExportRuns {
 }
 
 /** Stores a completed trip of `count` records the way uploads would have left it. */
-export async function storeTrip(ctx: BenchContext, start: string, count: number): Promise<StoredTrip> {
+export async function storeTrip(ctx: BenchContext, start: string, count: number, noisy = false): Promise<StoredTrip> {
   const device = await ctx.newDevice();
   await ctx.db.pool.query('SELECT ensure_records_partition($1)', [start]);
   const client = await ctx.db.pool.connect();
   try {
-    await pipeline(Readable.from(copyChunks([{ device, start, count }])), client.query(copyStreams.from(RECORDS_COPY_IN)));
+    await pipeline(Readable.from(copyChunks([{ device, start, count, noisy }])), client.query(copyStreams.from(RECORDS_COPY_IN)));
   } finally {
     client.release();
   }

@@ -50,6 +50,18 @@ export interface Config {
   /** Hour (UTC, 0-23) at which uncleared results are announced again. */
   readonly reannounceHourUtc: number;
   readonly retentionDays: number | undefined;
+  /** Whether this instance's workers run the `records.compact` job (compressed record segments). */
+  readonly compactEnabled: boolean;
+  /** How often the compactor runs. */
+  readonly compactEverySeconds: number;
+  /**
+   * Records younger than this stay rows. Longer than uploads usually arrive late (a segment hit
+   * by late rows must be rebuilt) and than trip detection looks back at ingest.
+   */
+  readonly compactAfterSeconds: number;
+  /** Bounds one compactor run, so it ends well within its job lock; the next run goes on. */
+  readonly compactMaxRecordsPerRun: number;
+  readonly compactMaxDevicesPerRun: number;
   /** Days an announcement stays replayable by cursor; the daily retention deletes older ones. */
   readonly announcementReplayDays: number;
   readonly logLevel: LogLevel;
@@ -207,6 +219,11 @@ export function loadConfig(env: Env = process.env): Config {
     downloadUrlTtlSeconds: int('DOWNLOAD_URL_TTL_SECONDS', 86400, 60, 30 * 86400),
     reannounceHourUtc: int('REANNOUNCE_HOUR_UTC', 3, 0, 23),
     retentionDays,
+    compactEnabled: bool('COMPACT_ENABLED', true),
+    compactEverySeconds: int('COMPACT_EVERY_SECONDS', 60, 1, 86400),
+    compactAfterSeconds: int('COMPACT_AFTER_SECONDS', 3600, 0, 365 * 86400),
+    compactMaxRecordsPerRun: int('COMPACT_MAX_RECORDS_PER_RUN', 2_000_000, 1000, 1_000_000_000),
+    compactMaxDevicesPerRun: int('COMPACT_MAX_DEVICES_PER_RUN', 1000, 1, 1_000_000),
     announcementReplayDays: int('ANNOUNCEMENT_REPLAY_DAYS', 7, 1, 3650),
     logLevel,
     dataDir: read('DATA_DIR') ?? '.data',

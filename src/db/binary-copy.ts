@@ -11,3 +11,6 @@ export const BINARY_COPY_HEADER = Buffer.concat([BINARY_COPY_SIGNATURE, Buffer.a
 
 /** A field count of -1 ends the stream. */
 export const BINARY_COPY_TRAILER = Buffer.from([0xff, 0xff]);
+
+/** PostgreSQL's binary timestamps count microseconds from 2000-01-01 UTC. */
+export const PG_EPOCH_MICROS = 946_684_800_000_000n;

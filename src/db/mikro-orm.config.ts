@@ -7,11 +7,11 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Tables that are not ORM entities: bulk data written with COPY (records and their
- * partitions, ingest batches), the job runner's own table, the service's generated secrets and the
+ * partitions, ingest batches) or compacted from it (record segments), the job runner's own table, the service's generated secrets and the
  * EVENT triggers' firing state (written in the upload's SQL).
  * The schema diff leaves them alone.
  */
-const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'ingest_batches', 'agenda_jobs', 'service_secrets', /^event_trigger_/];
+const UNMANAGED_TABLES: (string | RegExp)[] = [/^records(_.*)?$/, 'record_segments', 'ingest_batches', 'agenda_jobs', 'service_secrets', /^event_trigger_/];
 
 /** The ORM's options for `entities` (the list lives in the top-level wiring, `src/entities.ts`). */
 export function ormOptions(databaseUrl: string, entities: NonNullable<Options['entities']>, overrides: Partial<Options> = {}): Options {

@@ -11,6 +11,8 @@ export interface JobPayloads {
   'exports.reannounce': Record<string, never>;
   /** Daily: drops records older than RETENTION_DAYS. */
   'records.retention': Record<string, never>;
+  /** Repeating: compresses records past COMPACT_AFTER_SECONDS into segments, merges late rows into theirs. */
+  'records.compact': Record<string, never>;
   'signals.retention': Record<string, never>;
 }
 

@@ -14,6 +14,12 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly recordsCompacted = new Counter({
+    name: 'trip_export_records_compacted_total',
+    help: 'Records the compactor moved from rows into segments (new) or merged into existing segments (late)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly tripsStarted = new Counter({ name: 'trip_export_trips_started_total', help: 'Trips started', registers: [this.registry] });
   readonly tripsEnded = new Counter({ name: 'trip_export_trips_ended_total', help: 'Trip ends (first ends and ends after a reopen)', registers: [this.registry] });
   readonly exports = new Counter({

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
+import { compactDevice } from '../../src/modules/ingest/compactor.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { drive, upload } from '../factories/records.js';
 import { addSeconds, createTrip } from '../factories/trips.js';
@@ -209,11 +210,17 @@ describe('the GraphQL API a dashboard needs (issue 14, point 4)', () => {
     const folder = path.join(t.config.exportDir, exportedTripId);
     assert.ok(existsSync(folder), 'the export file exists before');
 
+    // Part of its records compacted into segments: they go with the device too.
+    const lastTs = (await t.db.pool.query<{ ts: string }>('SELECT max(ts)::text AS ts FROM records WHERE device_id = $1', [van.id])).rows[0]!.ts;
+    await compactDevice(t.db.pool, van.id, lastTs, { maxRecordsPerSegment: 1000, maxSegments: 10 });
+    assert.ok((await count('record_segments WHERE device_id = $1', van.id)) > 0);
+
     assert.equal(codeOf(await gql(t.baseUrl, DeleteDeviceDocument, { id: van.id }, globex.apiToken)), 'NOT_FOUND', 'not by another customer');
     const deleted = await gql(t.baseUrl, DeleteDeviceDocument, { id: van.id }, acme.apiToken);
     assert.equal(deleted.data!.deleteDevice, van.id);
     assert.deepEqual(await snapshot(van.id), [0, 0, 0]);
     assert.equal(await count('tasks WHERE device_id = $1', van.id), 0);
+    assert.equal(await count('record_segments WHERE device_id = $1', van.id), 0);
     assert.equal(await count('devices WHERE id = $1', van.id), 0);
     assert.equal(existsSync(folder), false, 'the export files are gone');
     assert.deepEqual(await snapshot(other.id), otherBefore);

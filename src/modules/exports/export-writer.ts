@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -10,8 +10,10 @@ import type pg from 'pg';
 
 import { CopyLinesStream } from '../../db/copy-lines.stream.js';
 import { isUuid } from '../../lib/ids.js';
-import { canonicalIso } from '../../lib/time.js';
+import { canonicalIso, microsToIso } from '../../lib/time.js';
+import type { DeflatePiece } from '../ingest/segment-codec.js';
 import { GZIP_BLOCK_BYTES, parallelGzip } from './parallel-gzip.js';
+import { type LineCount, planTrip, segmentsOverlapping, tripPieces } from './segment-assembly.js';
 import type { ExportResult } from './task-lease.store.js';
 
 /** Nothing to export: the trip's records are gone. Retrying cannot help. */
@@ -47,10 +49,65 @@ function copySql(deviceId: string, startTs: string, endTs: string): string {
   const start = canonicalIso(startTs);
   const end = canonicalIso(endTs);
   if (!isUuid(deviceId) || !start || !end) throw new Error(`bad export range ${deviceId} ${startTs} ${endTs}`);
-  return `copy (select line from records where device_id = '${deviceId}' and ts between '${start}' and '${end}' order by ts)
+  // Ties in @ts by the line's bytes: the order record segments hold (ingest/segments.md).
+  return `copy (select line from records where device_id = '${deviceId}' and ts between '${start}' and '${end}' order by ts, line collate "C")
     to stdout with (format binary)`;
 }
 const WRITE_CHUNK = 256 * 1024;
+
+function noRecords(source: ExportSource, options: Pick<ExportWriterOptions, 'retentionDays'>): NoRecordsError {
+  const hint = options.retentionDays ? ` (records older than ${options.retentionDays} days are removed by the retention policy)` : '';
+  return new NoRecordsError(`no recorded data left for this trip between ${source.startTs} and ${source.endTs}${hint}`);
+}
+
+interface TripContent {
+  /** The trip line and the records' lines, or stored segments' deflate bytes in their place. */
+  readonly pieces: AsyncIterable<Buffer | DeflatePiece>;
+  /** Once the pieces are read: the records written and the first and last `@ts`. */
+  readonly counted: () => { records: number; first: string | null; last: string | null };
+}
+
+/**
+ * What the file holds, read in the transaction's snapshot. A trip none of whose time is
+ * compacted yet is one COPY of its rows, as before segments existed; otherwise stored segments
+ * wholly inside the trip are copied and the rest is decoded and merged (segment-assembly.ts).
+ */
+async function tripContent(client: pg.PoolClient, source: ExportSource, options: Pick<ExportWriterOptions, 'retentionDays'>): Promise<TripContent> {
+  const segments = await segmentsOverlapping(client, source.deviceId, source.startTs, source.endTs);
+  if (segments.length > 0) {
+    const counted: LineCount = { records: 0, first: null, last: null };
+    const stretches = await planTrip(client, source.deviceId, source.startTs, source.endTs, segments);
+    return {
+      pieces: tripPieces(client, source.deviceId, source.header, stretches, counted, { blockSize: GZIP_BLOCK_BYTES }),
+      counted: () => ({
+        records: counted.records,
+        first: counted.first === null ? null : microsToIso(counted.first),
+        last: counted.last === null ? null : microsToIso(counted.last),
+      }),
+    };
+  }
+  const { rows } = await client.query<{ first: string | null; last: string | null }>(
+    `select min(ts)::text as first, max(ts)::text as last from records
+     where device_id = $1 and ts between $2::timestamptz and $3::timestamptz`,
+    [source.deviceId, source.startTs, source.endTs],
+  );
+  const first = rows[0]?.first ?? null;
+  const last = rows[0]?.last ?? null;
+  if (first === null) throw noRecords(source, options);
+  // Blocks of the gzip's own size, the trip line first: compressed without another copy.
+  const copy = client.query(
+    new CopyLinesStream(copySql(source.deviceId, source.startTs, source.endTs), { blockSize: GZIP_BLOCK_BYTES, prepend: Buffer.from(`${source.header}\n`) }),
+  );
+  return {
+    pieces: copy,
+    counted: () => ({
+      // PostgreSQL's own count of the rows COPY sent.
+      records: copy.rowCount,
+      first: canonicalIso(first) ?? first,
+      last: last === null ? null : (canonicalIso(last) ?? last),
+    }),
+  };
+}
 
 /**
  * Streams one trip into `EXPORT_DIR/<trip>/<run>.json.gz`: the trip line, then the device's
@@ -72,27 +129,13 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
   try {
     // One snapshot for the bounds and the rows, so the counts describe the file.
     await client.query('begin isolation level repeatable read read only');
-    const range = [source.deviceId, source.startTs, source.endTs];
-    const { rows } = await client.query<{ first: string | null; last: string | null }>(
-      `select min(ts)::text as first, max(ts)::text as last from records
-       where device_id = $1 and ts between $2::timestamptz and $3::timestamptz`,
-      range,
-    );
-    const first = rows[0]?.first ?? null;
-    if (first === null) {
-      const hint = options.retentionDays ? ` (records older than ${options.retentionDays} days are removed by the retention policy)` : '';
-      throw new NoRecordsError(`no recorded data left for this trip between ${source.startTs} and ${source.endTs}${hint}`);
-    }
-    // Blocks of the gzip's own size, the trip line first: compressed without another copy.
-    const copy = client.query(
-      new CopyLinesStream(copySql(source.deviceId, source.startTs, source.endTs), { blockSize: GZIP_BLOCK_BYTES, prepend: Buffer.from(`${source.header}\n`) }),
-    );
+    const content = await tripContent(client, source, options);
     clientBroken = true; // until COPY has run to its end
     let bytes = 0;
     const hash = createHash('sha256');
     await pipeline(
-      throttled(copy, options),
-      (text: AsyncIterable<Buffer>) => parallelGzip(text, { level: options.gzipLevel, blockSize: GZIP_BLOCK_BYTES }),
+      throttled(content.pieces, options),
+      (text: AsyncIterable<Buffer | DeflatePiece>) => parallelGzip(text, { level: options.gzipLevel, blockSize: GZIP_BLOCK_BYTES }),
       async function* measure(gz: AsyncIterable<Buffer>) {
         for await (const chunk of gz) {
           hash.update(chunk);
@@ -104,6 +147,9 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
       { signal: options.signal },
     );
     clientBroken = false;
+    const counted = content.counted();
+    // Segments overlapped the trip but held none of its time, and no row did either.
+    if (counted.records === 0) throw noRecords(source, options);
     // fsync through a second descriptor: it flushes the file, whichever descriptor wrote it.
     await fsync(tmp);
     await client.query('commit');
@@ -114,10 +160,9 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
       path: path.join(source.tripId, finalName),
       bytes,
       sha256: hash.digest('hex'),
-      // PostgreSQL's own count of the rows COPY sent.
-      records: copy.rowCount,
-      firstTs: canonicalIso(first) ?? first,
-      lastTs: rows[0]?.last ? (canonicalIso(rows[0].last) ?? rows[0].last) : null,
+      records: counted.records,
+      firstTs: counted.first,
+      lastTs: counted.last,
     };
   } catch (error) {
     await rm(tmp, { force: true });
@@ -130,17 +175,18 @@ export async function writeExport(pool: pg.Pool, source: ExportSource, options: 
   }
 }
 
-async function* throttled(copy: Readable, options: Pick<ExportWriterOptions, 'maxBytesPerSecond' | 'signal'>): AsyncGenerator<Buffer> {
+async function* throttled(source: AsyncIterable<Buffer | DeflatePiece>, options: Pick<ExportWriterOptions, 'maxBytesPerSecond' | 'signal'>): AsyncGenerator<Buffer | DeflatePiece> {
   const started = Date.now();
   let read = 0;
   // A COPY that failed (its connection dropped) or a run that was stopped must not wait out
   // the pause, a whole block at a slow rate, before the run ends. ('close' would also cut the
   // pause after the last block, which COPY delivers with its end.)
   const failed = new AbortController();
-  copy.once('error', () => failed.abort());
+  if (source instanceof Readable) source.once('error', () => failed.abort());
   const wake = AbortSignal.any([failed.signal, options.signal]);
-  for await (const chunk of copy as AsyncIterable<Buffer>) {
-    read += chunk.length;
+  for await (const chunk of source) {
+    // The rate is of the text, whether it comes as lines or as a stored segment.
+    read += Buffer.isBuffer(chunk) ? chunk.length : chunk.rawLength;
     if (options.maxBytesPerSecond) {
       const ahead = (read / options.maxBytesPerSecond) * 1000 - (Date.now() - started);
       if (ahead > 0) await sleep(ahead, undefined, { signal: wake }).catch(() => undefined);

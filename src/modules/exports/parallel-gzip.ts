@@ -1,5 +1,7 @@
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { constants, deflateRaw } from 'node:zlib';
+
+import { type DeflatePiece, GZIP_HEADER, GzipTotals } from '../ingest/segment-codec.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -23,6 +25,8 @@ export interface ParallelGzipOptions {
   readonly parallel?: number;
 }
 
+const isPiece = (item: Buffer | DeflatePiece): item is DeflatePiece => !Buffer.isBuffer(item);
+
 /**
  * gzip as pigz writes it: ONE gzip member (RFC 1952), whose deflate stream is compressed in
  * blocks on several threads at once. Each block is raw-deflated with the previous block's last
@@ -30,20 +34,22 @@ export interface ParallelGzipOptions {
  * concatenate into a single valid deflate stream; the last block finishes it. The CRC-32 of the
  * input is kept on the main thread. Any gunzip reads the result, including readers that stop
  * after the first member. Memory is bounded by `parallel + 1` blocks plus their output.
+ *
+ * The source may also hand over pieces already deflated (stored record segments, which end
+ * byte-aligned): the text before one is flushed as a block of its own, the piece's bytes go
+ * out as they are and its CRC-32 is combined into the member's, not recomputed.
  */
-export async function* parallelGzip(source: AsyncIterable<Buffer>, options: ParallelGzipOptions): AsyncGenerator<Buffer> {
+export async function* parallelGzip(source: AsyncIterable<Buffer | DeflatePiece>, options: ParallelGzipOptions): AsyncGenerator<Buffer> {
   const blockSize = options.blockSize ?? GZIP_BLOCK_BYTES;
   const parallel = Math.max(1, options.parallel ?? 3);
   const pending: Promise<Buffer>[] = [];
+  const totals = new GzipTotals();
   let dictionary: Buffer | undefined;
-  let crc = 0;
-  let size = 0;
   let parts: Buffer[] = [];
   let held = 0;
 
   const compress = (block: Buffer, last: boolean): Promise<Buffer> => {
-    crc = crc32(block, crc);
-    size += block.length;
+    totals.addRaw(block);
     const done = deflateRawAsync(block, {
       level: options.level,
       ...(dictionary ? { dictionary } : {}),
@@ -57,28 +63,31 @@ export async function* parallelGzip(source: AsyncIterable<Buffer>, options: Para
   };
 
   yield GZIP_HEADER;
-  for await (const chunk of source) {
-    parts.push(chunk);
-    held += chunk.length;
-    if (held < blockSize) continue;
-    // Blocks of exactly `blockSize`: the output depends on the input bytes only, not on how
-    // they were chunked, so an unchanged trip exports to the same file and SHA-256.
-    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
-    let at = 0;
-    for (; all.length - at >= blockSize; at += blockSize) {
-      pending.push(compress(all.subarray(at, at + blockSize), false));
-      if (pending.length >= parallel) yield await pending.shift()!;
+  for await (const item of source) {
+    if (isPiece(item)) {
+      if (held > 0) pending.push(compress(Buffer.concat(parts, held), false));
+      parts = [];
+      held = 0;
+      totals.addPiece(item);
+      pending.push(Promise.resolve(item.data));
+      // Text after the piece cannot refer back into it: its text is not at hand.
+      dictionary = undefined;
+    } else {
+      parts.push(item);
+      held += item.length;
+      if (held < blockSize) continue;
+      // Blocks of exactly `blockSize`: the output depends on the input bytes only, not on how
+      // they were chunked, so an unchanged trip exports to the same file and SHA-256.
+      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+      let at = 0;
+      for (; all.length - at >= blockSize; at += blockSize) pending.push(compress(all.subarray(at, at + blockSize), false));
+      parts = at < all.length ? [all.subarray(at)] : [];
+      held = all.length - at;
     }
-    parts = at < all.length ? [all.subarray(at)] : [];
-    held = all.length - at;
+    while (pending.length >= parallel) yield await pending.shift()!;
   }
+  // The rest, finished: an empty rest deflates to just the final block.
   pending.push(compress(Buffer.concat(parts, held), true));
   for (const block of pending) yield await block;
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(size % 2 ** 32, 4);
-  yield trailer;
+  yield totals.trailer();
 }
-
-/** Magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);

@@ -123,6 +123,7 @@ export class IngestService {
   async onDeviceDeleted(tx: Queryable, event: DeviceDeletedEvent): Promise<void> {
     await tx.query('DELETE FROM records WHERE device_id = $1', [event.deviceId]);
     await tx.query('DELETE FROM records_untrusted_time WHERE device_id = $1', [event.deviceId]);
+    await tx.query('DELETE FROM record_segments WHERE device_id = $1', [event.deviceId]);
   }
 
   /** `batchHash` recognises the same batch sent again. */

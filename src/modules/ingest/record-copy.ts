@@ -2,7 +2,7 @@
  * The one stored form of a record, shared by uploads and anything else that fills the table
  * (benchmarks): the exact export line plus the columns exports and trip statistics read.
  */
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../db/binary-copy.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, PG_EPOCH_MICROS } from '../../db/binary-copy.js';
 
 /**
  * COPY's binary format: PostgreSQL reads each value as it is stored (a uuid's 16 bytes, a
@@ -37,8 +37,6 @@ export interface RecordRow {
   readonly lon: number | null;
 }
 
-/** PostgreSQL counts timestamps from 2000-01-01 UTC, in microseconds. */
-const PG_EPOCH_MICROS = 946_684_800_000_000n;
 const COLUMNS = 5;
 /** Field count, then each field's length and fixed-size values: everything but the line's bytes. */
 const ROW_OVERHEAD = 2 + (4 + 16) + (4 + 8) + 4 + 2 * (4 + 8);

@@ -3,6 +3,8 @@ import type pg from 'pg';
 export interface RetentionOutcome {
   readonly droppedPartitions: string[];
   readonly deletedRows: number;
+  /** Compressed segments whose last record is past the cutoff (a segment goes whole, never cut). */
+  readonly deletedSegments: number;
   /** Upload batch hashes past the cutoff (one row per accepted batch would grow forever). */
   readonly deletedBatches: number;
 }
@@ -35,7 +37,9 @@ export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): 
     droppedPartitions.push(part.name);
   }
   const deleted = await pool.query('delete from records where ts < $1::timestamptz', [cutoff]);
+  // A segment straddling the cutoff stays until its newest record passes it: at most one per device.
+  const segments = await pool.query('delete from record_segments where last_ts < $1::timestamptz', [cutoff]);
   await pool.query('delete from records_untrusted_time where received_at < $1::timestamptz', [cutoff]);
   const batches = await pool.query('delete from ingest_batches where received_at < $1::timestamptz', [cutoff]);
-  return { droppedPartitions, deletedRows: deleted.rowCount ?? 0, deletedBatches: batches.rowCount ?? 0 };
+  return { droppedPartitions, deletedRows: deleted.rowCount ?? 0, deletedSegments: segments.rowCount ?? 0, deletedBatches: batches.rowCount ?? 0 };
 }

@@ -4,6 +4,7 @@ import type { DomainEvents, Queryable } from '../../lib/domain-events.js';
 import { microsToIso, nowIso } from '../../lib/time.js';
 import { recordNewestEvent } from '../devices/device-state.js';
 import type { TripSettings } from '../devices/trip-settings.js';
+import { lastSegmentTimeBefore, positionRowsSql, tripSegmentPositions, type TripSegmentsRow, tripSegmentsSql } from './compacted-positions.js';
 import { applyTripEvents, compileTags, type TripEventInput, type TripState } from './trip-rules.js';
 import { TRIP_UPDATED, type TripPubSub } from './trip-topics.js';
 
@@ -150,13 +151,16 @@ export class TripDetectionService {
     };
   }
 
+  /** Rows and compressed segments both hold the device's data; the newer of the two answers. */
   private async lastDataBefore(tx: Queryable, deviceId: string, from: bigint, at: bigint): Promise<bigint | undefined> {
     const { rows } = await tx.query<{ last: string | null }>(`SELECT ${EPOCH_MICROS('max(ts)')} AS last FROM records WHERE device_id = $1 AND ts >= $2 AND ts < $3`, [
       deviceId,
       microsToIso(from),
       microsToIso(at),
     ]);
-    return rows[0]?.last ? BigInt(rows[0].last) : undefined;
+    const row = rows[0]?.last ? BigInt(rows[0].last) : undefined;
+    const segment = await lastSegmentTimeBefore(tx, deviceId, from, at);
+    return row === undefined || (segment !== undefined && segment > row) ? segment : row;
   }
 
   private async save(tx: Queryable, device: LockedDevice, trip: TripState): Promise<void> {
@@ -179,18 +183,27 @@ export class TripDetectionService {
     }
   }
 
-  /** Start and end positions and distance, from the trip's `track.pos` records. */
+  /**
+   * Start and end positions and distance, from the trip's `track.pos` records: its rows and the
+   * positions of the compressed segments overlapping it, in one SQL formula.
+   */
   private async refreshStats(tx: Queryable, tripId: string): Promise<void> {
+    const { rows } = await tx.query<TripSegmentsRow>(tripSegmentsSql('$1'), [tripId]);
+    if (!rows[0]) return;
+    const segments = tripSegmentPositions(rows[0]);
+    const positions = positionRowsSql(
+      `records r, t WHERE r.device_id = t.device_id AND r.lat IS NOT NULL
+         AND r.ts >= t.start_time_utc AND (t.end_time_utc IS NULL OR r.ts <= t.end_time_utc)`,
+      { ts: '$2', lat: '$3', lon: '$4' },
+    );
     await tx.query(
       `WITH t AS (SELECT * FROM trips WHERE id = $1),
        pos AS (
-         SELECT r.ts, r.lat, r.lon,
-                lag(r.lat) OVER w AS plat, lag(r.lon) OVER w AS plon,
+         SELECT p.ts, p.lat, p.lon,
+                lag(p.lat) OVER w AS plat, lag(p.lon) OVER w AS plon,
                 row_number() OVER w AS n, count(*) OVER () AS total
-           FROM records r, t
-          WHERE r.device_id = t.device_id AND r.lat IS NOT NULL
-            AND r.ts >= t.start_time_utc AND (t.end_time_utc IS NULL OR r.ts <= t.end_time_utc)
-         WINDOW w AS (ORDER BY r.ts)
+           FROM ${positions} p
+         WINDOW w AS (ORDER BY p.ts)
        ),
        stats AS (
          SELECT max(lat) FILTER (WHERE n = 1) AS start_lat, max(lon) FILTER (WHERE n = 1) AS start_lng,
@@ -206,7 +219,7 @@ export class TripDetectionService {
               end_lng = CASE WHEN trips.state = 'completed' THEN stats.end_lng END,
               distance_km = stats.distance
          FROM stats WHERE trips.id = $1`,
-      [tripId],
+      [tripId, segments.ts, segments.lat, segments.lon],
     );
   }
 }

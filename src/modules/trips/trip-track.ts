@@ -1,8 +1,10 @@
+import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
 import { invalidInput } from '../../lib/errors.js';
 import { canonicalIso } from '../../lib/time.js';
+import { positionRowsSql, tripSegmentPositions, type TripSegmentsRow, tripSegmentsSql } from './compacted-positions.js';
 
 export const TRACK_MAX_POINTS = 2000;
 
@@ -47,19 +49,32 @@ export class TripTrack {
  */
 export async function tripTrack(em: EntityManager, trip: { readonly id: string }, maxPoints: number): Promise<TripTrack> {
   if (!Number.isInteger(maxPoints) || maxPoints < 2 || maxPoints > TRACK_MAX_POINTS) throw invalidInput(`maxPoints must be between 2 and ${TRACK_MAX_POINTS}`);
-  const positions = `FROM records r, trips t
-     WHERE t.id = ? AND r.device_id = t.device_id AND r.lat IS NOT NULL
-       AND r.ts >= t.start_time_utc AND (t.end_time_utc IS NULL OR r.ts <= t.end_time_utc)`;
-  // One statement, so the count and the rows are of one snapshot while positions keep arriving.
-  // Every `every`-th from index 0 is at most maxPoints - 1 rows; the last one makes maxPoints.
-  const rows = await em.getConnection().execute<{ ts: string; lat: number; lon: number; n: string; every: string }[]>(
-    `WITH total AS (SELECT count(*) AS n ${positions}),
-          stride AS (SELECT n, CASE WHEN n <= ? THEN 1 ELSE ceil(n::numeric / (? - 1))::bigint END AS every FROM total)
-     SELECT p.ts::text AS ts, p.lat, p.lon, stride.n, stride.every
-       FROM stride, (SELECT r.ts, r.lat, r.lon, row_number() OVER (ORDER BY r.ts) - 1 AS i ${positions}) p
-      WHERE p.i % stride.every = 0 OR p.i = stride.n - 1
-      ORDER BY p.ts`,
-    [trip.id, maxPoints, maxPoints, trip.id],
+  // The segments and the rows are read in one snapshot: a compaction moving rows into a segment
+  // in between would otherwise hide them from both reads.
+  const rows = await em.transactional(
+    async (tx) => {
+      const [range] = await tx.execute<TripSegmentsRow[]>(tripSegmentsSql('?'), [trip.id]);
+      if (!range) return [];
+      // The segments' positions are decoded here; the thinning still happens in PostgreSQL over both.
+      const segments = tripSegmentPositions(range);
+      const positions = `FROM ${positionRowsSql(
+        `records r, trips t WHERE t.id = ? AND r.device_id = t.device_id AND r.lat IS NOT NULL
+           AND r.ts >= t.start_time_utc AND (t.end_time_utc IS NULL OR r.ts <= t.end_time_utc)`,
+        { ts: '?', lat: '?', lon: '?' },
+      )} r`;
+      const bound = [trip.id, segments.ts, segments.lat, segments.lon];
+      // Every `every`-th from index 0 is at most maxPoints - 1 rows; the last one makes maxPoints.
+      return tx.execute<{ ts: string; lat: number; lon: number; n: string; every: string }[]>(
+        `WITH total AS (SELECT count(*) AS n ${positions}),
+              stride AS (SELECT n, CASE WHEN n <= ? THEN 1 ELSE ceil(n::numeric / (? - 1))::bigint END AS every FROM total)
+         SELECT p.ts::text AS ts, p.lat, p.lon, stride.n, stride.every
+           FROM stride, (SELECT r.ts, r.lat, r.lon, row_number() OVER (ORDER BY r.ts) - 1 AS i ${positions}) p
+          WHERE p.i % stride.every = 0 OR p.i = stride.n - 1
+          ORDER BY p.ts`,
+        [...bound, maxPoints, maxPoints, ...bound],
+      );
+    },
+    { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
   );
   const positionCount = rows.length ? Number(rows[0]!.n) : 0;
   const every = rows.length ? Number(rows[0]!.every) : 1;
