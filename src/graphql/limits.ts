@@ -69,6 +69,21 @@ const pageEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
 };
 
 /**
+ * Costs already counted, per parsed document (Apollo hands every request with the same query
+ * text the same cached document) and then per operation and variables: a dashboard polling one
+ * page pays the walk over its query once, not on every request.
+ */
+const counted = new WeakMap<DocumentNode, Map<string, number | Refused>>();
+
+/** Why an operation's variables were refused: a new error is made from it for every request. */
+interface Refused {
+  readonly message: string;
+  readonly code: string;
+}
+/** Variables differ per page and filter; a document keeps its most recent few. */
+const COUNTED_PER_DOCUMENT = 64;
+
+/**
  * Rejects an operation that costs more than the limit: every field resolved costs 1, list
  * fields times their page size, aliases counting as the fields they repeat. Needs the
  * variables, so it runs after validation: Apollo's didResolveOperation, graphql-ws's onSubscribe.
@@ -80,9 +95,23 @@ export function checkQueryCost(
   operationName: string | undefined | null,
   maxCost: number,
 ): void {
-  let cost: number;
+  let byRequest = counted.get(document);
+  if (!byRequest) counted.set(document, (byRequest = new Map()));
+  const key = `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}`;
+  let outcome = byRequest.get(key);
+  if (outcome === undefined) {
+    outcome = costOf(schema, document, variables, operationName);
+    if (byRequest.size >= COUNTED_PER_DOCUMENT) byRequest.clear();
+    byRequest.set(key, outcome);
+  }
+  if (typeof outcome !== 'number') throw refusal(outcome.message, outcome.code);
+  if (outcome > maxCost) throw refusal(`Query cost ${outcome} exceeds the limit of ${maxCost}`, 'QUERY_TOO_COSTLY', { cost: outcome, maxCost });
+}
+
+/** The operation's cost, or the refusal of variables that do not fit (the same every time). */
+function costOf(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined | null): number | Refused {
   try {
-    cost = getComplexity({
+    return getComplexity({
       schema,
       query: document,
       variables: variables ?? {},
@@ -92,10 +121,9 @@ export function checkQueryCost(
     });
   } catch (error) {
     // Variables that do not fit their types: execution would refuse them the same way.
-    if (error instanceof GraphQLError) throw refusal(error.message, typeof error.extensions.code === 'string' ? error.extensions.code : 'BAD_USER_INPUT');
+    if (error instanceof GraphQLError) return { message: error.message, code: typeof error.extensions.code === 'string' ? error.extensions.code : 'BAD_USER_INPUT' };
     throw error;
   }
-  if (cost > maxCost) throw refusal(`Query cost ${cost} exceeds the limit of ${maxCost}`, 'QUERY_TOO_COSTLY', { cost, maxCost });
 }
 
 export const queryLimitsOf = (config: Config): QueryLimits => ({

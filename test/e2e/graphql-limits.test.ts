@@ -51,14 +51,15 @@ describe('GraphQL limits and malformed input', () => {
     const deep = '{ trips { edges { node { task { trip { task { trip { task { trip { task { trip { id } } } } } } } } } } } }';
     await refused(deep, 'QUERY_TOO_DEEP', /depth limit of 10 exceeded, found 12/);
     const page = (alias: string) => `${alias}: trips(first: 200) { edges { node { task { trip { device { name } } } } } }`;
-    await refused(`{ ${['a', 'b', 'c', 'd', 'e'].map(page).join(' ')} }`, 'QUERY_TOO_COSTLY', /cost 6005 exceeds the limit of 5000/);
+    // Twice: the second is answered from the costs already counted for this document, the same way.
+    for (let i = 0; i < 2; i++) await refused(`{ ${['a', 'b', 'c', 'd', 'e'].map(page).join(' ')} }`, 'QUERY_TOO_COSTLY', /cost 6005 exceeds the limit of 5000/);
     await refused(aliasedMe(31), 'TOO_MANY_ALIASES', /Aliases limit of 30 exceeded, found 31/);
     await refused(`{ me { ${'email @skip(if: false) '.repeat(51)}} }`, 'TOO_MANY_DIRECTIVES', /Directives limit of 50 exceeded, found 51/);
     await refused(ME_FLOOD, 'GRAPHQL_PARSE_FAILED', /more th\w+ 5000 tokens/);
   });
 
   it('refuses page sizes and variables out of range with HTTP 400 before anything runs', async () => {
-    for (const first of [-1, 0, 201, 1_000_000_000]) {
+    for (const first of [-1, 0, 201, 1_000_000_000, 201]) {
       await refused('query($f: Int) { tasks(first: $f) { totalCount } }', 'BAD_USER_INPUT', /first must be between 1 and 200/, { f: first });
       await refused(`{ trips(first: ${first}) { totalCount } }`, 'BAD_USER_INPUT', /first must be between 1 and 200/);
     }
