@@ -27,7 +27,7 @@ export interface CopyLinesOptions {
  * (reading only as fast as the stream is consumed) and hands it back at CopyDone or an error.
  */
 export class CopyLinesStream extends Readable implements Submittable {
-  /** PostgreSQL's own count of the rows sent, from the command's completion. */
+  /** PostgreSQL's own count of the rows sent, from the command's completion (set before the stream ends). */
   rowCount = 0;
   private connection: Connection | undefined;
   private readonly decoder: CopyLinesDecoder;
@@ -107,8 +107,9 @@ export class CopyLinesStream extends Readable implements Submittable {
     if (rest.length > 0) handler(rest);
     // The parser may pause the socket while it works; resume once it is done.
     process.nextTick(() => socket.resume());
-    // Otherwise an ErrorResponse follows: pg calls handleError.
-    if (this.decoder.done && !this.destroyed) this.push(null);
+    // The stream ends at CommandComplete (handleCommandComplete), which may come in a later
+    // chunk: ended here, a reader could see `rowCount` still 0. Otherwise an ErrorResponse
+    // follows: pg calls handleError.
   }
 
   /** Called by pg for an ErrorResponse. */
@@ -120,6 +121,7 @@ export class CopyLinesStream extends Readable implements Submittable {
   handleCommandComplete(message: { text?: string }): void {
     const match = /^COPY (\d+)/.exec(message.text ?? '');
     if (match) this.rowCount = Number(match[1]);
+    if (this.handedBack && this.decoder.done && !this.destroyed) this.push(null);
   }
 
   handleReadyForQuery(): void {

@@ -1,7 +1,8 @@
 /**
  * Turns a device's closed stretch of records into compressed segments (./segments.md): the
- * rows are read with binary COPY in `(ts, line)` order, cut into segments, deflated on the
- * thread pool, inserted, and deleted from `records`, all in one transaction.
+ * rows are read with binary COPY in `(ts, line)` order, each line with its row's `ts`, `lat` and
+ * `lon`, cut into segments with their index, deflated on the thread pool, inserted, and deleted
+ * from `records`, all in one transaction.
  */
 import type pg from 'pg';
 
@@ -9,8 +10,9 @@ import { CopyLinesStream } from '../../db/copy-lines.stream.js';
 import { transaction } from '../../db/pg-transaction.js';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso, microsToIso } from '../../lib/time.js';
-import { deflateSegment, type EncodedSegment, lineMicros, SEGMENT_LEVEL } from './segment-codec.js';
-import { indexNewSegments } from './segment-rows.js';
+import { encodeSegmentIndex } from '../trips/segment-index.js';
+import { deflateSegment, type EncodedSegment, SEGMENT_LEVEL } from './segment-codec.js';
+import { indexOfRowColumns, ROW_COLUMNS_BYTES, ROW_COLUMNS_SQL, rowMicros } from './segment-rows.js';
 
 export interface CompactOptions {
   /** Records per segment at most (a group of records at one `@ts` is never split). */
@@ -53,6 +55,8 @@ interface CutSegment {
   readonly last: bigint;
   readonly records: number;
   readonly encoded: Promise<EncodedSegment>;
+  /** Its index (`positions`), from the rows' columns. */
+  readonly positions: Buffer;
 }
 
 /**
@@ -77,14 +81,13 @@ export async function compactDevice(pool: pg.Pool, deviceId: string, before: str
     if (segments.length === 0) return { segments: 0, records: 0, rawBytes: 0, storedBytes: 0, more };
     const encoded = await Promise.all(segments.map((s) => s.encoded));
     for (const [i, segment] of encoded.entries()) {
+      const { first, last, positions } = segments[i]!;
       await client.query(
-        `insert into record_segments (device_id, first_ts, last_ts, record_count, raw_length, crc32, data)
-         values ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7)`,
-        [deviceId, microsToIso(segments[i]!.first), microsToIso(segments[i]!.last), segment.recordCount, segment.rawLength, segment.crc32, segment.data],
+        `insert into record_segments (device_id, first_ts, last_ts, record_count, raw_length, crc32, data, positions)
+         values ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8)`,
+        [deviceId, microsToIso(first), microsToIso(last), segment.recordCount, segment.rawLength, segment.crc32, segment.data, positions],
       );
     }
-    // h16b: what trips, tracks and the late-data merge need of the rows, taken before they go.
-    await indexNewSegments(client, deviceId);
     const records = encoded.reduce((n, s) => n + s.recordCount, 0);
     const deleted = await client.query(`delete from records where device_id = $1 and ($2::timestamptz is null or ts > $2::timestamptz) and ts <= $3::timestamptz`, [
       deviceId,
@@ -104,12 +107,30 @@ export async function compactDevice(pool: pg.Pool, deviceId: string, before: str
 }
 
 /**
- * One COPY of the rows in `(ts, line)` order, at most `maxSegments × maxRecordsPerSegment + 1`
- * of them, cut into segments as they stream: a segment closes before the line that would take it
- * past `maxSegmentBytes` or `maxRecordsPerSegment`, but only between two distinct timestamps
- * (segments must not share a `@ts`, or their `[first_ts, last_ts]` would overlap). A line's
- * `@ts` is read from its JSON (as exports do) only at a cut and at a segment's ends. Each
- * segment is deflated on the thread pool as soon as it is closed.
+ * Rows one call reads: enough for `maxSegments` segments and half one more at the line length of
+ * the first rows, within `maxSegments × maxRecordsPerSegment`. Once the segments are full the
+ * rest of the COPY is read off unused, so a bound by records alone read twice the rows a call
+ * keeps when 1 MiB fills a segment first (225-byte lines: 4,700 records, not 10,000).
+ */
+async function rowsToRead(client: pg.PoolClient, deviceId: string, after: string | null, before: string, options: CompactOptions): Promise<number> {
+  const { rows } = await client.query<{ bytes: number | null }>(
+    `select avg(octet_length(line) + 1)::float8 as bytes from (select line from records where device_id = $1
+        and ($2::timestamptz is null or ts > $2::timestamptz) and ts < $3::timestamptz order by ts limit 64) sample`,
+    [deviceId, after, before],
+  );
+  const most = options.maxSegments * options.maxRecordsPerSegment;
+  const perSegment = rows[0]?.bytes ? (options.maxSegmentBytes ?? SEGMENT_BYTES) / rows[0].bytes : options.maxRecordsPerSegment;
+  // One line more than the segments can hold: it closes the last of them.
+  return Math.min(most, Math.ceil((options.maxSegments + 0.5) * perSegment)) + 1;
+}
+
+/**
+ * One COPY of the rows in `(ts, line)` order, each value the row's `ts`, `lat`, `lon` in binary
+ * ({@link ROW_COLUMNS_SQL}, fixed length) followed by its line, cut into segments as they
+ * stream: a segment closes before the line that would take it past `maxSegmentBytes` or
+ * `maxRecordsPerSegment`, but only between two distinct timestamps (segments must not share a
+ * `@ts`, or their `[first_ts, last_ts]` would overlap). Each segment is deflated on the thread
+ * pool as soon as it is closed, and its index built from its rows' columns.
  */
 async function readAndCut(
   client: pg.PoolClient,
@@ -120,28 +141,29 @@ async function readAndCut(
 ): Promise<{ segments: CutSegment[]; more: boolean }> {
   const maxBytes = options.maxSegmentBytes ?? SEGMENT_BYTES;
   const maxRecords = options.maxRecordsPerSegment;
-  // One line more than the segments can hold: it closes the last of them.
-  const limit = options.maxSegments * maxRecords + 1;
+  const limit = await rowsToRead(client, deviceId, after, before, options);
   const level = options.level ?? SEGMENT_LEVEL;
   const copy = client.query(
     new CopyLinesStream(
-      `copy (select line from records where device_id = '${deviceId}' ${after ? `and ts > '${after}'` : ''} and ts < '${before}'
+      `copy (select ${ROW_COLUMNS_SQL} || textsend(line) from records where device_id = '${deviceId}' ${after ? `and ts > '${after}'` : ''} and ts < '${before}'
         order by ts, line collate "C" limit ${limit}) to stdout with (format binary)`,
       { blockSize: READ_BLOCK },
     ),
   );
   const segments: CutSegment[] = [];
   const inFlight = new Set<Promise<EncodedSegment>>();
+  /** The open segment's lines (each with its '\n') and its rows' columns. */
   let lines: Buffer[] = [];
+  let columns: Buffer[] = [];
   let bytes = 0;
-  /** The open segment's last line and its `@ts`, once read. */
-  let lastLine: Buffer | undefined;
-  let lastAt: bigint | undefined;
+  let firstAt = 0n;
+  let lastAt = 0n;
   let full = false;
   const close = (): void => {
     const records = lines.length;
     const encoded = deflateSegment(Buffer.concat(lines, bytes), records, level);
-    segments.push({ first: lineMicros(lines[0]!.subarray(0, -1)), last: lastAt ?? lineMicros(lastLine!.subarray(0, -1)), records, encoded });
+    const positions = encodeSegmentIndex(indexOfRowColumns(Buffer.concat(columns, records * ROW_COLUMNS_BYTES)));
+    segments.push({ first: firstAt, last: lastAt, records, encoded, positions });
     inFlight.add(encoded);
     // Awaited in order later; until then a failure must not count as unhandled.
     void encoded.then(
@@ -149,45 +171,46 @@ async function readAndCut(
       () => undefined,
     );
     lines = [];
+    columns = [];
     bytes = 0;
     if (segments.length === options.maxSegments) full = true;
   };
-  const take = (line: Buffer): void => {
-    if (lines.length > 0 && (bytes + line.length > maxBytes || lines.length >= maxRecords)) {
-      const at = lineMicros(line.subarray(0, -1));
-      lastAt ??= lineMicros(lastLine!.subarray(0, -1));
-      if (at !== lastAt) close();
-      lastAt = at;
-    } else {
-      lastAt = undefined;
-    }
+  /** The row in `buffer` from `start` to `end` (its '\n' included). */
+  const take = (buffer: Buffer, start: number, end: number): void => {
+    const at = rowMicros(buffer, start);
+    const line = buffer.subarray(start + ROW_COLUMNS_BYTES, end);
+    if (lines.length > 0 && (bytes + line.length > maxBytes || lines.length >= maxRecords) && at !== lastAt) close();
+    if (lines.length === 0) firstAt = at;
+    lastAt = at;
     lines.push(line);
+    columns.push(buffer.subarray(start, start + ROW_COLUMNS_BYTES));
     bytes += line.length;
-    lastLine = line;
   };
-  /** The start of a line that goes on in the next block. */
+  /** The start of a row that goes on in the next block. */
   let carry: Buffer | undefined;
   for await (const block of copy as AsyncIterable<Buffer>) {
     // Past the segments wanted: read off to COPY's end, which the connection needs.
     if (full) continue;
     let start = 0;
     if (carry) {
-      const end = block.indexOf(NEWLINE) + 1;
+      // The columns are binary and may hold a '\n': a row's line ends at the first one after them.
+      const end = block.indexOf(NEWLINE, Math.max(0, ROW_COLUMNS_BYTES - carry.length)) + 1;
       if (end === 0) {
         carry = Buffer.concat([carry, block]);
         continue;
       }
-      take(Buffer.concat([carry, block.subarray(0, end)]));
+      const row = Buffer.concat([carry, block.subarray(0, end)]);
+      take(row, 0, row.length);
       carry = undefined;
       start = end;
     }
     while (start < block.length && !full) {
-      const end = block.indexOf(NEWLINE, start) + 1;
+      const end = block.indexOf(NEWLINE, start + ROW_COLUMNS_BYTES) + 1;
       if (end === 0) {
         carry = block.subarray(start);
         break;
       }
-      take(block.subarray(start, end));
+      take(block, start, end);
       start = end;
     }
     while (inFlight.size >= PARALLEL) await Promise.race(inFlight);

@@ -1,44 +1,35 @@
 /**
  * Between a segment and the rows it holds: its index (`positions`, see
- * ../trips/segment-index.ts) built from the rows while they still exist, and its lines given
+ * ../trips/segment-index.ts) built from the rows' columns as the compactor reads them, and its lines given
  * back with their columns, for the compactor's late-data merge and for `expand-segments`.
  */
 import { PG_EPOCH_MICROS } from '../../db/binary-copy.js';
-import type { Queryable } from '../../lib/domain-events.js';
-import { decodeSegmentIndex, encodeSegmentIndex } from '../trips/segment-index.js';
+import { decodeSegmentIndex, type SegmentIndex } from '../trips/segment-index.js';
 import { decodeSegment, lineStarts } from './segment-codec.js';
 
-const ENTRY = 24;
-
 /**
- * Indexes the device's segments that have none yet, from their rows: called by the compactor
- * between inserting segments and deleting their rows, in its transaction. PostgreSQL packs each
- * segment's `(ts µs, lat, lon)` in the segments' own `(ts, line)` order into one bytea, so no row
- * travels to Node on its own.
+ * A row's `ts`, `lat` and `lon` as PostgreSQL sends them in binary (big-endian int64 µs since
+ * 2000-01-01, float8, float8; NaN for no position): {@link ROW_COLUMNS_SQL} puts them before
+ * each line the compactor reads, so its segments' index needs no second pass over the rows.
  */
-export async function indexNewSegments(tx: Queryable, deviceId: string): Promise<void> {
-  const { rows } = await tx.query<{ id: string; record_count: number; entries: Buffer }>(
-    // timestamptz_send: the binary timestamp as stored, a third cheaper than extracting the epoch as numeric.
-    `SELECT s.id, s.record_count, string_agg(timestamptz_send(r.ts)
-                             || float8send(coalesce(r.lat, 'NaN')) || float8send(coalesce(r.lon, 'NaN')),
-                             ''::bytea ORDER BY r.ts, r.line COLLATE "C") AS entries
-       FROM record_segments s JOIN records r ON r.device_id = s.device_id AND r.ts BETWEEN s.first_ts AND s.last_ts
-      WHERE s.device_id = $1 AND s.positions IS NULL
-      GROUP BY s.id, s.record_count`,
-    [deviceId],
-  );
-  for (const { id, record_count, entries } of rows) {
-    const n = entries.length / ENTRY;
-    // Rows and lines are the same set under the device lock; anything else must not commit.
-    if (n !== record_count) throw new Error(`segment ${id} holds ${record_count} lines but ${n} rows index it`);
-    const index = { ts: new BigInt64Array(n), lat: new Float64Array(n), lon: new Float64Array(n) };
-    for (let i = 0; i < n; i++) {
-      index.ts[i] = entries.readBigInt64BE(i * ENTRY) + PG_EPOCH_MICROS;
-      index.lat[i] = entries.readDoubleBE(i * ENTRY + 8);
-      index.lon[i] = entries.readDoubleBE(i * ENTRY + 16);
-    }
-    await tx.query('UPDATE record_segments SET positions = $2 WHERE id = $1', [id, encodeSegmentIndex(index)]);
+export const ROW_COLUMNS_BYTES = 24;
+// timestamptz_send: the binary timestamp as stored, a third cheaper than extracting the epoch as numeric.
+export const ROW_COLUMNS_SQL = `timestamptz_send(ts) || float8send(coalesce(lat, 'NaN')) || float8send(coalesce(lon, 'NaN'))`;
+
+/** The `ts` of one {@link ROW_COLUMNS_SQL} entry at `offset`, in µs since the Unix epoch. */
+export const rowMicros = (entries: Buffer, offset: number): bigint => entries.readBigInt64BE(offset) + PG_EPOCH_MICROS;
+
+/** A segment's index from its rows' {@link ROW_COLUMNS_SQL} entries, in line order. */
+export function indexOfRowColumns(entries: Buffer): SegmentIndex {
+  const n = entries.length / ROW_COLUMNS_BYTES;
+  const index = { ts: new BigInt64Array(n), lat: new Float64Array(n), lon: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const at = i * ROW_COLUMNS_BYTES;
+    index.ts[i] = rowMicros(entries, at);
+    index.lat[i] = entries.readDoubleBE(at + 8);
+    index.lon[i] = entries.readDoubleBE(at + 16);
   }
+  return index;
 }
 
 /** One stored line with the columns its row had. */
