@@ -121,7 +121,8 @@ async function apiReads(ctx: BenchContext, baseUrl: string): Promise<string> {
     bigToken: big.apiToken,
     bigTasks: 1000,
     deviceId: data.deviceIds[0]!,
-    seconds: quick ? 2 : 8,
+    seconds: quick ? 2 : 4,
+    rounds: quick ? 1 : 3,
     connections: 16,
     log,
   });

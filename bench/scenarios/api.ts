@@ -11,7 +11,7 @@ import { parse, print, separateOperations } from 'graphql';
 
 import { PROJECT_ROOT } from '../../test/support/process.js';
 import type { BenchContext } from '../context.js';
-import { fmt, table } from '../harness.js';
+import { fmt, stats, table } from '../harness.js';
 
 export interface ApiResult {
   readonly name: string;
@@ -114,6 +114,8 @@ export interface ApiScenarioOptions {
   readonly bigTasks: number;
   readonly deviceId: string;
   readonly seconds: number;
+  /** Passes over every request; the table shows the median of each. */
+  readonly rounds: number;
   readonly connections: number;
   readonly log: (message: string) => void;
 }
@@ -142,7 +144,7 @@ export async function apiScenario(options: ApiScenarioOptions): Promise<string> 
     },
     { name: 'dashboard `TaskList` (first 20)', path: '/graphql', graphql: { query: await dashboardOperation('trips.graphql', 'TaskList'), variables: { first: 20 } }, target: 0.4 },
   ];
-  const measure = (request: Request, token = options.apiToken): Promise<ApiResult> => {
+  const measure = (request: Request, token = options.apiToken, seconds = options.seconds): Promise<ApiResult> => {
     const headers: Record<string, string> = request.anonymous ? {} : { authorization: `APIToken ${token}` };
     if (request.graphql) headers['content-type'] = 'application/json';
     return loadTest(request.name, `${baseUrl}${request.path}`, {
@@ -153,19 +155,23 @@ export async function apiScenario(options: ApiScenarioOptions): Promise<string> 
       connections,
     });
   };
-  log(`api: ${requests.length} requests, ${connections} connections, ${seconds} s each after a 1 s warm-up`);
-  const results: ApiResult[] = [];
-  for (const request of requests) {
-    await loadTest('warm-up', `${baseUrl}${request.path}`, {
-      method: request.graphql ? 'POST' : 'GET',
-      headers: request.anonymous ? {} : { authorization: `APIToken ${options.apiToken}`, 'content-type': 'application/json' },
-      body: request.graphql ? JSON.stringify(request.graphql) : undefined,
-      seconds: 1,
-      connections,
-    });
-    results.push(await measure(request));
-    log(`  ${request.name}: ${Math.round(results.at(-1)!.requestsPerSecond)}/s p99 ${results.at(-1)!.p99Ms} ms`);
+  // Rounds over every request, so a stretch of machine noise hits one round of each, not the
+  // baseline alone; medians over the rounds.
+  log(`api: ${requests.length} requests, ${connections} connections, ${options.rounds} rounds of ${seconds} s each after a 1 s warm-up`);
+  for (const request of requests) await measure(request, options.apiToken, 1);
+  const rounds: ApiResult[][] = requests.map(() => []);
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [i, request] of requests.entries()) rounds[i]!.push(await measure(request));
+    log(`  round ${round + 1}: baseline ${Math.round(rounds[2]![round]!.requestsPerSecond)}/s`);
   }
+  const median = (values: number[]): number => stats(values).median;
+  const results: ApiResult[] = rounds.map((runs, i) => ({
+    name: requests[i]!.name,
+    requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+  }));
   const bigList = await measure({ name: `GET /tasks/ (all ${options.bigTasks.toLocaleString('en-US')} tasks of another customer, streamed)`, path: '/tasks/' }, options.bigToken);
   const baseline = results[2]!.requestsPerSecond;
   const row = (r: ApiResult, target?: number): string[] => {
@@ -174,7 +180,7 @@ export async function apiScenario(options: ApiScenarioOptions): Promise<string> 
     return [r.name, Math.round(r.requestsPerSecond).toLocaleString('en-US'), fmt.ratio(ratio), `${r.p50Ms} ms`, `${r.p99Ms} ms`, String(r.errors), verdict];
   };
   return (
-    `### API reads (autocannon on loopback, ${connections} connections, ${seconds} s each; one customer with 10 devices and 200 exported trips)\n\n` +
+    `### API reads (autocannon on loopback, ${connections} connections, medians of ${options.rounds} rounds of ${seconds} s; one customer with 10 devices and 200 exported trips)\n\n` +
     table(['request', 'requests/s', '÷ baseline', 'p50', 'p99', 'errors', 'target'], [...results.map((r, i) => row(r, requests[i]!.target)), row(bigList)])
   );
 }

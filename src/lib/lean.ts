@@ -125,38 +125,44 @@ export class Conditions {
   }
 }
 
-/** `sql` selects one row with a count named `n`. */
-export async function countOf(em: EntityManager, sql: string, params: readonly unknown[]): Promise<number> {
-  const rows = await em.getConnection().execute<{ n: string | number }[]>(sql, [...params]);
-  return Number(rows[0]?.n ?? 0);
-}
-
-/** What {@link leanPage} reads: `select * from <from> where <where> <after> order by <orderBy> limit <limit>`. */
+/** What {@link leanPage} reads: `select <columns> from <from> <join> where <where> <after> order by <orderBy> limit <limit> offset <offset>`. */
 export interface PageQuery {
   /** The table and its alias, e.g. `trips t`. */
   readonly from: string;
-  /** Everything the count counts. */
+  /** Everything the count counts (conditions on `from` only). */
   readonly where: Conditions;
   /** The keyset condition of the page after a cursor (not counted), e.g. `AND (t.a, t.id) < (?, ?)`. */
   readonly after?: { readonly sql: string; readonly values: readonly unknown[] };
+  /** Tables joined for the page's extra columns (not for the count). */
+  readonly join?: string;
+  /** What the page selects; by default every column of `from`. */
+  readonly columns?: string;
   readonly orderBy: string;
   readonly limit: number;
+  readonly offset?: number;
 }
 
 /**
  * A page and the count of everything matching, in one statement: the count is the outer row
  * and the page is joined to it laterally, so an empty page still answers its count. A
- * round trip less than two statements on every connection page, and both of one snapshot.
+ * round trip less than two statements on every page, and both of one snapshot. `raw` holds the
+ * page's rows as read, with any joined columns.
  */
-export async function leanPage<T extends object>(em: EntityManager, entity: abstract new (...args: never[]) => T, query: PageQuery): Promise<{ rows: T[]; total: number }> {
-  const { from, where, after, orderBy, limit } = query;
+export async function leanPage<T extends object>(
+  em: EntityManager,
+  entity: abstract new (...args: never[]) => T,
+  query: PageQuery,
+): Promise<{ rows: T[]; raw: Row[]; total: number }> {
+  const { from, where, after, join, orderBy, limit, offset } = query;
   const alias = from.trim().split(/\s+/).pop()!;
   const rows = await em.getConnection().execute<(Row & { __total: string })[]>(
-    `SELECT c.__total, ${alias}.* FROM (SELECT count(*) AS __total FROM ${from} WHERE ${where.sql}) c
-       LEFT JOIN LATERAL (SELECT ${alias}.* FROM ${from} WHERE ${where.sql} ${after?.sql ?? ''} ORDER BY ${orderBy} LIMIT ?) ${alias} ON true`,
-    [...where.values, ...where.values, ...(after?.values ?? []), limit],
+    `SELECT c.__total, p.* FROM (SELECT count(*) AS __total FROM ${from} WHERE ${where.sql}) c
+       LEFT JOIN LATERAL (SELECT ${query.columns ?? `${alias}.*`} FROM ${from} ${join ?? ''} WHERE ${where.sql} ${after?.sql ?? ''}
+                           ORDER BY ${orderBy} LIMIT ? OFFSET ?) p ON true`,
+    [...where.values, ...where.values, ...(after?.values ?? []), limit, offset ?? 0],
   );
   const total = Number(rows[0]?.__total ?? 0);
   // The one row of an empty page is the count alone.
-  return { rows: leanRows(em, entity, rows[0]?.id == null ? [] : rows), total };
+  const raw = rows[0]?.id == null ? [] : rows;
+  return { rows: leanRows(em, entity, raw), raw, total };
 }

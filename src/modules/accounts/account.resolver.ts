@@ -18,17 +18,12 @@ export class AccountResolver {
     const principal = principalOf(ctx);
     // Aliases repeat a field: `a1: me … a2400: me` is still one load.
     return ctx.cache.once('me', async () => {
-      // One statement, read without the ORM (lib/lean.ts): the customer's columns and the e-mail.
-      const rows = await ctx.em
-        .getConnection()
-        .execute<(Record<string, unknown> & { email: string })[]>(
-          'SELECT c.*, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE u.id = ? AND u.customer_id = ?',
-          [principal.userId, principal.customerId],
-        );
+      // Read with the credential (AuthService.authenticate); a principal made otherwise reads it now.
+      const identity = principal.identity ?? (await this.authService.identity(ctx.em, principal));
       // Deleted after the credential was checked: the caller is nobody now, not a server fault.
-      if (!rows[0]) throw unauthenticated('The user of this credential no longer exists');
-      const [customer] = leanRows(ctx.em, Customer, rows);
-      return { userId: principal.userId, email: rows[0].email, customer: customer!, authenticatedVia: principal.via };
+      if (!identity) throw unauthenticated('The user of this credential no longer exists');
+      const [customer] = leanRows(ctx.em, Customer, [{ id: principal.customerId, name: identity.customerName, created_at: identity.customerCreatedAt }]);
+      return { userId: principal.userId, email: identity.email, customer: customer!, authenticatedVia: principal.via };
     });
   }
 

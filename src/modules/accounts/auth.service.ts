@@ -4,7 +4,7 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config/config.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import type { Principal } from '../../lib/principal.js';
+import type { CallerIdentity, Principal } from '../../lib/principal.js';
 import { hashPassword, newToken, sha256Hex, verifyPassword } from '../../lib/secrets.js';
 import { canonicalIso, nowIso } from '../../lib/time.js';
 import { ApiToken } from './api-token.entity.js';
@@ -91,28 +91,42 @@ export class AuthService {
     } catch {
       throw unauthenticated('Invalid or expired token');
     }
-    if (!(await em.count(User, { id: principal.userId, customer: principal.customerId }))) throw unauthenticated('The user of this token no longer exists');
-    return principal;
+    const identity = await this.identity(em, principal);
+    if (!identity) throw unauthenticated('The user of this token no longer exists');
+    return { ...principal, identity };
+  }
+
+  /** The caller's e-mail and customer; undefined once the user is gone. */
+  async identity(em: EntityManager, principal: Pick<Principal, 'userId' | 'customerId'>): Promise<CallerIdentity | undefined> {
+    const [row] = await em.getConnection().execute<IdentityRow[]>(
+      `select u.email, c.name as customer_name, c.created_at::text as customer_created_at
+         from users u join customers c on c.id = u.customer_id
+        where u.id = ? and u.customer_id = ?`,
+      [principal.userId, principal.customerId],
+    );
+    return row && identityOf(row);
   }
 
   /**
    * Every script request passes here, so it is one indexed statement rather than an ORM load:
-   * valid (not revoked, not expired) in SQL, and last use refreshed at most once a minute.
+   * valid (not revoked, not expired) in SQL, the caller's user and customer joined in (what `me`
+   * answers), and last use refreshed at most once a minute.
    */
   private async fromApiToken(em: EntityManager, token: string): Promise<Principal> {
     const rows = token
-      ? await em.getConnection().execute<{ id: string; customer_id: string; user_id: string; stale: boolean }[]>(
-          `select id, customer_id, user_id,
-                  (last_used_at is null or last_used_at < now() - make_interval(secs => ?)) as stale
-             from api_tokens
-            where token_hash = ? and revoked_at is null and (expires_at is null or expires_at > now())`,
+      ? await em.getConnection().execute<({ id: string; customer_id: string; user_id: string; stale: boolean } & IdentityRow)[]>(
+          `select t.id, t.customer_id, t.user_id,
+                  (t.last_used_at is null or t.last_used_at < now() - make_interval(secs => ?)) as stale,
+                  u.email, c.name as customer_name, c.created_at::text as customer_created_at
+             from api_tokens t join users u on u.id = t.user_id join customers c on c.id = t.customer_id
+            where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())`,
           [LAST_USED_RESOLUTION_SECONDS, sha256Hex(token)],
         )
       : [];
     const row = rows[0];
     if (!row) throw unauthenticated('Invalid, expired or revoked API token');
     if (row.stale) await em.nativeUpdate(ApiToken, { id: row.id }, { lastUsedAt: nowIso() });
-    return { customerId: row.customer_id, userId: row.user_id, via: 'api_token', tokenId: row.id };
+    return { customerId: row.customer_id, userId: row.user_id, via: 'api_token', tokenId: row.id, identity: identityOf(row) };
   }
 
   async createApiToken(em: EntityManager, principal: Principal, name: string, expiresAt: string | null | undefined): Promise<NewApiToken> {
@@ -156,3 +170,12 @@ export class AuthService {
 
 /** Checked for unknown e-mails, at the cost new passwords get, so the answer takes as long. */
 const dummyHash = (cost: number): string => `scrypt$${2 ** cost}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
+
+/** The user and customer columns authentication reads with the credential. */
+interface IdentityRow {
+  readonly email: string;
+  readonly customer_name: string;
+  readonly customer_created_at: string;
+}
+
+const identityOf = (row: IdentityRow): CallerIdentity => ({ email: row.email, customerName: row.customer_name, customerCreatedAt: row.customer_created_at });

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { Conditions, countOf, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
+import { Conditions, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
 import { requireOwned } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
@@ -156,17 +156,17 @@ export class TripService {
   /** Newest first, by limit and offset (the legacy REST list), each trip with its device's ids. */
   async page(em: EntityManager, principal: Principal, filter: TripFilter, limit: number, offset: number): Promise<{ count: number; rows: TripRow[] }> {
     const where = this.where(principal, filter);
-    const [rows, count] = await Promise.all([
-      em.getConnection().execute<(Record<string, unknown> & { vehicle_id: number; unit_id: string })[]>(
-        `SELECT t.*, d.vehicle_id, d.unit_id FROM trips t JOIN devices d ON d.id = t.device_id
-          WHERE ${where.sql} ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ? OFFSET ?`,
-        [...where.values, limit, offset],
-      ),
-      countOf(em, `SELECT count(*) AS n FROM trips t WHERE ${where.sql}`, where.values),
-    ]);
-    await this.deviceOwned(em, principal, filter, count);
-    const trips = leanRows(em, Trip, rows);
-    return { count, rows: trips.map((trip, i) => toRow(trip, rows[i]!)) };
+    const { rows, raw, total } = await leanPage(em, Trip, {
+      from: 'trips t',
+      where,
+      join: 'JOIN devices d ON d.id = t.device_id',
+      columns: 't.*, d.vehicle_id, d.unit_id',
+      orderBy: 't.start_time_utc DESC, t.id DESC',
+      limit,
+      offset,
+    });
+    await this.deviceOwned(em, principal, filter, total);
+    return { count: total, rows: rows.map((trip, i) => toRow(trip, raw[i] as { vehicle_id: number; unit_id: string })) };
   }
 
   async get(em: EntityManager, principal: Principal, id: string): Promise<Trip> {
