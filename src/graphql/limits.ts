@@ -96,7 +96,7 @@ export function checkQueryCost(
   maxCost: number,
 ): void {
   let byRequest = counted.get(document);
-  if (!byRequest) counted.set(document, (byRequest = new Map()));
+  if (!byRequest) counted.set(document, (byRequest = new Map<string, number | Refused>()));
   const key = `${operationName ?? ''}\u0000${JSON.stringify(variables ?? {})}`;
   let outcome = byRequest.get(key);
   if (outcome === undefined) {
