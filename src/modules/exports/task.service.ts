@@ -9,7 +9,7 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { Conditions, leanPage, leanQuery } from '../../lib/lean.js';
-import { requireOwned } from '../../lib/ownership.js';
+import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
@@ -106,7 +106,7 @@ export class TaskService {
       orderBy: 'k.id DESC',
       limit: size + 1,
     });
-    if (totalCount === 0 && search.deviceId) await requireOwned(em, Device, principal, search.deviceId, 'Device');
+    if (search.deviceId) await requireOwnedWhenNoneMatched(em, Device, principal, search.deviceId, 'Device', totalCount);
     return toConnection(rows, size, totalCount, cursorOf);
   }
 
@@ -117,8 +117,7 @@ export class TaskService {
   private where(search: TaskSearch, principal: Principal): Conditions {
     const where = ofState(new Conditions().and('customer_id = ?', principal.customerId), search);
     if (search.deviceId !== undefined && search.deviceId !== null) {
-      if (!isUuid(search.deviceId)) throw notFound('Device');
-      where.and('device_id = ?', search.deviceId);
+      where.and('device_id = ?', filterId(search.deviceId, 'Device'));
     }
     for (const [name, op] of [
       ['from', '>='],

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { Conditions, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
-import { requireOwned } from '../../lib/ownership.js';
+import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
@@ -55,21 +55,15 @@ export class TripService {
 
   /**
    * The caller's trips matching `filter`, as SQL on `trips t` (`?` placeholders). Scoped to the
-   * customer, another customer's device finds nothing: its NOT_FOUND is settled by
-   * {@link deviceOwned} once the answer is empty, so a device's page costs no statement more.
+   * customer, another customer's device finds nothing: its NOT_FOUND is settled once the answer
+   * is empty (`requireOwnedWhenNoneMatched`), so a device's page costs no statement more.
    */
   private where(principal: Principal, filter: TripFilter): Conditions {
     const where = new Conditions().and('t.customer_id = ?', principal.customerId);
     if (filter.deviceId !== undefined && filter.deviceId !== null) {
-      if (!isUuid(filter.deviceId)) throw notFound('Device');
-      where.and('t.device_id = ?', filter.deviceId);
+      where.and('t.device_id = ?', filterId(filter.deviceId, 'Device'));
     }
     return matching(where, filter);
-  }
-
-  /** NOT_FOUND when nothing matched because the filter's device is not the caller's. */
-  private async deviceOwned(em: EntityManager, principal: Principal, filter: TripFilter, matched: number): Promise<void> {
-    if (matched === 0 && filter.deviceId) await requireOwned(em, Device, principal, filter.deviceId, 'Device');
   }
 
   /**
@@ -93,7 +87,7 @@ export class TripService {
       orderBy: 't.start_time_utc DESC, t.id DESC',
       limit: size + 1,
     });
-    await this.deviceOwned(em, principal, filter, total);
+    if (filter.deviceId) await requireOwnedWhenNoneMatched(em, Device, principal, filter.deviceId, 'Device', total);
     return toConnection(rows, size, total, cursorOf);
   }
 
@@ -165,7 +159,7 @@ export class TripService {
       limit,
       offset,
     });
-    await this.deviceOwned(em, principal, filter, total);
+    if (filter.deviceId) await requireOwnedWhenNoneMatched(em, Device, principal, filter.deviceId, 'Device', total);
     return { count: total, rows: rows.map((trip, i) => toRow(trip, raw[i] as { vehicle_id: number; unit_id: string })) };
   }
 
