@@ -77,9 +77,18 @@ export async function compactDue(pool: pg.Pool, settings: CompactionSettings, on
       more = true;
       break;
     }
+    // The session that holds the device's advisory lock. A statement on it that fails (its
+    // backend was terminated, the network dropped) marks it broken: destroyed on release, never
+    // handed to an upload, and the lock ends with its session.
     const held = await pool.connect();
+    let broken: Error | undefined;
+    const onHeld = <R extends pg.QueryResultRow>(sql: string): Promise<pg.QueryResult<R>> =>
+      held.query<R>(sql, [LOCK_SPACE, id]).catch((error: Error) => {
+        broken = error;
+        throw error;
+      });
     try {
-      const { rows } = await held.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_SPACE, id]);
+      const { rows } = await onHeld<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok');
       if (!rows[0]!.ok) {
         skipped++;
         continue;
@@ -108,10 +117,10 @@ export async function compactDue(pool: pg.Pool, settings: CompactionSettings, on
         failed++;
         onError(id, error);
       } finally {
-        await held.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, id]);
+        await onHeld('SELECT pg_advisory_unlock($1, hashtext($2))').catch(() => undefined);
       }
     } finally {
-      held.release();
+      held.release(broken);
     }
   }
   return { devices, segments, records, merged, skipped, failed, more };
