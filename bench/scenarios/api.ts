@@ -4,12 +4,10 @@
  * authentication, no data), so the ratios hold on a busier or quieter machine.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 
 import autocannon from 'autocannon';
-import { parse, print, separateOperations } from 'graphql';
 
-import { PROJECT_ROOT } from '../../test/support/process.js';
+import { dashboardOperation } from '../../test/support/dashboard-operations.js';
 import type { BenchContext } from '../context.js';
 import { fmt, stats, table } from '../harness.js';
 
@@ -89,14 +87,6 @@ export async function seedExportedTrips(ctx: BenchContext, customerId: string, d
   return { deviceIds, trips };
 }
 
-/** One operation of the dashboard's own documents (web/operations), as the dashboard sends it. */
-export async function dashboardOperation(file: string, name: string): Promise<string> {
-  const document = parse(await readFile(`${PROJECT_ROOT}web/operations/${file}`, 'utf8'));
-  const operation = separateOperations(document)[name];
-  if (!operation) throw new Error(`no operation ${name} in web/operations/${file}`);
-  return print(operation);
-}
-
 interface Request {
   readonly name: string;
   readonly path: string;
@@ -134,15 +124,15 @@ export async function apiScenario(options: ApiScenarioOptions): Promise<string> 
     { name: 'GraphQL `trips(first: 20)` with totalCount and each task', path: '/graphql', graphql: { query: TRIPS_WITH_TASKS }, target: 0.4 },
     { name: 'GET /tasks/?limit=20', path: '/tasks/?limit=20', target: 0.5 },
     { name: 'GET /logbook/trips/?limit=20', path: '/logbook/trips/?limit=20', target: 0.5 },
-    { name: 'dashboard `Me`', path: '/graphql', graphql: { query: await dashboardOperation('fleet.graphql', 'Me') }, target: 0.4 },
-    { name: 'dashboard `Fleet` (10 devices, latest trip and task)', path: '/graphql', graphql: { query: await dashboardOperation('fleet.graphql', 'Fleet') }, target: 0.4 },
+    { name: 'dashboard `Me`', path: '/graphql', graphql: { query: dashboardOperation('fleet.graphql', 'Me') }, target: 0.4 },
+    { name: 'dashboard `Fleet` (10 devices, latest trip and task)', path: '/graphql', graphql: { query: dashboardOperation('fleet.graphql', 'Fleet') }, target: 0.4 },
     {
       name: 'dashboard `Device` (device and its first 20 trips)',
       path: '/graphql',
-      graphql: { query: await dashboardOperation('fleet.graphql', 'Device'), variables: { id: options.deviceId, first: 20 } },
+      graphql: { query: dashboardOperation('fleet.graphql', 'Device'), variables: { id: options.deviceId, first: 20 } },
       target: 0.4,
     },
-    { name: 'dashboard `TaskList` (first 20)', path: '/graphql', graphql: { query: await dashboardOperation('trips.graphql', 'TaskList'), variables: { first: 20 } }, target: 0.4 },
+    { name: 'dashboard `TaskList` (first 20)', path: '/graphql', graphql: { query: dashboardOperation('trips.graphql', 'TaskList'), variables: { first: 20 } }, target: 0.4 },
   ];
   const measure = (request: Request, token = options.apiToken, seconds = options.seconds): Promise<ApiResult> => {
     const headers: Record<string, string> = request.anonymous ? {} : { authorization: `APIToken ${token}` };

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
-import { parse, print, separateOperations } from 'graphql';
 import pg from 'pg';
 
-import { PROJECT_ROOT } from '../../src/db/mikro-orm.config.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
+import { dashboardOperation } from '../support/dashboard-operations.js';
 import { gql, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-/** One operation of the dashboard's own documents, as the dashboard sends it. */
-function dashboardOperation(file: string, name: string): string {
-  const operation = separateOperations(parse(readFileSync(`${PROJECT_ROOT}web/operations/${file}`, 'utf8')))[name];
-  assert.ok(operation, `web/operations/${file} has ${name}`);
-  return print(operation);
-}
 
 /**
  * Every statement the service sends PostgreSQL while `run` is in flight, counted where both the
