@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { notFound } from '../lib/errors.js';
 import { ownedByIds } from '../lib/ownership.js';
 import type { Principal } from '../lib/principal.js';
-import type { RequestCache } from './request-cache.js';
+import type { MaybePromise, RequestCache } from './request-cache.js';
 
 /** The resolver instances, each built with the services it uses (the wiring, `src/schema.ts`). */
 export interface ResolverContainer {
@@ -29,15 +29,19 @@ export function principalOf(ctx: GraphQLContext): Principal {
 
 /**
  * The row `id` of a customer, loaded in one query with every other row of that entity the
- * operation's fields ask for in the same tick, and only once per operation.
+ * operation's fields ask for in the same tick, and only once per operation; at once when it
+ * was loaded already.
  */
-export async function loadOwned<T extends { id: string }>(
+export function loadOwned<T extends { id: string }>(
   ctx: GraphQLContext,
   entity: { readonly name: string; new (...args: never[]): T },
   customerId: string,
   id: string,
-): Promise<T> {
-  const row = await ctx.cache.load(`${entity.name}:${customerId}`, id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids));
-  if (!row) throw notFound(entity.name);
-  return row;
+): MaybePromise<T> {
+  const row = ctx.cache.load(`${entity.name}:${customerId}`, id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids));
+  const found = (loaded: T | null): T => {
+    if (!loaded) throw notFound(entity.name);
+    return loaded;
+  };
+  return row instanceof Promise ? row.then(found) : found(row);
 }

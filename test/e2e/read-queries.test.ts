@@ -132,6 +132,36 @@ describe('read paths load related rows in batches, never a query per row (issue 
     await t.db.pool.query('DELETE FROM devices WHERE id = $1', [more.id]);
   });
 
+  it('the same page through fragments and aliases, with rows loaded ahead for the page, answers what the plain query answers', async () => {
+    const plain = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 20 }, acme.apiToken);
+    const viaFragments = `query ($first: Int) {
+      trips(first: $first) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        edges { node { ...Row ... on Trip { task { state trip { id } } } other: task { id } } }
+      }
+    }
+    fragment Row on Trip { id startTimeUtc device { ...Named settings { autoExport } } task { id } }
+    fragment Named on Device { id name }`;
+    type Row = TripsPage['trips']['edges'][number]['node'] & { other: { id: string } | null };
+    const answers: { data?: { trips: Omit<TripsPage['trips'], 'edges'> & { edges: { node: Row }[] } } | null; errors?: unknown }[] = [];
+    const sent = await statementsOf(async () => {
+      answers.push(await gql(t.baseUrl, viaFragments, { first: 20 }, acme.apiToken));
+    });
+    const answer = answers[0]!;
+    assert.equal(answer.errors, undefined);
+    const { edges, ...rest } = answer.data!.trips;
+    assert.deepEqual(rest, { totalCount: plain.data!.trips.totalCount, pageInfo: plain.data!.trips.pageInfo });
+    assert.deepEqual(
+      edges.map(({ node: { other, ...node } }) => {
+        assert.equal(other?.id, node.task?.id, 'the aliased field answers the same task');
+        return node;
+      }),
+      plain.data!.trips.edges.map((edge) => edge.node),
+    );
+    assert.ok(sent.length <= 5, `at most 5 statements, got ${sent.length}:\n${sent.join('\n')}`);
+  });
+
   it('pages by cursor stay whole and tenant-scoped while trips are written between them', async () => {
     const seen: string[] = [];
     let after: string | null = null;

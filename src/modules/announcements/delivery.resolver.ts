@@ -1,6 +1,9 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
+import type { MaybePromise } from '../../graphql/request-cache.js';
 import { type ConnectionShape, connectionType, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { webhookIdOf } from '../../notify/webhook-signature.js';
 import { Trigger } from '../triggers/trigger.entity.js';
@@ -17,28 +20,30 @@ export class DeliveryResolver {
 
   @Authorized()
   @Query(() => [Delivery], { description: 'Deliveries of announcements to triggers, newest first; use deliveryConnection.', deprecationReason: LIST_DEPRECATION })
-  deliveries(
+  async deliveries(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('triggerId', () => ID, { nullable: true }) triggerId?: string,
     @Arg('taskId', () => ID, { nullable: true }) taskId?: string,
     @Arg('state', () => DeliveryState, { nullable: true }) state?: DeliveryState,
     @Arg('first', () => Int, { defaultValue: 50 }) first?: number,
     @Arg('offset', () => Int, { defaultValue: 0 }) offset?: number,
   ): Promise<Delivery[]> {
-    return this.deliveryService.list(ctx.em, principalOf(ctx), { triggerId, taskId, state, first, offset });
+    return prefetchList(ctx, info, await this.deliveryService.list(ctx.em, principalOf(ctx), { triggerId, taskId, state, first, offset }));
   }
 
   @Authorized()
   @Query(() => DeliveryConnection, { description: 'Deliveries of announcements to triggers, newest first.' })
-  deliveryConnection(
+  async deliveryConnection(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('triggerId', () => ID, { nullable: true }) triggerId?: string,
     @Arg('taskId', () => ID, { nullable: true }) taskId?: string,
     @Arg('state', () => DeliveryState, { nullable: true }) state?: DeliveryState,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ConnectionShape<Delivery>> {
-    return this.deliveryService.connection(ctx.em, principalOf(ctx), { triggerId, taskId, state }, first, after);
+    return prefetchConnection(ctx, info, await this.deliveryService.connection(ctx.em, principalOf(ctx), { triggerId, taskId, state }, first, after));
   }
 
   @Authorized()
@@ -63,8 +68,9 @@ export class DeliveryResolver {
     return delivery.signal.id;
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => Trigger)
-  trigger(@Root() delivery: Delivery, @Ctx() ctx: GraphQLContext): Promise<Trigger> {
+  trigger(@Root() delivery: Delivery, @Ctx() ctx: GraphQLContext): MaybePromise<Trigger> {
     return loadOwned(ctx, Trigger, delivery.customer.id, delivery.trigger.id);
   }
 

@@ -1,6 +1,9 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
+import type { MaybePromise } from '../../graphql/request-cache.js';
 import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
 import type { DeviceService } from './device.service.js';
@@ -30,23 +33,24 @@ export class DeviceResolver {
 
   @Authorized()
   @Query(() => [Device], { description: "The caller's devices; use deviceConnection.", deprecationReason: LIST_DEPRECATION })
-  devices(@Ctx() ctx: GraphQLContext): Promise<Device[]> {
-    return this.deviceService.listDevices(ctx.em, principalOf(ctx));
+  async devices(@Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Device[]> {
+    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx)));
   }
 
   @Authorized()
   @Query(() => DeviceConnection, { description: "The caller's devices, oldest first." })
-  deviceConnection(
+  async deviceConnection(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ConnectionShape<Device>> {
-    return this.deviceService.deviceConnection(ctx.em, principalOf(ctx), first, after);
+    return prefetchConnection(ctx, info, await this.deviceService.deviceConnection(ctx.em, principalOf(ctx), first, after));
   }
 
   @Authorized()
   @Query(() => Device, { description: 'One device; NOT_FOUND for an unknown id or one of another customer.' })
-  device(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Device> {
+  device(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): MaybePromise<Device> {
     // The request's loader: the same device asked for again (a trip's device, an alias) is not read again.
     return loadOwned(ctx, Device, principalOf(ctx).customerId, id);
   }
@@ -88,17 +92,20 @@ export class DeviceResolver {
     return this.deviceService.rotateUploadToken(ctx.em, principalOf(ctx), id);
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => String, { nullable: true, description: 'When its newest upload was accepted; null when none was (or retention removed the record of it).' })
-  lastSeenAt(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+  lastSeenAt(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<string | null> {
     const customerId = device.customer.id;
     return ctx.cache.load(`lastSeen:${customerId}`, device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => TripSettingsType, { description: 'Effective settings: defaults < template < device.' })
-  async settings(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<TripSettingsType> {
+  settings(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<TripSettingsType> {
+    const settings = (template: Template | null) => effectiveSettings(template?.settings, device.settings) as TripSettingsType;
     // Templates through the request's loader: one query for a whole page of devices.
-    const template = device.template ? await loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
-    return effectiveSettings(template?.settings, device.settings) as TripSettingsType;
+    const template = device.template ? loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
+    return template instanceof Promise ? template.then(settings) : settings(template);
   }
 
   @FieldResolver(() => PartialTripSettingsType, { description: "The device's own overrides." })
@@ -106,8 +113,9 @@ export class DeviceResolver {
     return { ...device.settings } as PartialTripSettingsType;
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => Template, { nullable: true })
-  async template(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<Template | null> {
+  template(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<Template | null> {
     return device.template ? loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
   }
 }

@@ -1,6 +1,9 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
+import type { MaybePromise } from '../../graphql/request-cache.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
@@ -14,8 +17,9 @@ export class TaskResolver {
 
   @Authorized()
   @Query(() => TaskConnection, { description: "The caller's export tasks, newest first." })
-  tasks(
+  async tasks(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('state', () => TaskState, { nullable: true }) state?: TaskState,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
@@ -23,7 +27,7 @@ export class TaskResolver {
     @Arg('from', () => String, { nullable: true, description: 'Only tasks created at or after this ISO time.' }) from?: string,
     @Arg('to', () => String, { nullable: true, description: 'Only tasks created at or before this ISO time.' }) to?: string,
   ): Promise<ConnectionShape<Task>> {
-    return this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after);
+    return prefetchConnection(ctx, info, await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after));
   }
 
   @Authorized()
@@ -59,8 +63,9 @@ export class TaskResolver {
     return { tripId: task.trip.id };
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => Trip)
-  trip(@Root() task: Task, @Ctx() ctx: GraphQLContext): Promise<Trip> {
+  trip(@Root() task: Task, @Ctx() ctx: GraphQLContext): MaybePromise<Trip> {
     return loadOwned(ctx, Trip, task.customer.id, task.trip.id);
   }
 
@@ -97,9 +102,9 @@ export class TaskUpdatedResolver {
 export class TripTaskResolver {
   constructor(private readonly taskService: TaskService) {}
 
-  @Authorized()
+  @Extensions(PREFETCH)
   @FieldResolver(() => Task, { nullable: true, description: 'The export task of the trip, if it was ever exported.' })
-  task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Task | null> {
+  task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): MaybePromise<Task | null> {
     const principal = principalOf(ctx);
     return ctx.cache.load(`taskOfTrip:${principal.customerId}`, trip.id, (tripIds: readonly string[]) => this.taskService.ofTrips(ctx.em, principal, tripIds));
   }

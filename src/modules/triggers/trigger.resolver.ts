@@ -1,6 +1,9 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
+import type { MaybePromise } from '../../graphql/request-cache.js';
 import { type ConnectionShape, connectionType, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trigger } from './trigger.entity.js';
@@ -34,18 +37,19 @@ export class TriggerResolver {
 
   @Authorized()
   @Query(() => [Trigger], { description: "The caller's triggers; use triggerConnection.", deprecationReason: LIST_DEPRECATION })
-  triggers(@Ctx() ctx: GraphQLContext): Promise<Trigger[]> {
-    return this.triggerService.list(ctx.em, principalOf(ctx));
+  async triggers(@Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Trigger[]> {
+    return prefetchList(ctx, info, await this.triggerService.list(ctx.em, principalOf(ctx)));
   }
 
   @Authorized()
   @Query(() => TriggerConnection, { description: "The caller's triggers, oldest first." })
-  triggerConnection(
+  async triggerConnection(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ConnectionShape<Trigger>> {
-    return this.triggerService.connection(ctx.em, principalOf(ctx), first, after);
+    return prefetchConnection(ctx, info, await this.triggerService.connection(ctx.em, principalOf(ctx), first, after));
   }
 
   @Authorized()
@@ -88,9 +92,10 @@ export class TriggerResolver {
     return this.triggerService.test(ctx.em, principalOf(ctx), id);
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => Device, { nullable: true, description: 'Only signals of this device fire the trigger; null: every device.' })
-  device(@Root() trigger: Trigger, @Ctx() ctx: GraphQLContext): Promise<Device | null> {
-    return trigger.device ? loadOwned(ctx, Device, trigger.customer.id, trigger.device.id) : Promise.resolve(null);
+  device(@Root() trigger: Trigger, @Ctx() ctx: GraphQLContext): MaybePromise<Device | null> {
+    return trigger.device ? loadOwned(ctx, Device, trigger.customer.id, trigger.device.id) : null;
   }
 
   @FieldResolver(() => TriggerActions)

@@ -1,6 +1,9 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
+import type { MaybePromise } from '../../graphql/request-cache.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip, TripState } from './trip.entity.js';
@@ -21,8 +24,9 @@ export class TripResolver {
 
   @Authorized()
   @Query(() => TripConnection, { description: 'Trips of the customer (or of one device), newest first.' })
-  trips(
+  async trips(
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('deviceId', () => ID, { nullable: true }) deviceId?: string,
     @Arg('from', () => String, FROM) from?: string,
     @Arg('to', () => String, TO) to?: string,
@@ -30,7 +34,7 @@ export class TripResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('state', () => TripState, { nullable: true }) state?: TripState,
   ): Promise<ConnectionShape<Trip>> {
-    return this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after);
+    return prefetchConnection(ctx, info, await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after));
   }
 
   @Authorized()
@@ -39,8 +43,9 @@ export class TripResolver {
     return this.tripService.get(ctx.em, principalOf(ctx), id);
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => Device)
-  device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): Promise<Device> {
+  device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): MaybePromise<Device> {
     return loadOwned(ctx, Device, trip.customer.id, trip.device.id);
   }
 
@@ -72,20 +77,20 @@ export class DeviceTripsResolver {
     @Arg('state', () => TripState, { nullable: true }) state?: TripState,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
-  ): Promise<ConnectionShape<Trip>> {
+  ): MaybePromise<ConnectionShape<Trip>> {
     const customerId = device.customer.id;
     // The loader's name holds every argument: aliases with other arguments get their own batch.
     const name = `deviceTrips:${customerId}:${JSON.stringify([from, to, state, first, after])}`;
     return ctx.cache.load(name, device.id, (ids: readonly string[]) =>
       this.tripService.connectionsOfDevices(ctx.em, customerId, ids, { from, to, state }, first, after),
-    ) as Promise<ConnectionShape<Trip>>;
+    ) as MaybePromise<ConnectionShape<Trip>>;
   }
 
+  @Extensions(PREFETCH)
   @FieldResolver(() => Trip, { nullable: true, description: 'The trip that started last; null before the first.' })
-  async latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext): Promise<Trip | null> {
+  latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<Trip | null> {
     const customerId = device.customer.id;
-    const trip = await ctx.cache.load(`latestTrip:${customerId}`, device.id, (ids: readonly string[]) => this.tripService.latestOfDevices(ctx.em, customerId, ids));
-    return trip ?? null;
+    return ctx.cache.load(`latestTrip:${customerId}`, device.id, (ids: readonly string[]) => this.tripService.latestOfDevices(ctx.em, customerId, ids));
   }
 }
 

@@ -1,0 +1,99 @@
+/**
+ * Related rows of a whole page loaded before graphql-js asks for them, row by row.
+ *
+ * A field such as `Trip.task` is resolved once per trip of a page. Through the request's
+ * loaders that is already one statement for the page, but each row's resolver still answers a
+ * promise, and graphql-js then waits on a promise per row and per object holding one: on a
+ * 20-row page that was as much CPU as the page's own query (bench/results.md, "API reads").
+ * A list resolver that has its rows calls {@link prefetchNodes}: every field of the rows that
+ * the operation selects and that is marked {@link PREFETCH} is resolved for all rows at once,
+ * and so on down the selection (a device's latest trip, then that trip's task). The loaders
+ * remember what the batches answered ({@link RequestCache.load}), so when graphql-js resolves
+ * the same fields afterwards each answers its value at once.
+ */
+import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType, Kind, type SelectionSetNode } from 'graphql';
+
+import type { ConnectionShape } from '../lib/pagination.js';
+import type { GraphQLContext } from './context.js';
+
+/**
+ * The extensions (type-graphql's `@Extensions`) of a field whose resolver takes no arguments and
+ * loads through the request's loaders (`ctx.cache.load`, `loadOwned`), so that calling it for
+ * every row of a page costs one batch and calling it again costs nothing.
+ */
+export const PREFETCH = { prefetch: true } as const;
+
+/** The fields selected on an object of `type` by `selectionSets`, each with its own sub-selections. */
+function selectedFields(info: GraphQLResolveInfo, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): Map<string, SelectionSetNode[]> {
+  const fields = new Map<string, SelectionSetNode[]>();
+  const visit = (set: SelectionSetNode): void => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const subs = fields.get(selection.name.value) ?? [];
+        if (selection.selectionSet) subs.push(selection.selectionSet);
+        fields.set(selection.name.value, subs);
+      } else {
+        const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : info.fragments[selection.name.value];
+        const on = fragment?.typeCondition?.name.value;
+        if (fragment && (!on || on === type.name || type.getInterfaces().some((i) => i.name === on))) visit(fragment.selectionSet);
+      }
+    }
+  };
+  for (const set of selectionSets) visit(set);
+  return fields;
+}
+
+/** Resolves every selected {@link PREFETCH} field of `parents` (all of type `type`), then the same below. */
+async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: GraphQLObjectType, parents: readonly object[], selectionSets: readonly SelectionSetNode[]) {
+  const fields = type.getFields();
+  await Promise.all(
+    [...selectedFields(info, type, selectionSets)].map(async ([name, subs]) => {
+      const field = fields[name];
+      if (!field?.resolve || field.extensions.prefetch !== true || field.args.length > 0) return;
+      const resolve = field.resolve;
+      // A row whose field fails (a reference to a row that is gone) fails again, with its path,
+      // when graphql-js resolves it: here it is only not prefetched.
+      const values = await Promise.all(parents.map((parent) => Promise.resolve(resolve(parent, {}, ctx, info)).catch(() => undefined)));
+      const childType = getNamedType(field.type);
+      const children = values.flat().filter((value): value is object => typeof value === 'object' && value !== null);
+      if (children.length > 0 && subs.length > 0 && isObjectType(childType)) await prefetchFields(ctx, info, childType, children, subs);
+    }),
+  );
+}
+
+/**
+ * Loads, for all `nodes` at once, the {@link PREFETCH} fields the operation selects on them.
+ * `path` leads from the resolved field to the nodes: `[]` for a list field, `['edges', 'node']`
+ * for a connection.
+ */
+export async function prefetchNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, nodes: readonly object[], path: readonly string[]): Promise<void> {
+  // A subscription's loaders forget between events: loading ahead would load twice.
+  if (nodes.length === 0 || !ctx.cache.remembers) return;
+  let type = getNamedType(info.returnType);
+  let selectionSets = info.fieldNodes.map((node: FieldNode) => node.selectionSet).filter((set): set is SelectionSetNode => set !== undefined);
+  for (const step of path) {
+    if (!isObjectType(type)) return;
+    const field = type.getFields()[step];
+    if (!field) return;
+    selectionSets = selectedFields(info, type, selectionSets).get(step) ?? [];
+    type = getNamedType(field.type);
+  }
+  if (isObjectType(type) && selectionSets.length > 0) await prefetchFields(ctx, info, type, nodes, selectionSets);
+}
+
+/** {@link prefetchNodes} for the nodes of a connection; answers the connection. */
+export async function prefetchConnection<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, connection: ConnectionShape<T>): Promise<ConnectionShape<T>> {
+  await prefetchNodes(
+    ctx,
+    info,
+    connection.edges.map((edge) => edge.node),
+    ['edges', 'node'],
+  );
+  return connection;
+}
+
+/** {@link prefetchNodes} for a list field's items; answers the list. */
+export async function prefetchList<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[]): Promise<T[]> {
+  await prefetchNodes(ctx, info, items, []);
+  return items;
+}
