@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { canonicalFromPostgres, canonicalIso, formatDuration, isoToMicros, microsToIso } from '../../src/lib/time.js';
+import { canonicalFromPostgres, canonicalIso, formatDuration, isoToMicros, microsToIso, secondsBetween } from '../../src/lib/time.js';
 
 describe('timestamps keep their microseconds', () => {
   const cases: [string, string | undefined][] = [
@@ -22,6 +22,21 @@ describe('timestamps keep their microseconds', () => {
   for (const [input, expected] of cases) {
     it(`${input} -> ${expected}`, () => assert.equal(canonicalIso(input), expected));
   }
+  it('measures durations to the microsecond, from canonical times and any other ISO form alike', () => {
+    const cases: [string, string, number][] = [
+      ['2026-10-01T06:00:00.000999Z', '2026-10-01T06:00:01.000000Z', 0.999001],
+      ['2026-10-01T06:00:00.000000Z', '2026-10-02T07:01:02.500000Z', 90062.5],
+      ['2026-12-31T23:59:59.999999Z', '2027-01-01T00:00:00.000000Z', 0.000001],
+      ['2026-10-01T08:00:00+02:00', '2026-10-01T06:00:00.000001Z', 0.000001],
+      ['2024-02-28T12:00:00.000000Z', '2024-03-01 12:00:00.25+00', 172800.25],
+    ];
+    for (const [from, to, seconds] of cases) assert.ok(Math.abs(secondsBetween(from, to) - seconds) < 1e-9, `${from} .. ${to}: ${secondsBetween(from, to)}`);
+    assert.equal(
+      formatDuration(secondsBetween('2026-10-01T06:00:00.000999Z', '2026-10-01T06:00:01.000000Z')),
+      '00:00:00',
+      'a duration is floored, never rounded up by a lost fraction',
+    );
+  });
   it('round-trips through microseconds', () => {
     const micros = isoToMicros('2026-11-25T08:00:00.000001Z')!;
     assert.equal(microsToIso(micros + 1n), '2026-11-25T08:00:00.000002Z');
