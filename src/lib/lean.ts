@@ -1,6 +1,8 @@
 import { type EntityMetadata, type EntityProperty, type Platform, ReferenceKind } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
+import { readRows } from './prepared-reads.js';
+
 /**
  * Read paths without the ORM's hydration. `em.find` costs about 0.1 ms of CPU per entity
  * (hydration, identity map, change-set snapshot) and the query builder 0.7 ms per query: a page
@@ -95,9 +97,9 @@ export function leanRows<T extends object>(em: EntityManager, entity: abstract n
   return rows.map((row) => map(row) as T);
 }
 
-/** Runs `sql` (`?` placeholders, as MikroORM's `execute` takes them) and answers lean objects. */
+/** Runs the read `sql` (see {@link readRows}: `?` placeholders, a list as `= ANY(?)`) and answers lean objects. */
 export async function leanQuery<T extends object>(em: EntityManager, entity: abstract new (...args: never[]) => T, sql: string, params: readonly unknown[] = []): Promise<T[]> {
-  return leanRows(em, entity, await em.getConnection().execute<Row[]>(sql, [...params]));
+  return leanRows(em, entity, await readRows(em, sql, params));
 }
 
 /** The quoted table name of `entity`, for SQL written by hand. */
@@ -155,7 +157,8 @@ export async function leanPage<T extends object>(
 ): Promise<{ rows: T[]; raw: Row[]; total: number }> {
   const { from, where, after, join, orderBy, limit, offset } = query;
   const alias = from.trim().split(/\s+/).pop()!;
-  const rows = await em.getConnection().execute<(Row & { __total: string })[]>(
+  const rows = await readRows<Row & { __total: string }>(
+    em,
     `SELECT c.__total, p.* FROM (SELECT count(*) AS __total FROM ${from} WHERE ${where.sql}) c
        LEFT JOIN LATERAL (SELECT ${query.columns ?? `${alias}.*`} FROM ${from} ${join ?? ''} WHERE ${where.sql} ${after?.sql ?? ''}
                            ORDER BY ${orderBy} LIMIT ? OFFSET ?) p ON true`,

@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { notFound } from './errors.js';
 import { isUuid } from './ids.js';
 import { leanQuery, tableOf } from './lean.js';
+import { readRows } from './prepared-reads.js';
 
 type Owner = { readonly customerId: string };
 
@@ -21,7 +22,7 @@ type EntityClass<T> = abstract new (...args: never[]) => T;
 
 /** Throws NOT_FOUND unless the id is one of the caller's rows. */
 export async function requireOwned(em: EntityManager, entity: EntityClass<unknown>, owner: Owner, id: string, what: string): Promise<void> {
-  const found = isUuid(id) && (await em.getConnection().execute(`SELECT 1 FROM ${tableOf(em, entity)} WHERE id = ? AND customer_id = ?`, [id, owner.customerId])).length > 0;
+  const found = isUuid(id) && (await readRows(em, `SELECT 1 FROM ${tableOf(em, entity)} WHERE id = ? AND customer_id = ?`, [id, owner.customerId])).length > 0;
   if (!found) throw notFound(what);
 }
 
@@ -48,6 +49,6 @@ export function filterId(id: string, what: string): string {
 export async function ownedByIds<T extends { id: string }>(em: EntityManager, entity: EntityClass<T>, customerId: string, ids: readonly string[]): Promise<Map<string, T>> {
   const valid = ids.filter(isUuid);
   if (!valid.length) return new Map();
-  const rows = await leanQuery(em, entity, `SELECT * FROM ${tableOf(em, entity)} WHERE id IN (?) AND customer_id = ?`, [valid, customerId]);
+  const rows = await leanQuery(em, entity, `SELECT * FROM ${tableOf(em, entity)} WHERE id = ANY(?) AND customer_id = ?`, [valid, customerId]);
   return new Map(rows.map((row) => [row.id, row]));
 }

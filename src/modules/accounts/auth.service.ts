@@ -4,6 +4,7 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../../config/config.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { readRows } from '../../lib/prepared-reads.js';
 import type { CallerIdentity, Principal } from '../../lib/principal.js';
 import { hashPassword, newToken, sha256Hex, verifyPassword } from '../../lib/secrets.js';
 import { canonicalIso, nowIso } from '../../lib/time.js';
@@ -98,7 +99,8 @@ export class AuthService {
 
   /** The caller's e-mail and customer; undefined once the user is gone. */
   async identity(em: EntityManager, principal: Pick<Principal, 'userId' | 'customerId'>): Promise<CallerIdentity | undefined> {
-    const [row] = await em.getConnection().execute<IdentityRow[]>(
+    const [row] = await readRows<IdentityRow>(
+      em,
       `select u.email, c.name as customer_name, c.created_at::text as customer_created_at
          from users u join customers c on c.id = u.customer_id
         where u.id = ? and u.customer_id = ?`,
@@ -114,7 +116,8 @@ export class AuthService {
    */
   private async fromApiToken(em: EntityManager, token: string): Promise<Principal> {
     const rows = token
-      ? await em.getConnection().execute<({ id: string; customer_id: string; user_id: string; stale: boolean } & IdentityRow)[]>(
+      ? await readRows<{ id: string; customer_id: string; user_id: string; stale: boolean } & IdentityRow>(
+          em,
           `select t.id, t.customer_id, t.user_id,
                   (t.last_used_at is null or t.last_used_at < now() - make_interval(secs => ?)) as stale,
                   u.email, c.name as customer_name, c.created_at::text as customer_created_at

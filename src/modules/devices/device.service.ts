@@ -5,6 +5,7 @@ import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/err
 import { isUuid } from '../../lib/ids.js';
 import { leanQuery } from '../../lib/lean.js';
 import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
+import { readRows } from '../../lib/prepared-reads.js';
 import type { Principal } from '../../lib/principal.js';
 import { newToken, sha256Hex } from '../../lib/secrets.js';
 import { canonicalIso } from '../../lib/time.js';
@@ -118,10 +119,11 @@ export class DeviceService {
   async lastSeen(em: EntityManager, customerId: string, deviceIds: readonly string[]): Promise<Map<string, string>> {
     const ids = deviceIds.filter(isUuid);
     if (!ids.length) return new Map();
-    const rows = await em.getConnection().execute<{ device_id: string; at: string }[]>(
+    const rows = await readRows<{ device_id: string; at: string }>(
+      em,
       `SELECT b.device_id, max(b.received_at)::text AS at
          FROM ingest_batches b JOIN devices d ON d.id = b.device_id
-        WHERE d.customer_id = ? AND b.device_id IN (?)
+        WHERE d.customer_id = ? AND b.device_id = ANY(?)
         GROUP BY b.device_id`,
       [customerId, ids],
     );

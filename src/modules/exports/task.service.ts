@@ -151,7 +151,7 @@ export class TaskService {
   /** The tasks of these trips (a trip has at most one), keyed by trip id. */
   async ofTrips(em: EntityManager, principal: Principal, tripIds: readonly string[]): Promise<Map<string, Task>> {
     const ids = tripIds.filter(isUuid);
-    const tasks = ids.length ? await leanQuery(em, Task, 'SELECT * FROM tasks WHERE trip_id IN (?) AND customer_id = ?', [ids, principal.customerId]) : [];
+    const tasks = ids.length ? await leanQuery(em, Task, 'SELECT * FROM tasks WHERE trip_id = ANY(?) AND customer_id = ?', [ids, principal.customerId]) : [];
     return new Map(tasks.map((task) => [task.trip.id, task]));
   }
 

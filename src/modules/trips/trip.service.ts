@@ -5,6 +5,7 @@ import { isUuid } from '../../lib/ids.js';
 import { Conditions, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
 import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
+import { readRows } from '../../lib/prepared-reads.js';
 import type { Principal } from '../../lib/principal.js';
 import { canonicalIso } from '../../lib/time.js';
 import { Device } from '../devices/device.entity.js';
@@ -110,8 +111,9 @@ export class TripService {
     const where = matching(new Conditions().and('t.customer_id = ?', customerId), filter);
     const cursor = after ? tripCursor(after) : undefined;
     // Per device, its count and its page, each through the (device, start) index.
-    const rows = await em.getConnection().execute<(Record<string, unknown> & { device: string; total: string })[]>(
-      `SELECT d.id AS device, c.total, t.* FROM unnest(array[?]::uuid[]) AS d(id)
+    const rows = await readRows<Record<string, unknown> & { device: string; total: string }>(
+      em,
+      `SELECT d.id AS device, c.total, t.* FROM unnest(?::uuid[]) AS d(id)
          CROSS JOIN LATERAL (SELECT count(*) AS total FROM trips t WHERE t.device_id = d.id AND ${where.sql}) c
          LEFT JOIN LATERAL (
            SELECT * FROM trips t WHERE t.device_id = d.id AND ${where.sql} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
@@ -138,7 +140,7 @@ export class TripService {
     const trips = await leanQuery(
       em,
       Trip,
-      `SELECT t.* FROM unnest(array[?]::uuid[]) AS d(id)
+      `SELECT t.* FROM unnest(?::uuid[]) AS d(id)
          CROSS JOIN LATERAL (
            SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY t.start_time_utc DESC, t.id DESC LIMIT 1
          ) t`,

@@ -1,0 +1,89 @@
+/**
+ * Read statements sent as prepared statements, straight to a connection of the ORM's pool.
+ *
+ * MikroORM's `execute` writes every parameter into the SQL text and knex sends the text as a
+ * simple query, so PostgreSQL parses and plans every read anew: for a page of 20 rows that was
+ * more than half of PostgreSQL's CPU (the planner on a join with a lateral page), and PostgreSQL
+ * shares this machine's two cores with the service. Here each distinct statement text is
+ * prepared once per connection under a name of its own (`pg`'s `name`), later runs only bind
+ * and execute, and PostgreSQL may keep a generic plan: the legacy lists doubled their
+ * requests per second (bench/results.md, "API reads").
+ *
+ * The SQL keeps the `?` placeholders the rest of the code writes; an array is ONE parameter (a
+ * PostgreSQL array), so lists are written `= ANY(?)`, never `IN (?)`, and every list length is
+ * the same statement.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+
+import { isTerminatedSession } from './pg-pool.js';
+
+type Row = Record<string, unknown>;
+
+/** What knex's client hands out: the `pg.Client` of a pooled connection. */
+interface PooledConnections {
+  acquireConnection(): Promise<pg.ClientBase>;
+  releaseConnection(connection: pg.ClientBase): Promise<unknown>;
+}
+
+/**
+ * More distinct texts than the code can write means texts are being built from data: such a
+ * statement runs unnamed rather than leave a prepared statement behind on every connection.
+ */
+const MAX_NAMED = 500;
+
+/** `$n` text and statement name by `?` text. */
+const statements = new Map<string, { readonly text: string; readonly name: string | undefined }>();
+/** Bumped when PostgreSQL refused a prepared statement whose tables changed: every name is new. */
+let generation = 0;
+
+function statementOf(sql: string): { readonly text: string; readonly name: string | undefined } {
+  let statement = statements.get(sql);
+  if (!statement) {
+    let n = 0;
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    statement = { text, name: statements.size < MAX_NAMED ? `read_${generation}_${statements.size}` : undefined };
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+/**
+ * `0A000` "cached plan must not change result type": a migration changed a table under a
+ * `SELECT *` this connection had prepared (a rolling deploy, another instance migrating first).
+ */
+function isStalePlan(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '0A000';
+}
+
+/**
+ * Runs the read `sql` (`?` placeholders, `params` in order, an array as one parameter) on a
+ * connection of `em`'s pool, outside any transaction of `em`, and answers its rows.
+ *
+ * A statement that met a connection PostgreSQL had ended while it sat idle never ran and is
+ * sent once more, as `pool.query` does for the service's own pool (lib/pg-pool.ts).
+ */
+export async function readRows<R = Row>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<R[]> {
+  const pool = em.getConnection().getKnex().client as PooledConnections;
+  const run = async (): Promise<R[]> => {
+    const { text, name } = statementOf(sql);
+    const connection = await pool.acquireConnection();
+    try {
+      const result = await connection.query<R & pg.QueryResultRow>({ text, name, values: params as unknown[] });
+      return result.rows;
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  };
+  try {
+    return await run();
+  } catch (error) {
+    if (isStalePlan(error)) {
+      generation += 1;
+      statements.clear();
+    } else if (!isTerminatedSession(error)) {
+      throw error;
+    }
+    return run();
+  }
+}

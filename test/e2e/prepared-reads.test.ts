@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
+import { gql, request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/** `GET /tasks/`: a plain list, as the original API answers it. */
+type LegacyTasks = { id: string; kwargs: { trip_id: string } }[];
+
+/**
+ * Reads are prepared statements on the ORM's connections (src/lib/prepared-reads.ts). A table
+ * that changes under a prepared `SELECT *` (another instance migrating first in a rolling deploy)
+ * makes PostgreSQL refuse it on every connection that prepared it: the read is prepared again
+ * and answers, it never turns into an error for the caller.
+ */
+describe('prepared reads survive a table changing under them', () => {
+  let t: TestApp;
+  let acme: TestCustomer;
+  let van: TestDevice;
+  const tripIds: string[] = [];
+
+  before(async () => {
+    t = await startTestApp({}, { role: 'api' });
+    acme = await createCustomer(t.db.orm, t.config, 'Acme');
+    van = await createDevice(t.db.orm, acme);
+    const { rows } = await t.db.pool.query<{ id: string }>(
+      `WITH trip AS (
+         INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state)
+         SELECT gen_random_uuid(), $1, $2, timestamptz '2026-03-01T06:00:00Z' + n * interval '1 hour', timestamptz '2026-03-01T06:30:00Z' + n * interval '1 hour', 'completed'
+           FROM generate_series(1, 6) n
+         RETURNING id, customer_id, device_id)
+       INSERT INTO tasks (customer_id, trip_id, device_id, state, result_path, result_bytes, result_sha256, result_records, result_at, revision)
+       SELECT customer_id, id, device_id, 'SUCCESS', id || '/r.json.gz', 100, repeat('ab', 32), 10, now(), 1 FROM trip
+       RETURNING trip_id AS id`,
+      [acme.customerId, van.id],
+    );
+    tripIds.push(...rows.map((row) => row.id));
+  });
+  after(() => t.close());
+
+  /** As many concurrent reads as there are pooled connections, so each connection prepares them. */
+  const readEverywhere = async (): Promise<void> => {
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const legacy = await request<LegacyTasks>(t.baseUrl, 'GET', '/tasks/?limit=10', { auth: `APIToken ${acme.apiToken}` });
+        const page = await gql<{ trips: { totalCount: number; edges: { node: { id: string; task: { state: string } | null } }[] } }>(
+          t.baseUrl,
+          '{ trips(first: 10) { totalCount edges { node { id task { state } } } } }',
+          {},
+          acme.apiToken,
+        );
+        return { legacy, page };
+      }),
+    );
+    for (const { legacy, page } of answers) {
+      assert.equal(legacy.status, 200, JSON.stringify(legacy.body));
+      assert.deepEqual(new Set(legacy.body.map((task) => task.kwargs.trip_id)), new Set(tripIds));
+      assert.equal(page.errors, undefined, JSON.stringify(page.errors));
+      assert.equal(page.data?.trips.totalCount, 6);
+      for (const { node } of page.data.trips.edges) assert.equal(node.task?.state, 'SUCCESS');
+    }
+  };
+
+  it('answers the same before and after a column is added to and dropped from the tables it reads', async () => {
+    await readEverywhere();
+    await t.db.pool.query('ALTER TABLE tasks ADD COLUMN prepared_read_probe text');
+    await t.db.pool.query('ALTER TABLE trips ADD COLUMN prepared_read_probe text');
+    await readEverywhere();
+    await t.db.pool.query('ALTER TABLE tasks DROP COLUMN prepared_read_probe');
+    await t.db.pool.query('ALTER TABLE trips DROP COLUMN prepared_read_probe');
+    await readEverywhere();
+  });
+});
