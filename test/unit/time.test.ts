@@ -74,7 +74,14 @@ describe('timestamps keep their microseconds', () => {
     assert.equal(canonicalFromPostgres('2026-10-01T06:00:00Z'), '2026-10-01T06:00:00.000000Z');
     assert.equal(canonicalFromPostgres('2026-10-01 06:00:00.1234567+00'), '2026-10-01T06:00:00.123456Z');
     assert.equal(canonicalFromPostgres('not a time'), undefined);
-    for (const text of ['2026-10-01 06:00:00.+00', '2026-1x-01 06:00:00+00', '2026-10-01 06:00:0a+00', '2026-10-01 06:00:00.12a+00', '12026-10-01 06:00:00+00', '2026-10-01 06:00:00+000']) {
+    for (const text of [
+      '2026-10-01 06:00:00.+00',
+      '2026-1x-01 06:00:00+00',
+      '2026-10-01 06:00:0a+00',
+      '2026-10-01 06:00:00.12a+00',
+      '12026-10-01 06:00:00+00',
+      '2026-10-01 06:00:00+000',
+    ]) {
       assert.equal(canonicalFromPostgres(text), canonicalIso(text), text);
     }
   });
