@@ -56,9 +56,6 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
     // Apollo's cache-control plugin is on unless disabled, and it wraps every field of every
     // response to compute cache hints nobody here sets (a tenth of a 20-trip page's CPU).
     plugins: [fastifyApolloDrainPlugin(app), limitsPlugin, ApolloServerPluginCacheControlDisabled()],
-    // Apollo indents its answers by default: a third more bytes for a page of trips, and 2% of
-    // the page's CPU. Clients parse JSON; the whitespace was for nobody.
-    stringifyResult: (result) => JSON.stringify(result),
     formatError: (formatted, error) => formatGraphQLError(formatted, error, outage, (err) => app.log.error({ err }, 'graphql resolver failed')),
   });
   await apollo.start();
