@@ -30,15 +30,17 @@ export function principalOf(ctx: GraphQLContext): Principal {
 /**
  * The row `id` of a customer, loaded in one query with every other row of that entity the
  * operation's fields ask for in the same tick, and only once per operation; at once when it
- * was loaded already.
+ * was loaded already. `columns` (a selection's, `selectedColumns`) reads only those, and rows
+ * read with other columns are another loader's.
  */
 export function loadOwned<T extends { id: string }>(
   ctx: GraphQLContext,
   entity: { readonly name: string; new (...args: never[]): T },
   customerId: string,
   id: string,
+  columns?: readonly string[],
 ): MaybePromise<T> {
-  const row = ctx.cache.load(`${entity.name}:${customerId}`, id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids));
+  const row = ctx.cache.load(`${entity.name}:${customerId}:${columns?.join(',') ?? '*'}`, id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids, columns));
   const found = (loaded: T | null): T => {
     if (!loaded) throw notFound(entity.name);
     return loaded;

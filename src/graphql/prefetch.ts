@@ -11,10 +11,11 @@
  * remember what the batches answered ({@link RequestCache.load}), so when graphql-js resolves
  * the same fields afterwards each answers its value at once.
  */
-import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType, Kind, type SelectionSetNode } from 'graphql';
+import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType } from 'graphql';
 
 import type { ConnectionShape } from '../lib/pagination.js';
 import type { GraphQLContext } from './context.js';
+import { selectedFields, selectionAt } from './selection.js';
 
 /**
  * The extensions (type-graphql's `@Extensions`) of a field whose resolver takes no arguments and
@@ -23,40 +24,33 @@ import type { GraphQLContext } from './context.js';
  */
 export const PREFETCH = { prefetch: true } as const;
 
-/** The fields selected on an object of `type` by `selectionSets`, each with its own sub-selections. */
-function selectedFields(info: GraphQLResolveInfo, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): Map<string, SelectionSetNode[]> {
-  const fields = new Map<string, SelectionSetNode[]>();
-  const visit = (set: SelectionSetNode): void => {
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        const subs = fields.get(selection.name.value) ?? [];
-        if (selection.selectionSet) subs.push(selection.selectionSet);
-        fields.set(selection.name.value, subs);
-      } else {
-        const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : info.fragments[selection.name.value];
-        const on = fragment?.typeCondition?.name.value;
-        if (fragment && (!on || on === type.name || type.getInterfaces().some((i) => i.name === on))) visit(fragment.selectionSet);
-      }
-    }
-  };
-  for (const set of selectionSets) visit(set);
-  return fields;
-}
-
-/** Resolves every selected {@link PREFETCH} field of `parents` (all of type `type`), then the same below. */
-async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: GraphQLObjectType, parents: readonly object[], selectionSets: readonly SelectionSetNode[]) {
+/**
+ * Resolves every selected {@link PREFETCH} field of `parents` (all of type `type`, selected by
+ * `fieldNodes`), then the same below. Each resolver gets the info graphql-js would hand it (its
+ * own field's nodes), so what it reads for the selection is what graphql-js's call will ask for.
+ */
+async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: GraphQLObjectType, parents: readonly object[], fieldNodes: readonly FieldNode[]) {
   const fields = type.getFields();
   await Promise.all(
-    [...selectedFields(info, type, selectionSets)].map(async ([name, subs]) => {
+    [...selectedFields(info, type, fieldNodes, 'alias')].map(async ([key, nodes]) => {
+      const name = nodes[0]!.name.value;
       const field = fields[name];
       if (!field?.resolve || field.extensions.prefetch !== true || field.args.length > 0) return;
       const resolve = field.resolve;
+      const own: GraphQLResolveInfo = {
+        ...info,
+        fieldName: name,
+        fieldNodes: nodes,
+        returnType: field.type,
+        parentType: type,
+        path: { prev: info.path, key, typename: type.name },
+      };
       // A row whose field fails (a reference to a row that is gone) fails again, with its path,
       // when graphql-js resolves it: here it is only not prefetched.
-      const values = await Promise.all(parents.map((parent) => Promise.resolve(resolve(parent, {}, ctx, info)).catch(() => undefined)));
+      const values = await Promise.all(parents.map((parent) => Promise.resolve(resolve(parent, {}, ctx, own)).catch(() => undefined)));
       const childType = getNamedType(field.type);
       const children = values.flat().filter((value): value is object => typeof value === 'object' && value !== null);
-      if (children.length > 0 && subs.length > 0 && isObjectType(childType)) await prefetchFields(ctx, info, childType, children, subs);
+      if (children.length > 0 && isObjectType(childType)) await prefetchFields(ctx, own, childType, children, nodes);
     }),
   );
 }
@@ -69,16 +63,8 @@ async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, typ
 export async function prefetchNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, nodes: readonly object[], path: readonly string[]): Promise<void> {
   // A subscription's loaders forget between events: loading ahead would load twice.
   if (nodes.length === 0 || !ctx.cache.remembers) return;
-  let type = getNamedType(info.returnType);
-  let selectionSets = info.fieldNodes.map((node: FieldNode) => node.selectionSet).filter((set): set is SelectionSetNode => set !== undefined);
-  for (const step of path) {
-    if (!isObjectType(type)) return;
-    const field = type.getFields()[step];
-    if (!field) return;
-    selectionSets = selectedFields(info, type, selectionSets).get(step) ?? [];
-    type = getNamedType(field.type);
-  }
-  if (isObjectType(type) && selectionSets.length > 0) await prefetchFields(ctx, info, type, nodes, selectionSets);
+  const selection = selectionAt(info, path);
+  if (selection) await prefetchFields(ctx, info, selection.type, nodes, selection.fieldNodes);
 }
 
 /** {@link prefetchNodes} for the nodes of a connection; answers the connection. */

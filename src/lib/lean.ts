@@ -114,6 +114,15 @@ export async function leanQuery<T extends object>(em: EntityManager, entity: abs
   return leanRows(em, entity, await readRows(em, sql, params));
 }
 
+/**
+ * What a read selects of the table aliased `alias`: every column, or only `columns` (a GraphQL
+ * selection's, see `selectedColumns` in src/graphql/selection.ts; a lean object leaves the others
+ * undefined).
+ */
+export function columnList(alias: string, columns?: readonly string[]): string {
+  return columns ? columns.map((column) => `${alias}.${column}`).join(', ') : `${alias}.*`;
+}
+
 /** The quoted table name of `entity`, for SQL written by hand. */
 export function tableOf(em: EntityManager, entity: abstract new (...args: never[]) => unknown): string {
   return `"${em.getMetadata().get(entity.name).tableName}"`;

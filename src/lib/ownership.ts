@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { notFound } from './errors.js';
 import { isUuid } from './ids.js';
-import { leanQuery, tableOf } from './lean.js';
+import { columnList, leanQuery, tableOf } from './lean.js';
 import { readRows } from './prepared-reads.js';
 
 type Owner = { readonly customerId: string };
@@ -46,9 +46,15 @@ export function filterId(id: string, what: string): string {
  * The customer's rows among `ids`, keyed by id, in one query (what a per-request loader
  * batches); lean objects (lib/lean.ts), for reading.
  */
-export async function ownedByIds<T extends { id: string }>(em: EntityManager, entity: EntityClass<T>, customerId: string, ids: readonly string[]): Promise<Map<string, T>> {
+export async function ownedByIds<T extends { id: string }>(
+  em: EntityManager,
+  entity: EntityClass<T>,
+  customerId: string,
+  ids: readonly string[],
+  columns?: readonly string[],
+): Promise<Map<string, T>> {
   const valid = ids.filter(isUuid);
   if (!valid.length) return new Map();
-  const rows = await leanQuery(em, entity, `SELECT * FROM ${tableOf(em, entity)} WHERE id = ANY(?) AND customer_id = ?`, [valid, customerId]);
+  const rows = await leanQuery(em, entity, `SELECT ${columnList('r', columns)} FROM ${tableOf(em, entity)} r WHERE r.id = ANY(?) AND r.customer_id = ?`, [valid, customerId]);
   return new Map(rows.map((row) => [row.id, row]));
 }

@@ -4,6 +4,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
+import { reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
 import type { DeviceService } from './device.service.js';
@@ -34,7 +35,7 @@ export class DeviceResolver {
   @Authorized()
   @Query(() => [Device], { description: "The caller's devices; use deviceConnection.", deprecationReason: LIST_DEPRECATION })
   async devices(@Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Device[]> {
-    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx)));
+    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx), selectedColumns(ctx.em, Device, info)));
   }
 
   @Authorized()
@@ -92,14 +93,14 @@ export class DeviceResolver {
     return this.deviceService.rotateUploadToken(ctx.em, principalOf(ctx), id);
   }
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads() })
   @FieldResolver(() => String, { nullable: true, description: 'When its newest upload was accepted; null when none was (or retention removed the record of it).' })
   lastSeenAt(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<string | null> {
     const customerId = device.customer.id;
     return ctx.cache.load(`lastSeen:${customerId}`, device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
   }
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads('settings') })
   @FieldResolver(() => TripSettingsType, { description: 'Effective settings: defaults < template < device.' })
   settings(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<TripSettingsType> {
     const settings = (template: Template | null) => effectiveSettings(template?.settings, device.settings) as TripSettingsType;
@@ -108,12 +109,13 @@ export class DeviceResolver {
     return template instanceof Promise ? template.then(settings) : settings(template);
   }
 
+  @Extensions(reads('settings'))
   @FieldResolver(() => PartialTripSettingsType, { description: "The device's own overrides." })
   ownSettings(@Root() device: Device): PartialTripSettingsType {
     return { ...device.settings } as PartialTripSettingsType;
   }
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads() })
   @FieldResolver(() => Template, { nullable: true })
   template(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<Template | null> {
     return device.template ? loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
@@ -168,6 +170,7 @@ export class TemplateResolver {
     return { devices: await this.deviceService.applyTemplate(ctx.em, principalOf(ctx), templateId, deviceIds) };
   }
 
+  @Extensions(reads('settings'))
   @FieldResolver(() => PartialTripSettingsType)
   settings(@Root() template: Template): PartialTripSettingsType {
     return { ...template.settings } as PartialTripSettingsType;

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { leanQuery } from '../../lib/lean.js';
+import { columnList, leanQuery } from '../../lib/lean.js';
 import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
 import type { Principal } from '../../lib/principal.js';
@@ -69,8 +69,8 @@ export class DeviceService {
   }
 
   /** Oldest first; lean objects (lib/lean.ts), for reading. */
-  listDevices(em: EntityManager, principal: Principal): Promise<Device[]> {
-    return leanQuery(em, Device, 'SELECT * FROM devices WHERE customer_id = ? ORDER BY created_at, id', [principal.customerId]);
+  listDevices(em: EntityManager, principal: Principal, columns?: readonly string[]): Promise<Device[]> {
+    return leanQuery(em, Device, `SELECT ${columnList('d', columns)} FROM devices d WHERE d.customer_id = ? ORDER BY d.created_at, d.id`, [principal.customerId]);
   }
 
   /** The caller's device; another customer's id answers NOT_FOUND like an unknown one. */

@@ -4,6 +4,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
+import { reads, selectedColumns } from '../../graphql/selection.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
@@ -27,7 +28,8 @@ export class TaskResolver {
     @Arg('from', () => String, { nullable: true, description: 'Only tasks created at or after this ISO time.' }) from?: string,
     @Arg('to', () => String, { nullable: true, description: 'Only tasks created at or before this ISO time.' }) to?: string,
   ): Promise<ConnectionShape<Task>> {
-    return prefetchConnection(ctx, info, await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after));
+    const columns = selectedColumns(ctx.em, Task, info, ['edges', 'node']);
+    return prefetchConnection(ctx, info, await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after, columns));
   }
 
   @Authorized()
@@ -48,27 +50,31 @@ export class TaskResolver {
     return this.taskService.clearResult(ctx.em, principalOf(ctx), taskId);
   }
 
+  @Extensions(reads())
   @FieldResolver(() => String, { name: 'task', description: 'Always "core.tasks.es_trip_export".' })
   taskName(): string {
     return TRIP_EXPORT_TASK;
   }
 
+  @Extensions(reads())
   @FieldResolver(() => [String])
   args(): string[] {
     return [];
   }
 
+  @Extensions(reads())
   @FieldResolver(() => TaskKwargs)
   kwargs(@Root() task: Task): TaskKwargs {
     return { tripId: task.trip.id };
   }
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads() })
   @FieldResolver(() => Trip)
-  trip(@Root() task: Task, @Ctx() ctx: GraphQLContext): MaybePromise<Trip> {
-    return loadOwned(ctx, Trip, task.customer.id, task.trip.id);
+  trip(@Root() task: Task, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Trip> {
+    return loadOwned(ctx, Trip, task.customer.id, task.trip.id, selectedColumns(ctx.em, Trip, info));
   }
 
+  @Extensions(reads('resultPath', 'resultBytes', 'resultSha256', 'resultRecords', 'resultFirstTs', 'resultLastTs'))
   @FieldResolver(() => TaskResult, { nullable: true, description: 'Null until an export succeeded, and after the result was cleared.' })
   result(@Root() task: Task): TaskResult | null {
     return taskResultOf(task);
@@ -102,10 +108,13 @@ export class TaskUpdatedResolver {
 export class TripTaskResolver {
   constructor(private readonly taskService: TaskService) {}
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads() })
   @FieldResolver(() => Task, { nullable: true, description: 'The export task of the trip, if it was ever exported.' })
-  task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): MaybePromise<Task | null> {
+  task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Task | null> {
     const principal = principalOf(ctx);
-    return ctx.cache.load(`taskOfTrip:${principal.customerId}`, trip.id, (tripIds: readonly string[]) => this.taskService.ofTrips(ctx.em, principal, tripIds));
+    const columns = selectedColumns(ctx.em, Task, info);
+    return ctx.cache.load(`taskOfTrip:${principal.customerId}:${columns?.join(',') ?? '*'}`, trip.id, (tripIds: readonly string[]) =>
+      this.taskService.ofTrips(ctx.em, principal, tripIds, columns),
+    );
   }
 }

@@ -8,7 +8,7 @@ import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { Conditions, leanPage, leanQuery } from '../../lib/lean.js';
+import { columnList, Conditions, leanPage, leanQuery } from '../../lib/lean.js';
 import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
@@ -95,7 +95,14 @@ export class TaskService {
   }
 
   /** Newest first, `first` after the cursor. */
-  async connection(em: EntityManager, principal: Principal, search: TaskSearch, first?: number | null, after?: string | null): Promise<ConnectionShape<Task>> {
+  async connection(
+    em: EntityManager,
+    principal: Principal,
+    search: TaskSearch,
+    first?: number | null,
+    after?: string | null,
+    columns?: readonly string[],
+  ): Promise<ConnectionShape<Task>> {
     const size = pageSize(first, 20);
     const where = this.where(search, principal);
     const before = after ? decodeCursor(after, ([id, ...rest]) => (rest.length === 0 && typeof id === 'number' ? parseTaskId(id) : undefined)) : undefined;
@@ -103,6 +110,7 @@ export class TaskService {
       from: 'tasks k',
       where,
       after: before === undefined ? undefined : { sql: 'AND k.id < ?', values: [before] },
+      columns: columnList('k', columns),
       orderBy: 'k.id DESC',
       limit: size + 1,
     });
@@ -149,9 +157,11 @@ export class TaskService {
   }
 
   /** The tasks of these trips (a trip has at most one), keyed by trip id. */
-  async ofTrips(em: EntityManager, principal: Principal, tripIds: readonly string[]): Promise<Map<string, Task>> {
+  async ofTrips(em: EntityManager, principal: Principal, tripIds: readonly string[], columns?: readonly string[]): Promise<Map<string, Task>> {
     const ids = tripIds.filter(isUuid);
-    const tasks = ids.length ? await leanQuery(em, Task, 'SELECT * FROM tasks WHERE trip_id = ANY(?) AND customer_id = ?', [ids, principal.customerId]) : [];
+    const tasks = ids.length
+      ? await leanQuery(em, Task, `SELECT ${columnList('k', columns)} FROM tasks k WHERE k.trip_id = ANY(?) AND k.customer_id = ?`, [ids, principal.customerId])
+      : [];
     return new Map(tasks.map((task) => [task.trip.id, task]));
   }
 

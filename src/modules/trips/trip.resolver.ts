@@ -4,6 +4,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
+import { reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip, TripState } from './trip.entity.js';
@@ -34,7 +35,9 @@ export class TripResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('state', () => TripState, { nullable: true }) state?: TripState,
   ): Promise<ConnectionShape<Trip>> {
-    return prefetchConnection(ctx, info, await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after));
+    // The page reads the columns its selection shows, and its sort key for the cursors.
+    const columns = selectedColumns(ctx.em, Trip, info, ['edges', 'node'], ['startTimeUtc']);
+    return prefetchConnection(ctx, info, await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after, columns));
   }
 
   @Authorized()
@@ -43,12 +46,13 @@ export class TripResolver {
     return this.tripService.get(ctx.em, principalOf(ctx), id);
   }
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads() })
   @FieldResolver(() => Device)
-  device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext): MaybePromise<Device> {
-    return loadOwned(ctx, Device, trip.customer.id, trip.device.id);
+  device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Device> {
+    return loadOwned(ctx, Device, trip.customer.id, trip.device.id, selectedColumns(ctx.em, Device, info));
   }
 
+  @Extensions(reads('startTimeUtc', 'endTimeUtc'))
   @FieldResolver(() => String, { description: '"HH:MM:SS"; a trip in progress counts up to now.' })
   duration(@Root() trip: Trip): string {
     return tripDuration(trip.startTimeUtc, trip.endTimeUtc);
@@ -68,6 +72,7 @@ export class TripResolver {
 export class DeviceTripsResolver {
   constructor(private readonly tripService: TripService) {}
 
+  @Extensions(reads())
   @FieldResolver(() => TripConnection, { description: "The device's trips, newest first (loaded for a whole page of devices at once)." })
   trips(
     @Root() device: Device,
@@ -86,11 +91,14 @@ export class DeviceTripsResolver {
     ) as MaybePromise<ConnectionShape<Trip>>;
   }
 
-  @Extensions(PREFETCH)
+  @Extensions({ ...PREFETCH, ...reads() })
   @FieldResolver(() => Trip, { nullable: true, description: 'The trip that started last; null before the first.' })
-  latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<Trip | null> {
+  latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Trip | null> {
     const customerId = device.customer.id;
-    return ctx.cache.load(`latestTrip:${customerId}`, device.id, (ids: readonly string[]) => this.tripService.latestOfDevices(ctx.em, customerId, ids));
+    const columns = selectedColumns(ctx.em, Trip, info);
+    return ctx.cache.load(`latestTrip:${customerId}:${columns?.join(',') ?? '*'}`, device.id, (ids: readonly string[]) =>
+      this.tripService.latestOfDevices(ctx.em, customerId, ids, columns),
+    );
   }
 }
 

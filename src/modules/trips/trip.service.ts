@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { Conditions, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
+import { columnList, Conditions, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
 import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
@@ -77,6 +77,7 @@ export class TripService {
     filter: TripFilter,
     first: number | null | undefined,
     after: string | null | undefined,
+    columns?: readonly string[],
   ): Promise<ConnectionShape<Trip>> {
     const size = pageSize(first);
     const where = this.where(principal, filter);
@@ -85,6 +86,7 @@ export class TripService {
       from: 'trips t',
       where,
       after: cursor && { sql: 'AND (t.start_time_utc, t.id) < (?, ?)', values: cursor },
+      columns: columnList('t', columns),
       orderBy: 't.start_time_utc DESC, t.id DESC',
       limit: size + 1,
     });
@@ -134,13 +136,13 @@ export class TripService {
   }
 
   /** Each device's trip that started last (none for a device without trips), in one statement. */
-  async latestOfDevices(em: EntityManager, customerId: string, deviceIds: readonly string[]): Promise<Map<string, Trip>> {
+  async latestOfDevices(em: EntityManager, customerId: string, deviceIds: readonly string[], columns?: readonly string[]): Promise<Map<string, Trip>> {
     const ids = deviceIds.filter(isUuid);
     if (!ids.length) return new Map();
     const trips = await leanQuery(
       em,
       Trip,
-      `SELECT t.* FROM unnest(?::uuid[]) AS d(id)
+      `SELECT ${columnList('t', columns)} FROM unnest(?::uuid[]) AS d(id)
          CROSS JOIN LATERAL (
            SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY t.start_time_utc DESC, t.id DESC LIMIT 1
          ) t`,
