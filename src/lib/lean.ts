@@ -103,7 +103,7 @@ function mapperOf(meta: EntityMetadata, platform: Platform): Mapper {
   return mapper;
 }
 
-/** Rows of `entity`'s table (`select *`, or at least every column) as lean objects. */
+/** Rows of `entity`'s table as lean objects: every column, or those a selection reads (see {@link columnList}; the others are undefined). */
 export function leanRows<T extends object>(em: EntityManager, entity: abstract new (...args: never[]) => T, rows: readonly Row[]): T[] {
   const map = mapperOf(em.getMetadata().get(entity.name), em.getPlatform());
   return rows.map((row) => map(row) as T);
