@@ -2,6 +2,7 @@
  * Entry point: load config, start (or reach) PostgreSQL, migrate, serve. SIGTERM drains
  * and closes everything; a second SIGTERM exits at once.
  */
+import './node-env.js';
 import 'reflect-metadata';
 
 import { buildApp, type Role } from './app.js';

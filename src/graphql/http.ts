@@ -50,6 +50,9 @@ export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSche
     introspection: config.graphqlIntrospection,
     // main.ts owns shutdown; Apollo's own handler would re-raise SIGTERM mid-drain.
     stopOnTerminationSignals: false,
+    // Apollo's own defaults stay those it had before NODE_ENV became production (src/node-env.ts):
+    // the embedded Sandbox as the landing page; introspection and stack traces are set below.
+    nodeEnv: 'development',
     includeStacktraceInErrorResponses: false,
     parseOptions: parseOptionsOf(limits),
     validationRules: limitRules(limits),
