@@ -278,6 +278,20 @@ describe('read paths load related rows in batches, never a query per row (issue 
       after = page.pageInfo.endCursor;
     }
     assert.equal(new Set(seen).size, seen.length, 'no trip twice');
+    // Each edge's cursor (written when asked for) continues after its own node.
+    const edges = await gql<{ trips: { edges: { cursor: string; node: { id: string } }[]; pageInfo: { endCursor: string } } }>(
+      t.baseUrl,
+      '{ trips(first: 3) { edges { cursor node { id } } pageInfo { endCursor } } }',
+      {},
+      acme.apiToken,
+    );
+    const [first, second, third] = edges.data!.trips.edges;
+    assert.equal(third!.cursor, edges.data!.trips.pageInfo.endCursor);
+    const afterFirst = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 2, after: first!.cursor }, acme.apiToken);
+    assert.deepEqual(
+      afterFirst.data!.trips.edges.map((edge) => edge.node.id),
+      [second!.node.id, third!.node.id],
+    );
     assert.deepEqual(new Set(seen), acmeTrips, 'every trip of the caller that existed when paging began, and no other');
     const other = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 50 }, globex.apiToken);
     for (const { node } of other.data!.trips.edges) assert.ok(!acmeTrips.has(node.id));
