@@ -1,14 +1,14 @@
 import DataLoader from 'dataloader';
 
+/** A value now, or a promise of it when it still has to be read. */
+export type MaybePromise<T> = T | Promise<T>;
+
 /**
  * What one GraphQL operation has loaded so far. An alias repeats its field, so without this
  * 2,400 aliased `me` were 4,800 queries racing for the pool; now they are one load. Rows
  * wanted by many parents in the same tick (the device of every trip on a page) come in one
- * `IN (...)` query instead of one query each.
+ * statement (`= ANY(...)`) instead of one each.
  */
-/** A value now, or a promise of it when it still has to be read. */
-export type MaybePromise<T> = T | Promise<T>;
-
 export class RequestCache {
   private readonly results = new Map<string, Promise<unknown>>();
   private readonly loaders = new Map<string, DataLoader<string | number, unknown>>();
