@@ -4,6 +4,7 @@ import { notFound } from '../lib/errors.js';
 import { ownedByIds } from '../lib/ownership.js';
 import type { Principal } from '../lib/principal.js';
 import type { MaybePromise, RequestCache } from './request-cache.js';
+import { loaderOf } from './selection.js';
 
 /** The resolver instances, each built with the services it uses (the wiring, `src/schema.ts`). */
 export interface ResolverContainer {
@@ -40,7 +41,7 @@ export function loadOwned<T extends { id: string }>(
   id: string,
   columns?: readonly string[],
 ): MaybePromise<T> {
-  const row = ctx.cache.load(`${entity.name}:${customerId}:${columns?.join(',') ?? '*'}`, id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids, columns));
+  const row = ctx.cache.load(loaderOf(`${entity.name}:${customerId}`, columns), id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids, columns));
   const found = (loaded: T | null): T => {
     if (!loaded) throw notFound(entity.name);
     return loaded;

@@ -63,6 +63,11 @@ function isColumn(meta: EntityMetadata, name: string): boolean {
   return prop !== undefined && prop.persist !== false && prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR;
 }
 
+/** The name of a loader of rows read with `columns` (every column when undefined): each selection's rows are its own. */
+export function loaderOf(name: string, columns: readonly string[] | undefined): string {
+  return `${name}:${columns?.join(',') ?? '*'}`;
+}
+
 /** By the field nodes graphql-js hands every row of a list alike, by entity: what {@link selectedColumns} answered. */
 const answered = new WeakMap<readonly FieldNode[], Map<string, readonly string[] | undefined>>();
 

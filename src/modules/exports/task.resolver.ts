@@ -4,7 +4,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
-import { reads, selectedColumns } from '../../graphql/selection.js';
+import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
@@ -113,7 +113,7 @@ export class TripTaskResolver {
   task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Task | null> {
     const principal = principalOf(ctx);
     const columns = selectedColumns(ctx.em, Task, info);
-    return ctx.cache.load(`taskOfTrip:${principal.customerId}:${columns?.join(',') ?? '*'}`, trip.id, (tripIds: readonly string[]) =>
+    return ctx.cache.load(loaderOf(`taskOfTrip:${principal.customerId}`, columns), trip.id, (tripIds: readonly string[]) =>
       this.taskService.ofTrips(ctx.em, principal, tripIds, columns),
     );
   }

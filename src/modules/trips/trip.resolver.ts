@@ -4,7 +4,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
-import { reads, selectedColumns } from '../../graphql/selection.js';
+import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip, TripState } from './trip.entity.js';
@@ -96,9 +96,7 @@ export class DeviceTripsResolver {
   latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Trip | null> {
     const customerId = device.customer.id;
     const columns = selectedColumns(ctx.em, Trip, info);
-    return ctx.cache.load(`latestTrip:${customerId}:${columns?.join(',') ?? '*'}`, device.id, (ids: readonly string[]) =>
-      this.tripService.latestOfDevices(ctx.em, customerId, ids, columns),
-    );
+    return ctx.cache.load(loaderOf(`latestTrip:${customerId}`, columns), device.id, (ids: readonly string[]) => this.tripService.latestOfDevices(ctx.em, customerId, ids, columns));
   }
 }
 
