@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
+import { insertExportedTrips } from '../factories/trips.js';
 import { gql, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -24,18 +25,7 @@ describe('prepared reads survive a table changing under them', () => {
     t = await startTestApp({}, { role: 'api' });
     acme = await createCustomer(t.db.orm, t.config, 'Acme');
     van = await createDevice(t.db.orm, acme);
-    const { rows } = await t.db.pool.query<{ id: string }>(
-      `WITH trip AS (
-         INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state)
-         SELECT gen_random_uuid(), $1, $2, timestamptz '2026-03-01T06:00:00Z' + n * interval '1 hour', timestamptz '2026-03-01T06:30:00Z' + n * interval '1 hour', 'completed'
-           FROM generate_series(1, 6) n
-         RETURNING id, customer_id, device_id)
-       INSERT INTO tasks (customer_id, trip_id, device_id, state, result_path, result_bytes, result_sha256, result_records, result_at, revision)
-       SELECT customer_id, id, device_id, 'SUCCESS', id || '/r.json.gz', 100, repeat('ab', 32), 10, now(), 1 FROM trip
-       RETURNING trip_id AS id`,
-      [acme.customerId, van.id],
-    );
-    tripIds.push(...rows.map((row) => row.id));
+    tripIds.push(...(await insertExportedTrips(t.db.pool, acme, van, '2026-03-01T05:00:00Z', 6)));
   });
   after(() => t.close());
 

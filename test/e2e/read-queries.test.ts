@@ -6,6 +6,7 @@ import pg from 'pg';
 
 import { buildAppSchema } from '../../src/schema.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
+import { insertExportedTrips } from '../factories/trips.js';
 import { dashboardOperation } from '../support/dashboard-operations.js';
 import { gql, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -57,21 +58,8 @@ describe('read paths load related rows in batches, never a query per row (issue 
   let globexVan: TestDevice;
   const acmeTrips = new Set<string>();
 
-  /** `count` completed trips of the device from `start`, an hour apart, each with an exported task. */
-  const exportedTrips = async (customer: TestCustomer, device: TestDevice, start: string, count: number): Promise<string[]> => {
-    const { rows } = await t.db.pool.query<{ id: string }>(
-      `WITH trip AS (
-         INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state)
-         SELECT gen_random_uuid(), $1, $2, $3::timestamptz + n * interval '1 hour', $3::timestamptz + n * interval '1 hour' + interval '30 minutes', 'completed'
-           FROM generate_series(1, $4::int) n
-         RETURNING id, customer_id, device_id)
-       INSERT INTO tasks (customer_id, trip_id, device_id, state, result_path, result_bytes, result_sha256, result_records, result_at, revision)
-       SELECT customer_id, id, device_id, 'SUCCESS', id || '/r.json.gz', 100, repeat('ab', 32), 10, now(), 1 FROM trip
-       RETURNING trip_id AS id`,
-      [customer.customerId, device.id, start, count],
-    );
-    return rows.map((row) => row.id);
-  };
+  const exportedTrips = (customer: TestCustomer, device: TestDevice, start: string, count: number): Promise<string[]> =>
+    insertExportedTrips(t.db.pool, customer, device, start, count);
 
   before(async () => {
     t = await startTestApp({}, { role: 'api' });

@@ -107,3 +107,23 @@ export async function endTrip(services: Services, trip: TestTrip, endTimeUtc: st
 export async function reopenTrip(pool: pg.Pool, trip: TestTrip): Promise<void> {
   await pool.query(`update trips set state = 'in_progress', end_time_utc = null where id = $1`, [trip.id]);
 }
+
+/**
+ * `count` completed trips of `device` from `start`, an hour apart and half an hour long, each
+ * with a SUCCESS task and its result, written straight into the tables (for read paths, not
+ * for how trips come to be). Answers the trips' ids.
+ */
+export async function insertExportedTrips(pool: pg.Pool, customer: TestCustomer, device: TestDevice, start: string, count: number): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `WITH trip AS (
+       INSERT INTO trips (id, customer_id, device_id, start_time_utc, end_time_utc, state)
+       SELECT gen_random_uuid(), $1, $2, $3::timestamptz + n * interval '1 hour', $3::timestamptz + n * interval '1 hour' + interval '30 minutes', 'completed'
+         FROM generate_series(1, $4::int) n
+       RETURNING id, customer_id, device_id)
+     INSERT INTO tasks (customer_id, trip_id, device_id, state, result_path, result_bytes, result_sha256, result_records, result_at, revision)
+     SELECT customer_id, id, device_id, 'SUCCESS', id || '/r.json.gz', 100, repeat('ab', 32), 10, now(), 1 FROM trip
+     RETURNING trip_id AS id`,
+    [customer.customerId, device.id, start, count],
+  );
+  return rows.map((row) => row.id);
+}
