@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { notFound } from '../lib/errors.js';
 import { ownedByIds } from '../lib/ownership.js';
 import type { Principal } from '../lib/principal.js';
-import type { MaybePromise, RequestCache } from './request-cache.js';
+import { mapMaybe, type MaybePromise, type RequestCache } from './request-cache.js';
 import { loaderOf } from './selection.js';
 
 /** The resolver instances, each built with the services it uses (the wiring, `src/schema.ts`). */
@@ -46,5 +46,5 @@ export function loadOwned<T extends { id: string }>(
     if (!loaded) throw notFound(entity.name);
     return loaded;
   };
-  return row instanceof Promise ? row.then(found) : found(row);
+  return mapMaybe(row, found);
 }

@@ -3,6 +3,11 @@ import DataLoader from 'dataloader';
 /** A value now, or a promise of it when it still has to be read. */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** `map` of `value`, at once when the value is at hand, else when it comes. */
+export function mapMaybe<T, R>(value: MaybePromise<T>, map: (value: T) => R): MaybePromise<R> {
+  return value instanceof Promise ? value.then(map) : map(value);
+}
+
 /**
  * What one GraphQL operation has loaded so far. An alias repeats its field, so without this
  * 2,400 aliased `me` were 4,800 queries racing for the pool; now they are one load. Rows

@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
-import type { MaybePromise } from '../../graphql/request-cache.js';
+import { mapMaybe, type MaybePromise } from '../../graphql/request-cache.js';
 import { reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
@@ -106,7 +106,7 @@ export class DeviceResolver {
     const settings = (template: Template | null) => effectiveSettings(template?.settings, device.settings) as TripSettingsType;
     // Templates through the request's loader: one query for a whole page of devices.
     const template = device.template ? loadOwned(ctx, Template, device.customer.id, device.template.id) : null;
-    return template instanceof Promise ? template.then(settings) : settings(template);
+    return mapMaybe(template, settings);
   }
 
   @Extensions(reads('settings'))
