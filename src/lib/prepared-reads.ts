@@ -17,7 +17,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 
-import { isTerminatedSession } from './pg-pool.js';
+import { isDatabaseUnavailable } from './database-outage.js';
 
 type Row = Record<string, unknown>;
 
@@ -61,14 +61,17 @@ function isStalePlan(error: unknown): boolean {
  * Runs the read `sql` (`?` placeholders, `params` in order, an array as one parameter) on a
  * connection of `em`'s pool, outside any transaction of `em`, and answers its rows.
  *
- * A statement that met a connection PostgreSQL had ended while it sat idle never ran and is
- * sent once more, as `pool.query` does for the service's own pool (lib/pg-pool.ts).
+ * A read whose connection was lost under it (PostgreSQL ended it while it sat idle in the pool,
+ * or during the statement) is sent once more on another: reading twice changes nothing. When
+ * no connection can be had at all, the error stands (the caller answers 503).
  */
 export async function readRows<R = Row>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<R[]> {
   const pool = em.getConnection().getKnex().client as PooledConnections;
+  let sent = false;
   const run = async (): Promise<R[]> => {
     const { text, name } = statementOf(sql);
     const connection = await pool.acquireConnection();
+    sent = true;
     try {
       const result = await connection.query<R & pg.QueryResultRow>({ text, name, values: params as unknown[] });
       return result.rows;
@@ -82,7 +85,7 @@ export async function readRows<R = Row>(em: EntityManager, sql: string, params: 
     if (isStalePlan(error)) {
       generation += 1;
       statements.clear();
-    } else if (!isTerminatedSession(error)) {
+    } else if (!sent || !isDatabaseUnavailable(error)) {
       throw error;
     }
     return run();
