@@ -33,6 +33,7 @@ export function jobRegistry(services: Services): JobRegistry {
       metrics.recordsCompacted.inc({ kind: 'new' }, run.records);
       metrics.recordsCompacted.inc({ kind: 'late' }, run.merged);
       if (run.records || run.merged) log.debug(run, 'records compacted');
+      if (run.reclaimed.length) log.info({ partitions: run.reclaimed }, 'month partitions emptied by compaction gave back their pages');
     },
     'signals.retention': async () => {
       await pruneSignals(db.pool, config.announcementReplayDays);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { loadConfig } from '../../src/config/config.js';
+import { compactDue } from '../../src/modules/ingest/compaction.js';
 import { compactDevice, reclaimEmptiedPartition } from '../../src/modules/ingest/compactor.js';
 import { decodeSegment } from '../../src/modules/ingest/segment-codec.js';
 import { createCustomer, createDevice, type TestCustomer } from '../factories/accounts.js';
@@ -104,5 +105,22 @@ describe('compacting a device into record segments (real PostgreSQL)', () => {
     assert.equal(await reclaimEmptiedPartition(db.pool, 'records_2025m07'), true);
     assert.ok((await size()) < full / 20, 'table and indexes down to their empty size');
     await assert.rejects(reclaimEmptiedPartition(db.pool, 'records; drop table x'), /not a records partition/);
+  });
+
+  it('a compaction run that leaves nothing behind gives back the pages of the months it emptied, once', async () => {
+    const van = await createDevice(db.orm, acme);
+    await insertRecords(db.pool, van, makeRecords(van, '2025-05-01T00:00:00.000000Z', 30_000, 1));
+    const indexBytes = async () => Number((await db.pool.query<{ n: string }>(`select pg_indexes_size('records_2025m05')::text as n`)).rows[0]!.n);
+    const settings = { afterSeconds: 60, maxRecordsPerRun: 10_000_000, maxDevicesPerRun: 1000, budgetMs: 60_000 };
+    const full = await indexBytes();
+    assert.ok(full > 1024 * 1024, `the month's indexes hold ${full} bytes`);
+    const run = await compactDue(db.pool, settings);
+    assert.equal(run.more, false);
+    assert.ok(run.records >= 30_000);
+    assert.ok(run.reclaimed.includes('records_2025m05'), `reclaimed ${run.reclaimed.join(', ')}`);
+    assert.ok((await indexBytes()) < full / 20, 'indexes down to their empty size');
+    assert.equal(await rowCount(van.id), 0);
+    // Nothing left to give back: the next run rebuilds nothing.
+    assert.deepEqual((await compactDue(db.pool, settings)).reclaimed, []);
   });
 });

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 
 import type { Config } from '../../config/config.js';
-import { compactDevice } from './compactor.js';
+import { compactDevice, reclaimEmptiedPartitions } from './compactor.js';
 import { mergeLateRows } from './segment-merge.js';
 
 export interface CompactionSettings {
@@ -29,6 +29,8 @@ export interface CompactionRun {
   readonly failed: number;
   /** Work was left for the next run. */
   readonly more: boolean;
+  /** Month partitions emptied by compaction whose pages this run gave back (reclaimEmptiedPartitions). */
+  readonly reclaimed: readonly string[];
 }
 
 /**
@@ -123,5 +125,7 @@ export async function compactDue(pool: pg.Pool, settings: CompactionSettings, on
       held.release(broken);
     }
   }
-  return { devices, segments, records, merged, skipped, failed, more };
+  // Only once every device is compacted up to the cutoff can a past month be empty.
+  const reclaimed = !more && failed === 0 && skipped === 0 ? await reclaimEmptiedPartitions(pool, before) : [];
+  return { devices, segments, records, merged, skipped, failed, more, reclaimed };
 }

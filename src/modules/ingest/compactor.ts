@@ -11,6 +11,7 @@ import { transaction } from '../../db/pg-transaction.js';
 import { isUuid } from '../../lib/ids.js';
 import { canonicalIso, microsToIso } from '../../lib/time.js';
 import { encodeSegmentIndex } from '../trips/segment-index.js';
+import { partitionsEndedBy } from './partitions.js';
 import { deflateSegment, type EncodedSegment, SEGMENT_LEVEL } from './segment-codec.js';
 import { indexOfRowColumns, ROW_COLUMNS_BYTES, ROW_COLUMNS_SQL, rowMicros } from './segment-rows.js';
 
@@ -238,4 +239,20 @@ export async function reclaimEmptiedPartition(pool: pg.Pool, partition: string):
   await pool.query(`vacuum "${partition}"`);
   await pool.query(`reindex table concurrently "${partition}"`);
   return true;
+}
+
+/** Below this, a partition's indexes are not worth a rebuild (an empty one's are 8 KiB each). */
+const RECLAIM_INDEX_BYTES = 1024 * 1024;
+
+/**
+ * reclaimEmptiedPartition for every month partition that ended before `before` (the compactor's
+ * cutoff: nothing in it is left for compaction) and whose indexes still hold more than
+ * RECLAIM_INDEX_BYTES. A partition that was reclaimed falls below that, so each is rebuilt once,
+ * unless late rows land in its month again. Answers the partitions it gave back.
+ */
+export async function reclaimEmptiedPartitions(pool: pg.Pool, before: string): Promise<string[]> {
+  const parts = await partitionsEndedBy(pool, before, RECLAIM_INDEX_BYTES);
+  const reclaimed: string[] = [];
+  for (const { name, detachPending } of parts) if (!detachPending && PARTITION_NAME.test(name) && (await reclaimEmptiedPartition(pool, name))) reclaimed.push(name);
+  return reclaimed;
 }

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 
+import { partitionsEndedBy } from './partitions.js';
+
 export interface RetentionOutcome {
   readonly droppedPartitions: string[];
   readonly deletedRows: number;
@@ -20,19 +22,13 @@ export interface RetentionOutcome {
 export async function dropExpiredRecords(pool: pg.Pool, retentionDays: number): Promise<RetentionOutcome> {
   const { rows: cut } = await pool.query<{ cutoff: string }>(`select (now() - make_interval(days => $1))::text as cutoff`, [retentionDays]);
   const cutoff = cut[0]!.cutoff;
-  const { rows: parts } = await pool.query<{ name: string; detach_pending: boolean }>(
-    `select c.relname as name, i.inhdetachpending as detach_pending
-     from pg_inherits i join pg_class c on c.oid = i.inhrelid
-     where i.inhparent = 'records'::regclass
-       and (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz <= $1::timestamptz`,
-    [cutoff],
-  );
+  const parts = await partitionsEndedBy(pool, cutoff);
   const droppedPartitions: string[] = [];
   for (const part of parts) {
     const name = `"${part.name.replaceAll('"', '""')}"`;
     // DETACH ... CONCURRENTLY cannot run in a transaction; a run killed halfway leaves the
     // partition "detach pending", which FINALIZE completes.
-    await pool.query(`alter table records detach partition ${name} ${part.detach_pending ? 'finalize' : 'concurrently'}`);
+    await pool.query(`alter table records detach partition ${name} ${part.detachPending ? 'finalize' : 'concurrently'}`);
     await pool.query(`drop table if exists ${name}`);
     droppedPartitions.push(part.name);
   }
