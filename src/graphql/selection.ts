@@ -7,12 +7,49 @@ import { ReferenceKind } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType, Kind } from 'graphql';
 
+/** What was worked out below a field's nodes, by what was asked (see {@link memoBelow}). */
+type Answers = Map<string, unknown>;
+const byNode = new WeakMap<FieldNode, Answers>();
+const byNodes = new WeakMap<readonly FieldNode[], Answers>();
+
+/**
+ * `compute()`, remembered for `fieldNodes` and `key`. Apollo hands every request of the same
+ * query text the same parsed document, so a field of one node (nearly every field) is worked
+ * out once for all requests of that query, not once per request and row; the answer depends on
+ * nothing but the nodes (and the fragments of their document) and what `key` says. A field
+ * merged from several nodes is remembered for the nodes graphql-js collected: one operation.
+ */
+function memoBelow<V>(fieldNodes: readonly FieldNode[], key: string, compute: () => V): V {
+  let answers: Answers | undefined;
+  if (fieldNodes.length === 1) {
+    const node = fieldNodes[0]!;
+    answers = byNode.get(node);
+    if (!answers) byNode.set(node, (answers = new Map<string, unknown>()));
+  } else {
+    answers = byNodes.get(fieldNodes);
+    if (!answers) byNodes.set(fieldNodes, (answers = new Map<string, unknown>()));
+  }
+  if (answers.has(key)) return answers.get(key) as V;
+  const value = compute();
+  answers.set(key, value);
+  return value;
+}
+
 /**
  * The fields selected on an object of `type` below `fieldNodes` (the nodes of one field, as
  * graphql-js hands them to its resolver), each with its own nodes: by field name, or by response
  * key (`by: 'alias'`), as graphql-js resolves them (an alias is a field resolved on its own).
  */
-export function selectedFields(info: GraphQLResolveInfo, type: GraphQLObjectType, fieldNodes: readonly FieldNode[], by: 'name' | 'alias' = 'name'): Map<string, FieldNode[]> {
+export function selectedFields(
+  info: GraphQLResolveInfo,
+  type: GraphQLObjectType,
+  fieldNodes: readonly FieldNode[],
+  by: 'name' | 'alias' = 'name',
+): ReadonlyMap<string, readonly FieldNode[]> {
+  return memoBelow(fieldNodes, `fields:${type.name}:${by}`, () => collectFields(info, type, fieldNodes, by));
+}
+
+function collectFields(info: GraphQLResolveInfo, type: GraphQLObjectType, fieldNodes: readonly FieldNode[], by: 'name' | 'alias'): Map<string, FieldNode[]> {
   const fields = new Map<string, FieldNode[]>();
   const visit = (selections: FieldNode['selectionSet']): void => {
     for (const selection of selections?.selections ?? []) {
@@ -63,13 +100,16 @@ function isColumn(meta: EntityMetadata, name: string): boolean {
   return prop !== undefined && prop.persist !== false && prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR;
 }
 
+/** `columns` joined, once per list of columns (they are remembered, see {@link selectedColumns}). */
+const columnKeys = new WeakMap<readonly string[], string>();
+
 /** The name of a loader of rows read with `columns` (every column when undefined): each selection's rows are its own. */
 export function loaderOf(name: string, columns: readonly string[] | undefined): string {
-  return `${name}:${columns?.join(',') ?? '*'}`;
+  if (!columns) return `${name}:*`;
+  let key = columnKeys.get(columns);
+  if (key === undefined) columnKeys.set(columns, (key = columns.join(',')));
+  return `${name}:${key}`;
 }
-
-/** By the field nodes graphql-js hands every row of a list alike, by entity: what {@link selectedColumns} answered. */
-const answered = new WeakMap<readonly FieldNode[], Map<string, readonly string[] | undefined>>();
 
 /**
  * The columns of `entity` that the fields selected at `path` below the resolved field read: the
@@ -86,13 +126,12 @@ export function selectedColumns(
   path: readonly string[] = [],
   always: readonly string[] = [],
 ): readonly string[] | undefined {
-  const key = `${entity.name}:${path.join('.')}:${always.join(',')}`;
-  let byEntity = answered.get(info.fieldNodes);
-  if (byEntity?.has(key)) return byEntity.get(key);
-  const columns = columnsOf(em.getMetadata().get(entity.name), info, path, always);
-  if (!byEntity) answered.set(info.fieldNodes, (byEntity = new Map<string, readonly string[] | undefined>()));
-  byEntity.set(key, columns);
-  return columns;
+  // The same node (in a fragment) may be a field of several parent types, with other return types.
+  const key =
+    path.length === 0 && always.length === 0
+      ? `columns:${info.parentType.name}:${entity.name}`
+      : `columns:${info.parentType.name}:${entity.name}:${path.join('.')}:${always.join(',')}`;
+  return memoBelow(info.fieldNodes, key, () => columnsOf(em.getMetadata().get(entity.name), info, path, always));
 }
 
 function columnsOf(meta: EntityMetadata, info: GraphQLResolveInfo, path: readonly string[], always: readonly string[]): readonly string[] | undefined {
