@@ -82,11 +82,23 @@ export function connectionType<T extends object>(node: ClassType<T>, name: strin
   return Connection;
 }
 
+/** An edge whose cursor is written only when it is read: most pages ask for the endCursor alone. */
+class LazyEdge<T> {
+  constructor(
+    readonly node: T,
+    private readonly cursorOf: (row: T) => string,
+  ) {}
+
+  get cursor(): string {
+    return this.cursorOf(this.node);
+  }
+}
+
 /** Turns `size + 1` fetched rows into a connection page. */
 export function toConnection<T>(rows: T[], size: number, totalCount: number, cursorOf: (row: T) => string): ConnectionShape<T> {
   const page = rows.slice(0, size);
   return {
-    edges: page.map((node) => ({ cursor: cursorOf(node), node })),
+    edges: page.map((node) => new LazyEdge(node, cursorOf)),
     pageInfo: { hasNextPage: rows.length > size, endCursor: page.length ? cursorOf(page[page.length - 1]!) : null },
     totalCount,
   };
