@@ -6,6 +6,7 @@ import { buildSchema, type PubSub } from 'type-graphql';
 
 import { authChecker } from './graphql/auth-checker.js';
 import type { ResolverContainer } from './graphql/context.js';
+import { installDirectResolvers } from './graphql/direct-resolvers.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { DeliveryResolver } from './modules/announcements/delivery.resolver.js';
 import { DeviceEventResolver } from './modules/announcements/device-event.resolver.js';
@@ -52,8 +53,8 @@ export function resolverContainer(services: Services): ResolverContainer {
  * type-graphql insists on one whenever there are subscriptions, so the schema printer gets
  * a throwaway in-process one, and no resolvers (it never runs them).
  */
-export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: [
       AccountResolver,
       DeviceResolver,
@@ -74,5 +75,8 @@ export function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): 
     pubSub: pubSub ?? createPubSub(),
     validate: false,
     emitSchemaFile: false,
+    // No globalMiddlewares: installDirectResolvers calls fields without type-graphql's chain.
   });
+  if (resolvers) installDirectResolvers(schema, (resolverClass) => resolvers.get(resolverClass));
+  return schema;
 }
