@@ -46,8 +46,19 @@ async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, typ
         path: { prev: info.path, key, typename: type.name },
       };
       // A row whose field fails (a reference to a row that is gone) fails again, with its path,
-      // when graphql-js resolves it: here it is only not prefetched.
-      const values = await Promise.all(parents.map((parent) => Promise.resolve(resolve(parent, {}, ctx, own)).catch(() => undefined)));
+      // when graphql-js resolves it: here it is only not prefetched. A value at hand needs no promise.
+      let waiting = false;
+      const found = parents.map((parent): unknown => {
+        try {
+          const value: unknown = resolve(parent, {}, ctx, own);
+          if (!(value instanceof Promise)) return value;
+          waiting = true;
+          return value.catch(() => undefined);
+        } catch {
+          return undefined;
+        }
+      });
+      const values = waiting ? await Promise.all(found) : found;
       const childType = getNamedType(field.type);
       const children = values.flat().filter((value): value is object => typeof value === 'object' && value !== null);
       if (children.length > 0 && isObjectType(childType)) await prefetchFields(ctx, own, childType, children, nodes);
