@@ -29,6 +29,7 @@ describe('timestamps keep their microseconds', () => {
       ['2026-12-31T23:59:59.999999Z', '2027-01-01T00:00:00.000000Z', 0.000001],
       ['2026-10-01T08:00:00+02:00', '2026-10-01T06:00:00.000001Z', 0.000001],
       ['2024-02-28T12:00:00.000000Z', '2024-03-01 12:00:00.25+00', 172800.25],
+      ['2024-02-28T00:00:00.000000Z', '2024-03-01T00:00:00.000000Z', 172800],
     ];
     for (const [from, to, seconds] of cases) assert.ok(Math.abs(secondsBetween(from, to) - seconds) < 1e-9, `${from} .. ${to}: ${secondsBetween(from, to)}`);
     assert.equal(
@@ -36,6 +37,16 @@ describe('timestamps keep their microseconds', () => {
       '00:00:00',
       'a duration is floored, never rounded up by a lost fraction',
     );
+  });
+  it('measures canonical times as the full parser does, across centuries, leap days and month ends', () => {
+    const start = Date.UTC(1700, 0, 1);
+    // 1700 to 2250: microseconds since the epoch are exact in a Number from 1685 to 2255.
+    const span = Date.UTC(2250, 0, 1) - start;
+    for (let i = 0; i < 2000; i++) {
+      const at = (): string => microsToIso(BigInt(start + Math.floor(Math.random() * span)) * 1000n + BigInt(Math.floor(Math.random() * 1000)));
+      const [from, to] = [at(), at()];
+      assert.equal(secondsBetween(from, to), Number(isoToMicros(to)! - isoToMicros(from)!) / 1e6, `${from} .. ${to}`);
+    }
   });
   it('round-trips through microseconds', () => {
     const micros = isoToMicros('2026-11-25T08:00:00.000001Z')!;
