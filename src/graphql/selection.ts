@@ -7,33 +7,34 @@ import { ReferenceKind } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType, Kind } from 'graphql';
 
-/** What was worked out below a field's nodes, by what was asked (see {@link memoBelow}). */
-type Answers = Map<string, unknown>;
-const byNode = new WeakMap<FieldNode, Answers>();
-const byNodes = new WeakMap<readonly FieldNode[], Answers>();
-
 /**
- * `compute()`, remembered for `fieldNodes` and `key`. Apollo hands every request of the same
- * query text the same parsed document, so a field of one node (nearly every field) is worked
- * out once for all requests of that query, not once per request and row; the answer depends on
- * nothing but the nodes (and the fragments of their document) and what `key` says. A field
- * merged from several nodes is remembered for the nodes graphql-js collected: one operation.
+ * Answers worked out below a field's nodes, remembered by the nodes, a type and a key. Apollo
+ * hands every request of the same query text the same parsed document, so a field of one node
+ * (nearly every field) is worked out once for all requests of that query, not once per request
+ * and row; an answer must depend on nothing but the nodes (and the fragments of their document),
+ * the type and the key. A field merged from several nodes is remembered for the nodes
+ * graphql-js collected: one operation. Keys are constants where it is asked per row: a string
+ * built per call would be hashed per call.
  */
-function memoBelow<V>(fieldNodes: readonly FieldNode[], key: string, compute: () => V): V {
-  let answers: Answers | undefined;
-  if (fieldNodes.length === 1) {
-    const node = fieldNodes[0]!;
-    answers = byNode.get(node);
-    if (!answers) byNode.set(node, (answers = new Map<string, unknown>()));
-  } else {
-    answers = byNodes.get(fieldNodes);
-    if (!answers) byNodes.set(fieldNodes, (answers = new Map<string, unknown>()));
+class BelowNodes<V> {
+  /** By the one node of a field, or by the array of its nodes. */
+  private readonly answers = new WeakMap<object, Map<object, Map<string, V>>>();
+
+  get(fieldNodes: readonly FieldNode[], type: object, key: string, compute: () => V): V {
+    const at = fieldNodes.length === 1 ? fieldNodes[0]! : fieldNodes;
+    let byType = this.answers.get(at);
+    if (!byType) this.answers.set(at, (byType = new Map<object, Map<string, V>>()));
+    let byKey = byType.get(type);
+    if (!byKey) byType.set(type, (byKey = new Map<string, V>()));
+    if (byKey.has(key)) return byKey.get(key)!;
+    const value = compute();
+    byKey.set(key, value);
+    return value;
   }
-  if (answers.has(key)) return answers.get(key) as V;
-  const value = compute();
-  answers.set(key, value);
-  return value;
 }
+
+const fieldsBelow = new BelowNodes<ReadonlyMap<string, readonly FieldNode[]>>();
+const columnsBelow = new BelowNodes<readonly string[] | undefined>();
 
 /**
  * The fields selected on an object of `type` below `fieldNodes` (the nodes of one field, as
@@ -46,7 +47,7 @@ export function selectedFields(
   fieldNodes: readonly FieldNode[],
   by: 'name' | 'alias' = 'name',
 ): ReadonlyMap<string, readonly FieldNode[]> {
-  return memoBelow(fieldNodes, `fields:${type.name}:${by}`, () => collectFields(info, type, fieldNodes, by));
+  return fieldsBelow.get(fieldNodes, type, by, () => collectFields(info, type, fieldNodes, by));
 }
 
 function collectFields(info: GraphQLResolveInfo, type: GraphQLObjectType, fieldNodes: readonly FieldNode[], by: 'name' | 'alias'): Map<string, FieldNode[]> {
@@ -127,11 +128,8 @@ export function selectedColumns(
   always: readonly string[] = [],
 ): readonly string[] | undefined {
   // The same node (in a fragment) may be a field of several parent types, with other return types.
-  const key =
-    path.length === 0 && always.length === 0
-      ? `columns:${info.parentType.name}:${entity.name}`
-      : `columns:${info.parentType.name}:${entity.name}:${path.join('.')}:${always.join(',')}`;
-  return memoBelow(info.fieldNodes, key, () => columnsOf(em.getMetadata().get(entity.name), info, path, always));
+  const key = path.length === 0 && always.length === 0 ? entity.name : `${entity.name}:${path.join('.')}:${always.join(',')}`;
+  return columnsBelow.get(info.fieldNodes, info.parentType, key, () => columnsOf(em.getMetadata().get(entity.name), info, path, always));
 }
 
 function columnsOf(meta: EntityMetadata, info: GraphQLResolveInfo, path: readonly string[], always: readonly string[]): readonly string[] | undefined {
