@@ -15,7 +15,7 @@ import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResol
 
 import type { ConnectionShape } from '../lib/pagination.js';
 import type { GraphQLContext } from './context.js';
-import { selectedFields, selectionAt } from './selection.js';
+import { fieldInfo, selectedFields, selectionAt } from './selection.js';
 
 /**
  * The extensions (type-graphql's `@Extensions`) of a field whose resolver takes no arguments and
@@ -33,18 +33,10 @@ async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, typ
   const fields = type.getFields();
   await Promise.all(
     [...selectedFields(info, type, fieldNodes, 'alias')].map(async ([key, nodes]) => {
-      const name = nodes[0]!.name.value;
-      const field = fields[name];
-      if (!field?.resolve || field.extensions.prefetch !== true || field.args.length > 0) return;
+      const field = fields[nodes[0]!.name.value];
+      const own = fieldInfo(info, type, key, nodes);
+      if (!field?.resolve || !own || field.extensions.prefetch !== true || field.args.length > 0) return;
       const resolve = field.resolve;
-      const own: GraphQLResolveInfo = {
-        ...info,
-        fieldName: name,
-        fieldNodes: nodes,
-        returnType: field.type,
-        parentType: type,
-        path: { prev: info.path, key, typename: type.name },
-      };
       // A row whose field fails (a reference to a row that is gone) fails again, with its path,
       // when graphql-js resolves it: here it is only not prefetched. A value at hand needs no promise.
       let waiting = false;

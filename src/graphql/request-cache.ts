@@ -43,6 +43,18 @@ export class RequestCache {
   }
 
   /**
+   * Answers `key` of the loader called `name` with `value` (null: there is none) for the rest of
+   * the operation, as if a batch had: rows read with a page (src/graphql/related.ts). Nothing
+   * for a cache that does not remember.
+   */
+  prime(name: string, key: string | number, value: unknown): void {
+    if (!this.keep) return;
+    let answered = this.settled.get(name);
+    if (!answered) this.settled.set(name, (answered = new Map<string | number, unknown>()));
+    answered.set(key, value);
+  }
+
+  /**
    * Loads one row by key through the loader called `name`: keys asked for in the same tick go
    * to `batch` together. A key `batch` does not answer resolves to null. The first caller's
    * `batch` serves the loader for the whole operation, so `name` must say everything the batch
@@ -61,11 +73,7 @@ export class RequestCache {
         async (keys) => {
           const found = await batch(keys);
           const values = keys.map((key) => found.get(key) ?? null);
-          if (this.keep) {
-            let answered = this.settled.get(name);
-            if (!answered) this.settled.set(name, (answered = new Map<string | number, unknown>()));
-            for (const [i, key] of keys.entries()) answered.set(key, values[i]);
-          }
+          for (const [i, key] of keys.entries()) this.prime(name, key, values[i]);
           return values;
         },
         { cache: this.keep },

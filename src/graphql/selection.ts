@@ -88,6 +88,19 @@ export function selectionAt(info: GraphQLResolveInfo, path: readonly string[]): 
 }
 
 /**
+ * The info graphql-js hands the resolver of the field `key` (a response key: its alias, or its
+ * name) of an object of `type`, selected by `nodes`, below the field `info` is of: what a
+ * resolver called ahead of graphql-js (prefetch, related rows) must see to ask for what
+ * graphql-js's own call will ask for.
+ */
+export function fieldInfo(info: GraphQLResolveInfo, type: GraphQLObjectType, key: string, nodes: readonly FieldNode[]): GraphQLResolveInfo | undefined {
+  const name = nodes[0]?.name.value;
+  const field = name === undefined ? undefined : type.getFields()[name];
+  if (!field || name === undefined) return undefined;
+  return { ...info, fieldName: name, fieldNodes: nodes, returnType: field.type, parentType: type, path: { prev: info.path, key, typename: type.name } };
+}
+
+/**
  * The extensions (type-graphql's `@Extensions`) of a field resolver that reads only these
  * properties of its parent's row, besides its id and references (which every row read for
  * GraphQL carries). A field resolver that does not say what it reads gets whole rows.

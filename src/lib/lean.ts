@@ -148,6 +148,18 @@ export class Conditions {
   }
 }
 
+/**
+ * Rows related to each row of a page, read in the page's own statement instead of one of their
+ * own (a trip's task on a page of trips): `sql` joins them to the page's table aliased `parent`
+ * (each row at most one related row), `columns` selects them under names of their own, and
+ * `read` gets the page's rows as read, before they are mapped.
+ */
+export interface RelatedRows {
+  sql(parent: string): string;
+  readonly columns: string;
+  read(rows: readonly Row[]): void;
+}
+
 /** What {@link leanPage} reads: `select <columns> from <from> <join> where <where> <after> order by <orderBy> limit <limit> offset <offset>`. */
 export interface PageQuery {
   /** The table and its alias, e.g. `trips t`. */
@@ -163,6 +175,8 @@ export interface PageQuery {
   readonly orderBy: string;
   readonly limit: number;
   readonly offset?: number;
+  /** Read with the page, after `join` and `columns`. */
+  readonly related?: RelatedRows;
 }
 
 /**
@@ -176,17 +190,19 @@ export async function leanPage<T extends object>(
   entity: abstract new (...args: never[]) => T,
   query: PageQuery,
 ): Promise<{ rows: T[]; raw: Row[]; total: number }> {
-  const { from, where, after, join, orderBy, limit, offset } = query;
+  const { from, where, after, join, orderBy, limit, offset, related } = query;
   const alias = from.trim().split(/\s+/).pop()!;
+  const columns = `${query.columns ?? `${alias}.*`}${related ? `, ${related.columns}` : ''}`;
   const rows = await readRows<Row & { __total: string }>(
     em,
     `SELECT c.__total, p.* FROM (SELECT count(*) AS __total FROM ${from} WHERE ${where.sql}) c
-       LEFT JOIN LATERAL (SELECT ${query.columns ?? `${alias}.*`} FROM ${from} ${join ?? ''} WHERE ${where.sql} ${after?.sql ?? ''}
+       LEFT JOIN LATERAL (SELECT ${columns} FROM ${from} ${join ?? ''} ${related?.sql(alias) ?? ''} WHERE ${where.sql} ${after?.sql ?? ''}
                            ORDER BY ${orderBy} LIMIT ? OFFSET ?) p ON true`,
     [...where.values, ...where.values, ...(after?.values ?? []), limit, offset ?? 0],
   );
   const total = Number(rows[0]?.__total ?? 0);
   // The one row of an empty page is the count alone.
   const raw = rows[0]?.id == null ? [] : rows;
+  related?.read(raw);
   return { rows: leanRows(em, entity, raw), raw, total };
 }

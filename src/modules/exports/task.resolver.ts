@@ -1,8 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
-import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, ownedLoader, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
+import { type Related, related, relatedRowsAt } from '../../graphql/related.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
@@ -11,6 +12,24 @@ import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
 import type { TaskService } from './task.service.js';
 import { TaskConnection, TaskKwargs, TaskResult, taskResultOf, TaskUpdatedEvent } from './task.types.js';
 import type { TaskUpdatedMessage } from './task-topics.js';
+
+/** A task's trip, read with a page of tasks. */
+const TRIP_OF_TASK: Related = {
+  entity: Trip,
+  table: 'trips',
+  on: (trip, task) => `${trip}.id = ${task}.trip_id AND ${trip}.customer_id = ${task}.customer_id`,
+  parentKey: 'trip_id',
+  loader: (customerId) => ownedLoader(Trip, customerId),
+};
+
+/** A trip's task (none before its first export), read with a page of trips. */
+const TASK_OF_TRIP: Related = {
+  entity: Task,
+  table: 'tasks',
+  on: (task, trip) => `${task}.trip_id = ${trip}.id AND ${task}.customer_id = ${trip}.customer_id`,
+  parentKey: 'id',
+  loader: (customerId) => `taskOfTrip:${customerId}`,
+};
 
 @Resolver(() => Task)
 export class TaskResolver {
@@ -29,7 +48,8 @@ export class TaskResolver {
     @Arg('to', () => String, { nullable: true, description: 'Only tasks created at or before this ISO time.' }) to?: string,
   ): Promise<ConnectionShape<Task>> {
     const columns = selectedColumns(ctx.em, Task, info, ['edges', 'node']);
-    return prefetchConnection(ctx, info, await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after, columns));
+    const page = await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after, columns, relatedRowsAt(ctx, info, ['edges', 'node']));
+    return prefetchConnection(ctx, info, page);
   }
 
   @Authorized()
@@ -68,7 +88,7 @@ export class TaskResolver {
     return { tripId: task.trip.id };
   }
 
-  @Extensions({ ...PREFETCH, ...reads() })
+  @Extensions({ ...PREFETCH, ...reads(), ...related(TRIP_OF_TASK) })
   @FieldResolver(() => Trip)
   trip(@Root() task: Task, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Trip> {
     return loadOwned(ctx, Trip, task.customer.id, task.trip.id, selectedColumns(ctx.em, Trip, info));
@@ -108,12 +128,12 @@ export class TaskUpdatedResolver {
 export class TripTaskResolver {
   constructor(private readonly taskService: TaskService) {}
 
-  @Extensions({ ...PREFETCH, ...reads() })
+  @Extensions({ ...PREFETCH, ...reads(), ...related(TASK_OF_TRIP) })
   @FieldResolver(() => Task, { nullable: true, description: 'The export task of the trip, if it was ever exported.' })
   task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Task | null> {
     const principal = principalOf(ctx);
     const columns = selectedColumns(ctx.em, Task, info);
-    return ctx.cache.load(loaderOf(`taskOfTrip:${principal.customerId}`, columns), trip.id, (tripIds: readonly string[]) =>
+    return ctx.cache.load(loaderOf(TASK_OF_TRIP.loader(principal.customerId), columns), trip.id, (tripIds: readonly string[]) =>
       this.taskService.ofTrips(ctx.em, principal, tripIds, columns),
     );
   }

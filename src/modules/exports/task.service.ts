@@ -8,7 +8,7 @@ import type { Config } from '../../config/config.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { columnList, Conditions, leanPage, leanQuery } from '../../lib/lean.js';
+import { columnList, Conditions, leanPage, leanQuery, type RelatedRows } from '../../lib/lean.js';
 import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import type { Principal } from '../../lib/principal.js';
@@ -102,6 +102,7 @@ export class TaskService {
     first?: number | null,
     after?: string | null,
     columns?: readonly string[],
+    related?: RelatedRows,
   ): Promise<ConnectionShape<Task>> {
     const size = pageSize(first, 20);
     const where = this.where(search, principal);
@@ -113,6 +114,7 @@ export class TaskService {
       columns: columnList('k', columns),
       orderBy: 'k.id DESC',
       limit: size + 1,
+      related,
     });
     if (search.deviceId) await requireOwnedWhenNoneMatched(em, Device, principal, search.deviceId, 'Device', totalCount);
     return toConnection(rows, size, totalCount, cursorOf);

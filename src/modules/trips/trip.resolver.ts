@@ -1,8 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
-import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, ownedLoader, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
+import { type Related, related, relatedRowsAt } from '../../graphql/related.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
@@ -18,6 +19,15 @@ const TripConnection = connectionType(Trip, 'Trip');
 
 const FROM = { nullable: true, description: 'Only trips still going at or after this ISO time.' } as const;
 const TO = { nullable: true, description: 'Only trips started at or before this ISO time.' } as const;
+
+/** A trip's device, read with a page of trips. */
+const DEVICE_OF_TRIP: Related = {
+  entity: Device,
+  table: 'devices',
+  on: (device, trip) => `${device}.id = ${trip}.device_id AND ${device}.customer_id = ${trip}.customer_id`,
+  parentKey: 'device_id',
+  loader: (customerId) => ownedLoader(Device, customerId),
+};
 
 @Resolver(() => Trip)
 export class TripResolver {
@@ -37,7 +47,8 @@ export class TripResolver {
   ): Promise<ConnectionShape<Trip>> {
     // The page reads the columns its selection shows, and its sort key for the cursors.
     const columns = selectedColumns(ctx.em, Trip, info, ['edges', 'node'], ['startTimeUtc']);
-    return prefetchConnection(ctx, info, await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after, columns));
+    const page = await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after, columns, relatedRowsAt(ctx, info, ['edges', 'node']));
+    return prefetchConnection(ctx, info, page);
   }
 
   @Authorized()
@@ -46,7 +57,7 @@ export class TripResolver {
     return this.tripService.get(ctx.em, principalOf(ctx), id);
   }
 
-  @Extensions({ ...PREFETCH, ...reads() })
+  @Extensions({ ...PREFETCH, ...reads(), ...related(DEVICE_OF_TRIP) })
   @FieldResolver(() => Device)
   device(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Device> {
     return loadOwned(ctx, Device, trip.customer.id, trip.device.id, selectedColumns(ctx.em, Device, info));

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { columnList, Conditions, leanPage, leanQuery, leanRows } from '../../lib/lean.js';
+import { columnList, Conditions, leanPage, leanQuery, leanRows, type RelatedRows } from '../../lib/lean.js';
 import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
@@ -78,6 +78,7 @@ export class TripService {
     first: number | null | undefined,
     after: string | null | undefined,
     columns?: readonly string[],
+    related?: RelatedRows,
   ): Promise<ConnectionShape<Trip>> {
     const size = pageSize(first);
     const where = this.where(principal, filter);
@@ -89,6 +90,7 @@ export class TripService {
       columns: columnList('t', columns),
       orderBy: 't.start_time_utc DESC, t.id DESC',
       limit: size + 1,
+      related,
     });
     if (filter.deviceId) await requireOwnedWhenNoneMatched(em, Device, principal, filter.deviceId, 'Device', total);
     return toConnection(rows, size, total, cursorOf);
