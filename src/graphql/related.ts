@@ -15,7 +15,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 
 import { leanRows, type RelatedRows } from '../lib/lean.js';
-import { type GraphQLContext, principalOf } from './context.js';
+import { type GraphQLContext, ownedLoader, principalOf } from './context.js';
 import { fieldInfo, loaderOf, selectedColumns, selectedFields, selectionAt } from './selection.js';
 
 type Row = Record<string, unknown>;
@@ -36,6 +36,20 @@ export interface Related {
   readonly parentKey: string;
   /** The name of the field's loader for a customer, before its columns (see `loaderOf`). */
   loader(customerId: string): string;
+}
+
+/**
+ * The row a field loads with `loadOwned` (src/graphql/context.ts) by the id in its parent's
+ * column `parentKey`: the row of `table` with that id, of the parent's customer.
+ */
+export function ownedRow(entity: Related['entity'], table: string, parentKey: string): Related {
+  return {
+    entity,
+    table,
+    on: (row, parent) => `${row}.id = ${parent}.${parentKey} AND ${row}.customer_id = ${parent}.customer_id`,
+    parentKey,
+    loader: (customerId) => ownedLoader(entity, customerId),
+  };
 }
 
 /** The extensions (type-graphql's `@Extensions`) of a field whose row may be read with its parent's page. */

@@ -1,9 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
-import { type GraphQLContext, loadOwned, ownedLoader, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
-import { type Related, related, relatedRowsAt } from '../../graphql/related.js';
+import { ownedRow, type Related, related, relatedRowsAt } from '../../graphql/related.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
@@ -14,13 +14,7 @@ import { TaskConnection, TaskKwargs, TaskResult, taskResultOf, TaskUpdatedEvent 
 import type { TaskUpdatedMessage } from './task-topics.js';
 
 /** A task's trip, read with a page of tasks. */
-const TRIP_OF_TASK: Related = {
-  entity: Trip,
-  table: 'trips',
-  on: (trip, task) => `${trip}.id = ${task}.trip_id AND ${trip}.customer_id = ${task}.customer_id`,
-  parentKey: 'trip_id',
-  loader: (customerId) => ownedLoader(Trip, customerId),
-};
+const TRIP_OF_TASK = ownedRow(Trip, 'trips', 'trip_id');
 
 /** A trip's task (none before its first export), read with a page of trips. */
 const TASK_OF_TRIP: Related = {

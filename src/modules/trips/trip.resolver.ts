@@ -1,9 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 
-import { type GraphQLContext, loadOwned, ownedLoader, principalOf } from '../../graphql/context.js';
+import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
-import { type Related, related, relatedRowsAt } from '../../graphql/related.js';
+import { ownedRow, related, relatedRowsAt } from '../../graphql/related.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
@@ -21,13 +21,7 @@ const FROM = { nullable: true, description: 'Only trips still going at or after 
 const TO = { nullable: true, description: 'Only trips started at or before this ISO time.' } as const;
 
 /** A trip's device, read with a page of trips. */
-const DEVICE_OF_TRIP: Related = {
-  entity: Device,
-  table: 'devices',
-  on: (device, trip) => `${device}.id = ${trip}.device_id AND ${device}.customer_id = ${trip}.customer_id`,
-  parentKey: 'device_id',
-  loader: (customerId) => ownedLoader(Device, customerId),
-};
+const DEVICE_OF_TRIP = ownedRow(Device, 'devices', 'device_id');
 
 @Resolver(() => Trip)
 export class TripResolver {
