@@ -28,11 +28,6 @@ export function principalOf(ctx: GraphQLContext): Principal {
   return ctx.principal;
 }
 
-/** The name of {@link loadOwned}'s loader of `entity`'s rows of a customer, before its columns (see `loaderOf`). */
-export function ownedLoader(entity: { readonly name: string }, customerId: string): string {
-  return `${entity.name}:${customerId}`;
-}
-
 /**
  * The row `id` of a customer, loaded in one query with every other row of that entity the
  * operation's fields ask for in the same tick, and only once per operation; at once when it
@@ -46,7 +41,7 @@ export function loadOwned<T extends { id: string }>(
   id: string,
   columns?: readonly string[],
 ): MaybePromise<T> {
-  const row = ctx.cache.load(loaderOf(ownedLoader(entity, customerId), columns), id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids, columns));
+  const row = ctx.cache.load(loaderOf(entity.name, customerId, columns), id, (ids: readonly string[]) => ownedByIds<T>(ctx.em, entity, customerId, ids, columns));
   const found = (loaded: T | null): T => {
     if (!loaded) throw notFound(entity.name);
     return loaded;

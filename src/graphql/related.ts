@@ -15,7 +15,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 
 import { leanRows, type RelatedRows } from '../lib/lean.js';
-import { type GraphQLContext, ownedLoader, principalOf } from './context.js';
+import { type GraphQLContext, principalOf } from './context.js';
 import { fieldInfo, loaderOf, selectedColumns, selectedFields, selectionAt } from './selection.js';
 
 type Row = Record<string, unknown>;
@@ -34,8 +34,8 @@ export interface Related {
   on(alias: string, parent: string): string;
   /** The column of the parent's row holding the key the field's loader is asked for. */
   readonly parentKey: string;
-  /** The name of the field's loader for a customer, before its columns (see `loaderOf`). */
-  loader(customerId: string): string;
+  /** The kind of the field's loader (see `loaderOf`; its scope is the customer). */
+  readonly loader: string;
 }
 
 /**
@@ -48,7 +48,8 @@ export function ownedRow(entity: Related['entity'], table: string, parentKey: st
     table,
     on: (row, parent) => `${row}.id = ${parent}.${parentKey} AND ${row}.customer_id = ${parent}.customer_id`,
     parentKey,
-    loader: (customerId) => ownedLoader(entity, customerId),
+    // loadOwned's loader.
+    loader: entity.name,
   };
 }
 
@@ -82,7 +83,7 @@ export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, pat
     const own = how && fieldInfo(info, selection.type, key, nodes);
     const columns = own && selectedColumns(ctx.em, how.entity, own);
     if (!how || !columns) continue;
-    joined.push({ how, alias: `r${joined.length}`, columns, loader: loaderOf(how.loader(customerId), columns) });
+    joined.push({ how, alias: `r${joined.length}`, columns, loader: loaderOf(how.loader, customerId, columns) });
   }
   if (joined.length === 0) return undefined;
   return {
@@ -95,21 +96,18 @@ export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, pat
         .join(' '),
     columns: joined.map(({ alias }) => `${alias}.*`).join(', '),
     read: (rows) => {
-      for (const { how, alias, columns, loader } of joined) primeRelated(ctx, how, alias, columns, loader, rows);
+      for (const { how, alias, loader } of joined) primeRelated(ctx, how, alias, loader, rows);
     },
   };
 }
 
 /** Hands the rows read under `alias` to the field's loader, keyed as its resolver asks; null where there is none. */
-function primeRelated(ctx: GraphQLContext, how: Related, alias: string, columns: readonly string[], loader: string, rows: readonly Row[]): void {
+function primeRelated(ctx: GraphQLContext, how: Related, alias: string, loader: string, rows: readonly Row[]): void {
   const meta = ctx.em.getMetadata().get(how.entity.name);
-  const primary = `${alias}_${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
+  const prefix = `${alias}_`;
+  const primary = `${prefix}${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
   const found = rows.filter((row) => row[primary] != null);
-  const objects = leanRows(
-    ctx.em,
-    how.entity,
-    found.map((row) => Object.fromEntries(columns.map((column) => [column, row[`${alias}_${column}`]]))),
-  );
+  const objects = leanRows(ctx.em, how.entity, found, prefix);
   let next = 0;
   for (const row of rows) {
     const key = row[how.parentKey] as string | null;

@@ -114,15 +114,27 @@ function isColumn(meta: EntityMetadata, name: string): boolean {
   return prop !== undefined && prop.persist !== false && prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR;
 }
 
-/** `columns` joined, once per list of columns (they are remembered, see {@link selectedColumns}). */
-const columnKeys = new WeakMap<readonly string[], string>();
+/** The key of {@link loaderOf}'s names for rows of every column (a list of columns always holds the primary key). */
+const EVERY_COLUMN: readonly string[] = [];
 
-/** The name of a loader of rows read with `columns` (every column when undefined): each selection's rows are its own. */
-export function loaderOf(name: string, columns: readonly string[] | undefined): string {
-  if (!columns) return `${name}:*`;
-  let key = columnKeys.get(columns);
-  if (key === undefined) columnKeys.set(columns, (key = columns.join(',')));
-  return `${name}:${key}`;
+/** Loader names by kind, by scope, by list of columns (lists are remembered, see {@link selectedColumns}). */
+const loaderNames = new Map<string, Map<string, WeakMap<readonly string[], string>>>();
+
+/**
+ * The name of a loader of `kind` (`Trip`, `taskOfTrip`) for `scope` (a customer) of rows read
+ * with `columns` (every column when undefined): each selection's rows are its own. Field
+ * resolvers ask for it once per row: the same string is answered each time, so neither is it
+ * built again nor is its hash computed again where a Map looks it up.
+ */
+export function loaderOf(kind: string, scope: string, columns: readonly string[] | undefined): string {
+  const key = columns ?? EVERY_COLUMN;
+  let byScope = loaderNames.get(kind);
+  if (!byScope) loaderNames.set(kind, (byScope = new Map<string, WeakMap<readonly string[], string>>()));
+  let byColumns = byScope.get(scope);
+  if (!byColumns) byScope.set(scope, (byColumns = new WeakMap<readonly string[], string>()));
+  let name = byColumns.get(key);
+  if (name === undefined) byColumns.set(key, (name = `${kind}:${scope}:${columns?.join(',') ?? '*'}`));
+  return name;
 }
 
 /**

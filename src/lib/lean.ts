@@ -41,7 +41,9 @@ export class LeanReference {
 type Row = Record<string, unknown>;
 type Mapper = (row: Row) => unknown;
 
-const mappers = new WeakMap<EntityMetadata, Mapper>();
+/** By entity, by the prefix of the column names read (see {@link leanRows}). */
+const mappers = new WeakMap<EntityMetadata, Map<string, Mapper>>();
+const prototypes = new WeakMap<EntityMetadata, object>();
 
 /** One column each: scalars converted by their ORM type, many-to-one and owning one-to-one as references. */
 function columnsOf(meta: EntityMetadata): EntityProperty[] {
@@ -78,13 +80,15 @@ function leanPrototype(meta: EntityMetadata, columns: readonly EntityProperty[])
  * `out[name]` was the largest item of the mapping: a keyed store whose name changes at every
  * call is one V8 cannot specialise.
  */
-function mapperOf(meta: EntityMetadata, platform: Platform): Mapper {
-  let mapper = mappers.get(meta);
+function mapperOf(meta: EntityMetadata, platform: Platform, prefix: string): Mapper {
+  let byPrefix = mappers.get(meta);
+  if (!byPrefix) mappers.set(meta, (byPrefix = new Map<string, Mapper>()));
+  let mapper = byPrefix.get(prefix);
   if (mapper) return mapper;
   const props = columnsOf(meta);
   const converters: ((value: unknown) => unknown)[] = [];
   const stores = props.map((prop) => {
-    const field = `row[${JSON.stringify(prop.fieldNames[0]!)}]`;
+    const field = `row[${JSON.stringify(prefix + prop.fieldNames[0]!)}]`;
     const slot = `out[${JSON.stringify(prop.name)}]`;
     if (prop.kind !== ReferenceKind.SCALAR) return `v = ${field}; ${slot} = v == null ? null : new Reference(v);`;
     const type = prop.customType;
@@ -98,14 +102,20 @@ function mapperOf(meta: EntityMetadata, platform: Platform): Mapper {
     reference: typeof LeanReference,
     convert: readonly ((value: unknown) => unknown)[],
   ) => Mapper;
-  mapper = build(leanPrototype(meta, props), LeanReference, converters);
-  mappers.set(meta, mapper);
+  let proto = prototypes.get(meta);
+  if (!proto) prototypes.set(meta, (proto = leanPrototype(meta, props)));
+  mapper = build(proto, LeanReference, converters);
+  byPrefix.set(prefix, mapper);
   return mapper;
 }
 
-/** Rows of `entity`'s table as lean objects: every column, or those a selection reads (see {@link columnList}; the others are undefined). */
-export function leanRows<T extends object>(em: EntityManager, entity: abstract new (...args: never[]) => T, rows: readonly Row[]): T[] {
-  const map = mapperOf(em.getMetadata().get(entity.name), em.getPlatform());
+/**
+ * Rows of `entity`'s table as lean objects: every column, or those a selection reads (see
+ * {@link columnList}; the others are undefined). With a `prefix`, each column is read under its
+ * name with that prefix (`r0_state`): a row read with another table's row (see {@link RelatedRows}).
+ */
+export function leanRows<T extends object>(em: EntityManager, entity: abstract new (...args: never[]) => T, rows: readonly Row[], prefix = ''): T[] {
+  const map = mapperOf(em.getMetadata().get(entity.name), em.getPlatform(), prefix);
   return rows.map((row) => map(row) as T);
 }
 

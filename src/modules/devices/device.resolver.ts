@@ -4,7 +4,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
 import { mapMaybe, type MaybePromise } from '../../graphql/request-cache.js';
-import { reads, selectedColumns } from '../../graphql/selection.js';
+import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
 import type { DeviceService } from './device.service.js';
@@ -97,7 +97,7 @@ export class DeviceResolver {
   @FieldResolver(() => String, { nullable: true, description: 'When its newest upload was accepted; null when none was (or retention removed the record of it).' })
   lastSeenAt(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<string | null> {
     const customerId = device.customer.id;
-    return ctx.cache.load(`lastSeen:${customerId}`, device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
+    return ctx.cache.load(loaderOf('lastSeen', customerId, undefined), device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
   }
 
   @Extensions({ ...PREFETCH, ...reads('settings') })

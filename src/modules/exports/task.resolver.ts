@@ -22,7 +22,7 @@ const TASK_OF_TRIP: Related = {
   table: 'tasks',
   on: (task, trip) => `${task}.trip_id = ${trip}.id AND ${task}.customer_id = ${trip}.customer_id`,
   parentKey: 'id',
-  loader: (customerId) => `taskOfTrip:${customerId}`,
+  loader: 'taskOfTrip',
 };
 
 @Resolver(() => Task)
@@ -127,7 +127,7 @@ export class TripTaskResolver {
   task(@Root() trip: Trip, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Task | null> {
     const principal = principalOf(ctx);
     const columns = selectedColumns(ctx.em, Task, info);
-    return ctx.cache.load(loaderOf(TASK_OF_TRIP.loader(principal.customerId), columns), trip.id, (tripIds: readonly string[]) =>
+    return ctx.cache.load(loaderOf(TASK_OF_TRIP.loader, principal.customerId, columns), trip.id, (tripIds: readonly string[]) =>
       this.taskService.ofTrips(ctx.em, principal, tripIds, columns),
     );
   }
