@@ -48,6 +48,23 @@ export function resolverContainer(services: Services): ResolverContainer {
   };
 }
 
+/** Every resolver class of the schema. */
+const RESOLVERS = [
+  AccountResolver,
+  DeviceResolver,
+  TemplateResolver,
+  TripResolver,
+  DeviceTripsResolver,
+  TriggerResolver,
+  DeliveryResolver,
+  TripExportFinishedResolver,
+  DeviceEventResolver,
+  TaskResolver,
+  TripTaskResolver,
+  TaskUpdatedResolver,
+  TripUpdatedResolver,
+] as const;
+
 /**
  * Builds the executable schema. `pubSub` carries subscription events (in-process or Redis);
  * type-graphql insists on one whenever there are subscriptions, so the schema printer gets
@@ -55,28 +72,14 @@ export function resolverContainer(services: Services): ResolverContainer {
  */
 export async function buildAppSchema(resolvers?: ResolverContainer, pubSub?: PubSub): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [
-      AccountResolver,
-      DeviceResolver,
-      TemplateResolver,
-      TripResolver,
-      DeviceTripsResolver,
-      TriggerResolver,
-      DeliveryResolver,
-      TripExportFinishedResolver,
-      DeviceEventResolver,
-      TaskResolver,
-      TripTaskResolver,
-      TaskUpdatedResolver,
-      TripUpdatedResolver,
-    ],
+    resolvers: RESOLVERS,
     ...(resolvers ? { container: { get: (resolverClass: abstract new (...args: never[]) => unknown) => resolvers.get(resolverClass) } } : {}),
     authChecker,
     pubSub: pubSub ?? createPubSub(),
     validate: false,
     emitSchemaFile: false,
-    // No globalMiddlewares: installDirectResolvers calls fields without type-graphql's chain.
+    // No globalMiddlewares: installDirectResolvers calls resolvers without type-graphql's chain.
   });
-  if (resolvers) installDirectResolvers(schema, (resolverClass) => resolvers.get(resolverClass));
+  if (resolvers) installDirectResolvers(schema, (resolverClass) => resolvers.get(resolverClass), { resolvers: RESOLVERS, authChecker, validate: false });
   return schema;
 }

@@ -1,83 +1,147 @@
 /**
- * Field resolvers called without type-graphql's per-call wrapper, where the wrapper does nothing.
+ * Resolvers called without type-graphql's per-call wrapper, where the wrapper adds nothing.
  *
  * type-graphql resolves every field of every object through a wrapper of its own: a plain field
  * (`@Field() name`) builds a resolver-data object and runs an empty middleware chain to read
- * `root.name`; a `@FieldResolver` method also looks its resolver up in the container, sorts and
- * maps its parameters and checks each for a promise, on every call. A page of 20 trips with their
- * tasks resolves about 200 fields, and that wrapping was a tenth of the page's CPU (bench/results.md,
- * "API reads"). Here, after the schema is built, such fields get a resolver that does the same
- * work directly:
+ * `root.name`; a resolver method also looks its instance up in the container, sorts and maps
+ * its parameters, converts and validates each argument (asynchronously, so a method with an
+ * argument always answers a promise), and runs `@Authorized()` as an async middleware. A page of
+ * 20 trips with their tasks resolves about 200 fields, and that wrapping was a tenth of the
+ * page's CPU (bench/results.md, "API reads"). Here, after the schema is built, such fields get a
+ * resolver that does the same work directly:
  *
  * - a plain field with no middleware and no `@Authorized`: it reads the property, as the wrapper did;
- * - a `@FieldResolver` method of a resolver class with no middleware and no `@Authorized`, whose
- *   parameters are only `@Root()`, `@Ctx()` and `@Info()` (at most three): it calls the method on
- *   the container's instance. A root that is not an instance of the `@Root()` parameter's class
- *   goes through type-graphql's own resolver, which converts it.
+ * - a query, mutation or `@FieldResolver` method of a resolver class with no middleware and only
+ *   `@Root()`, `@Ctx()`, `@Info()` and `@Arg()` parameters: it calls the method on the
+ *   container's instance with them. `@Authorized` is checked first, by the same auth checker,
+ *   with the same errors, and asynchronously as type-graphql does. An argument is handed over as graphql-js coerced it, which is what
+ *   type-graphql hands over for a scalar or enum value with validation off; any other value (an
+ *   input object, a list) and a root that is not an instance of the `@Root()` parameter's class
+ *   go through type-graphql's own resolver, which converts them.
  *
- * Everything else (arguments, which type-graphql converts and may validate; middleware; roles)
- * keeps type-graphql's resolver.
+ * Everything else (middleware, `@Args()`, custom parameter decorators, arguments validated, an
+ * auth checker that is a class) keeps type-graphql's resolver. Subscriptions are left alone.
  */
-import { type GraphQLFieldResolver, type GraphQLSchema, isObjectType } from 'graphql';
-import { getMetadataStorage } from 'type-graphql';
+import { type GraphQLField, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLSchema, isObjectType } from 'graphql';
+import { type AuthChecker, AuthenticationError, AuthorizationError, getMetadataStorage, type ResolverData } from 'type-graphql';
 
 type Resolve = GraphQLFieldResolver<unknown, unknown>;
-type ParamKind = 'root' | 'context' | 'info';
+type ResolverClass = abstract new (...args: never[]) => unknown;
+type Storage = ReturnType<typeof getMetadataStorage>;
+type Handler = Storage['queries'][number] | Storage['fieldResolvers'][number];
+type Param = NonNullable<Handler['params']>[number];
 
-const DIRECT_PARAMS = new Set<string>(['root', 'context', 'info']);
-const MAX_PARAMS = 3;
+/** How each parameter of a method is taken from graphql-js's call. */
+type Source = { readonly kind: 'root' | 'context' | 'info'; readonly name?: undefined } | { readonly kind: 'arg'; readonly name: string };
 
-const pick = (kind: ParamKind | undefined, root: unknown, context: unknown, info: unknown): unknown =>
-  kind === 'root' ? root : kind === 'context' ? context : kind === 'info' ? info : undefined;
+export interface DirectResolverOptions {
+  /** The resolver classes the schema was built with: a method of any other class is never installed. */
+  readonly resolvers: readonly ResolverClass[];
+  /** The auth checker the schema was built with; it must be a function (not a class). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any context: the checker is only called with the schema's own.
+  readonly authChecker?: AuthChecker<any>;
+  /** The schema was built with `validate: false` and no `globalMiddlewares`: arguments are handed over unvalidated. */
+  readonly validate: false;
+}
+
+/** A value type-graphql's argument conversion answers unchanged. */
+const isPlain = (value: unknown): boolean => value == null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+function sourceOf(param: Param): Source | undefined {
+  switch (param.kind) {
+    case 'root':
+    case 'context':
+      return param.propertyName === undefined ? { kind: param.kind } : undefined;
+    case 'info':
+      return { kind: 'info' };
+    case 'arg':
+      return param.validateSettings === undefined && param.validateFn === undefined ? { kind: 'arg', name: param.name } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The resolver that calls `method` directly, or undefined where type-graphql's must stay. */
+function directHandler(
+  handler: Handler,
+  wrapped: Resolve,
+  instanceOf: (resolverClass: ResolverClass) => unknown,
+  authChecker: DirectResolverOptions['authChecker'],
+): Resolve | undefined {
+  if ('kind' in handler && handler.kind !== 'external') return undefined;
+  if ((handler.middlewares ?? []).length > 0) return undefined;
+  const roles = handler.roles;
+  if (roles !== undefined && (typeof authChecker !== 'function' || authChecker.prototype !== undefined)) return undefined;
+  const params = [...(handler.params ?? [])].sort((a, b) => a.index - b.index);
+  const sources = params.map(sourceOf);
+  if (sources.some((source) => source === undefined) || params.some((param, i) => param.index !== i)) return undefined;
+  const instance = instanceOf(handler.target as ResolverClass) as Record<string, (...args: unknown[]) => unknown>;
+  const method = instance[handler.methodName];
+  if (typeof method !== 'function') return undefined;
+  const rootParam = params.find((param) => param.kind === 'root');
+  const rootType = rootParam?.kind === 'root' ? (rootParam.getType?.() as unknown) : undefined;
+  const rootClass = typeof rootType === 'function' ? (rootType as ResolverClass) : undefined;
+  const argNames = (sources as Source[]).flatMap((source) => (source.kind === 'arg' ? [source.name] : []));
+
+  const call: Resolve = (root, args, context, info) => {
+    const values = (sources as Source[]).map((source) =>
+      source.kind === 'root' ? root : source.kind === 'context' ? context : source.kind === 'info' ? info : (args as Record<string, unknown>)[source.name!],
+    );
+    return method.apply(instance, values);
+  };
+  // Asynchronous like type-graphql's auth middleware: a refusal is a rejected promise, so which
+  // errors a list reports when several of its fields are refused stays the same.
+  const check = authChecker as (data: ResolverData, roles: readonly unknown[]) => boolean | Promise<boolean>;
+  const authorized: Resolve =
+    roles === undefined
+      ? call
+      : async (root, args, context, info) => {
+          if (!(await check({ root, args: args as unknown, context, info } as ResolverData, roles)))
+            throw roles.length === 0 ? new AuthenticationError() : new AuthorizationError();
+          return call(root, args, context, info);
+        };
+  return (root, args, context, info) => {
+    if (rootClass && root != null && !(root instanceof rootClass)) return wrapped(root, args, context, info);
+    for (const name of argNames) if (!isPlain((args as Record<string, unknown>)[name])) return wrapped(root, args, context, info);
+    return authorized(root, args, context, info);
+  };
+}
 
 /**
  * Installs the direct resolvers into `schema` (built by type-graphql from the metadata in this
- * process, with `instanceOf` as its container) and answers how many fields got one.
+ * process, with `instanceOf` as its container and the given options) and answers how many
+ * fields got one.
  */
-export function installDirectResolvers(schema: GraphQLSchema, instanceOf: (resolverClass: abstract new (...args: never[]) => unknown) => unknown): number {
+export function installDirectResolvers(schema: GraphQLSchema, instanceOf: (resolverClass: ResolverClass) => unknown, options: DirectResolverOptions): number {
   const storage = getMetadataStorage();
   const typeNames = new Map<unknown, string>(storage.objectTypes.map((type) => [type.target, type.name]));
-  const fieldOf = (target: unknown, name: string) => {
+  const fieldOf = (type: GraphQLObjectType | null | undefined, name: string): GraphQLField<unknown, unknown> | undefined => type?.getFields()[name];
+  const objectType = (target: unknown): GraphQLObjectType | undefined => {
     const type = schema.getType(typeNames.get(target) ?? '');
-    return isObjectType(type) ? type.getFields()[name] : undefined;
+    return isObjectType(type) ? type : undefined;
   };
   let installed = 0;
-  const resolved = new Set<unknown>();
-
-  for (const resolver of storage.fieldResolvers) {
-    const objectType = resolver.getObjectType?.();
-    const field = objectType ? fieldOf(objectType, resolver.schemaName) : undefined;
-    if (!field) continue;
+  const handled = new Set<unknown>();
+  const built = new Set<unknown>(options.resolvers);
+  const install = (field: GraphQLField<unknown, unknown> | undefined, handler: Handler): void => {
+    if (!field?.resolve) return;
     // Whatever happens to this field, it is not a plain property read.
-    resolved.add(field);
-    const params = [...(resolver.params ?? [])].sort((a, b) => a.index - b.index);
-    const direct =
-      resolver.kind === 'external' &&
-      resolver.roles === undefined &&
-      (resolver.middlewares ?? []).length === 0 &&
-      params.length <= MAX_PARAMS &&
-      params.every((param, i) => param.index === i && DIRECT_PARAMS.has(param.kind) && !('propertyName' in param && param.propertyName !== undefined));
-    if (!direct || !field.resolve) continue;
-    const instance = instanceOf(resolver.target as abstract new (...args: never[]) => unknown) as Record<string, (...args: unknown[]) => unknown>;
-    const method = instance[resolver.methodName];
-    if (typeof method !== 'function') continue;
-    const kinds = params.map((param) => param.kind as ParamKind);
-    const rootParam = params.find((param) => param.kind === 'root');
-    const rootType = rootParam && 'getType' in rootParam ? (rootParam.getType?.() as unknown) : undefined;
-    const rootClass = typeof rootType === 'function' ? (rootType as abstract new (...args: never[]) => unknown) : undefined;
-    const [k0, k1, k2] = kinds;
-    const wrapped = field.resolve;
-    const own: Resolve = (root, _args, context, info) => method.call(instance, pick(k0, root, context, info), pick(k1, root, context, info), pick(k2, root, context, info));
-    field.resolve = rootClass
-      ? (root, args, context, info) => (root == null || root instanceof rootClass ? own(root, args, context, info) : wrapped(root, args, context, info))
-      : own;
+    handled.add(field);
+    if (!built.has(handler.target)) return;
+    const direct = directHandler(handler, field.resolve, instanceOf, options.authChecker);
+    if (!direct) return;
+    field.resolve = direct;
     installed++;
-  }
+  };
+
+  for (const query of storage.queries) install(fieldOf(schema.getQueryType(), query.schemaName), query);
+  for (const mutation of storage.mutations) install(fieldOf(schema.getMutationType(), mutation.schemaName), mutation);
+  for (const resolver of storage.fieldResolvers) install(fieldOf(objectType(resolver.getObjectType?.()), resolver.schemaName), resolver);
 
   for (const type of storage.objectTypes) {
     for (const plain of type.fields ?? []) {
-      const field = fieldOf(type.target, plain.schemaName);
-      if (!field?.resolve || resolved.has(field) || plain.roles !== undefined || (plain.middlewares ?? []).length > 0) continue;
+      const field = fieldOf(objectType(type.target), plain.schemaName);
+      if (!field?.resolve || handled.has(field) || plain.roles !== undefined || (plain.middlewares ?? []).length > 0) continue;
       const property = plain.name;
       field.resolve = (root) => (root as Record<string, unknown>)[property];
       installed++;
