@@ -11,10 +11,11 @@
  * remember what the batches answered ({@link RequestCache.load}), so when graphql-js resolves
  * the same fields afterwards each answers its value at once.
  */
-import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType } from 'graphql';
+import { type FieldNode, getNamedType, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType } from 'graphql';
 
 import type { ConnectionShape } from '../lib/pagination.js';
 import type { GraphQLContext } from './context.js';
+import { mapMaybe, type MaybePromise } from './request-cache.js';
 import { fieldInfo, selectedFields, selectionAt } from './selection.js';
 
 /**
@@ -24,38 +25,59 @@ import { fieldInfo, selectedFields, selectionAt } from './selection.js';
  */
 export const PREFETCH = { prefetch: true } as const;
 
+/** A selected {@link PREFETCH} field: its response key, its nodes, its definition. */
+type Prefetchable = readonly [key: string, nodes: readonly FieldNode[], field: GraphQLField<unknown, unknown>];
+
+/** By the (remembered) selection of a type: its fields to prefetch, worked out once per query. */
+const prefetchable = new WeakMap<ReadonlyMap<string, readonly FieldNode[]>, readonly Prefetchable[]>();
+
+function prefetchableOf(info: GraphQLResolveInfo, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): readonly Prefetchable[] {
+  const selected = selectedFields(info, type, fieldNodes, 'alias');
+  let found = prefetchable.get(selected);
+  if (!found) {
+    const fields = type.getFields();
+    found = [...selected].flatMap(([key, nodes]): Prefetchable[] => {
+      const field = fields[nodes[0]!.name.value];
+      return field?.resolve && field.extensions.prefetch === true && field.args.length === 0 ? [[key, nodes, field]] : [];
+    });
+    prefetchable.set(selected, found);
+  }
+  return found;
+}
+
 /**
  * Resolves every selected {@link PREFETCH} field of `parents` (all of type `type`, selected by
  * `fieldNodes`), then the same below. Each resolver gets the info graphql-js would hand it (its
  * own field's nodes), so what it reads for the selection is what graphql-js's call will ask for.
+ * Nothing to wait for (every row at hand already, as rows read with their page are) is no promise.
  */
-async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: GraphQLObjectType, parents: readonly object[], fieldNodes: readonly FieldNode[]) {
-  const fields = type.getFields();
-  await Promise.all(
-    [...selectedFields(info, type, fieldNodes, 'alias')].map(async ([key, nodes]) => {
-      const field = fields[nodes[0]!.name.value];
-      const own = fieldInfo(info, type, key, nodes);
-      if (!field?.resolve || !own || field.extensions.prefetch !== true || field.args.length > 0) return;
-      const resolve = field.resolve;
-      // A row whose field fails (a reference to a row that is gone) fails again, with its path,
-      // when graphql-js resolves it: here it is only not prefetched. A value at hand needs no promise.
-      let waiting = false;
-      const found = parents.map((parent): unknown => {
-        try {
-          const value: unknown = resolve(parent, {}, ctx, own);
-          if (!(value instanceof Promise)) return value;
-          waiting = true;
-          return value.catch(() => undefined);
-        } catch {
-          return undefined;
-        }
-      });
-      const values = waiting ? await Promise.all(found) : found;
-      const childType = getNamedType(field.type);
+function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: GraphQLObjectType, parents: readonly object[], fieldNodes: readonly FieldNode[]): MaybePromise<void> {
+  const pending: Promise<void>[] = [];
+  for (const [key, nodes, field] of prefetchableOf(info, type, fieldNodes)) {
+    const own = fieldInfo(info, type, key, nodes)!;
+    const resolve = field.resolve!;
+    // A row whose field fails (a reference to a row that is gone) fails again, with its path,
+    // when graphql-js resolves it: here it is only not prefetched. A value at hand needs no promise.
+    let waiting = false;
+    const found = parents.map((parent): unknown => {
+      try {
+        const value: unknown = resolve(parent, {}, ctx, own);
+        if (!(value instanceof Promise)) return value;
+        waiting = true;
+        return value.catch(() => undefined);
+      } catch {
+        return undefined;
+      }
+    });
+    const childType = getNamedType(field.type);
+    const below = (values: readonly unknown[]): MaybePromise<void> => {
       const children = values.flat().filter((value): value is object => typeof value === 'object' && value !== null);
-      if (children.length > 0 && isObjectType(childType)) await prefetchFields(ctx, own, childType, children, nodes);
-    }),
-  );
+      return children.length > 0 && isObjectType(childType) ? prefetchFields(ctx, own, childType, children, nodes) : undefined;
+    };
+    const done = waiting ? Promise.all(found).then(below) : below(found);
+    if (done instanceof Promise) pending.push(done);
+  }
+  return pending.length === 0 ? undefined : pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
 }
 
 /**
@@ -63,26 +85,20 @@ async function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, typ
  * `path` leads from the resolved field to the nodes: `[]` for a list field, `['edges', 'node']`
  * for a connection.
  */
-export async function prefetchNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, nodes: readonly object[], path: readonly string[]): Promise<void> {
+export function prefetchNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, nodes: readonly object[], path: readonly string[]): MaybePromise<void> {
   // A subscription's loaders forget between events: loading ahead would load twice.
-  if (nodes.length === 0 || !ctx.cache.remembers) return;
+  if (nodes.length === 0 || !ctx.cache.remembers) return undefined;
   const selection = selectionAt(info, path);
-  if (selection) await prefetchFields(ctx, info, selection.type, nodes, selection.fieldNodes);
+  return selection && prefetchFields(ctx, info, selection.type, nodes, selection.fieldNodes);
 }
 
 /** {@link prefetchNodes} for the nodes of a connection; answers the connection. */
-export async function prefetchConnection<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, connection: ConnectionShape<T>): Promise<ConnectionShape<T>> {
-  await prefetchNodes(
-    ctx,
-    info,
-    connection.edges.map((edge) => edge.node),
-    ['edges', 'node'],
-  );
-  return connection;
+export function prefetchConnection<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, connection: ConnectionShape<T>): MaybePromise<ConnectionShape<T>> {
+  const nodes = connection.edges.map((edge) => edge.node);
+  return mapMaybe(prefetchNodes(ctx, info, nodes, ['edges', 'node']), () => connection);
 }
 
 /** {@link prefetchNodes} for a list field's items; answers the list. */
-export async function prefetchList<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[]): Promise<T[]> {
-  await prefetchNodes(ctx, info, items, []);
-  return items;
+export function prefetchList<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[]): MaybePromise<T[]> {
+  return mapMaybe(prefetchNodes(ctx, info, items, []), () => items);
 }
