@@ -58,60 +58,79 @@ export function related(how: Related): { readonly related: Related } {
   return { related: how };
 }
 
-/** One related field of a page: the alias its columns are read under, and the loader they fill. */
+/**
+ * One related field of a page: the alias its columns are read under (its row's columns are
+ * `<alias>_<column>`), the loader they fill, and the related fields of its own selection, read
+ * with it (a task's trip, and that trip's device).
+ */
 interface Joined {
   readonly how: Related;
   readonly alias: string;
   readonly columns: readonly string[];
   readonly loader: string;
+  readonly below: readonly Joined[];
 }
 
-/**
- * The rows of the {@link related} fields the operation selects on the nodes at `path` below the
- * page field (`['edges', 'node']` for a connection), to be read with the page; undefined when
- * there are none. A field whose selection needs every column of its row is loaded as before.
- */
-export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, path: readonly string[]): RelatedRows | undefined {
-  // A subscription's loaders forget between events: nothing read ahead would be found.
-  if (!ctx.cache.remembers) return undefined;
+/** The related fields selected at `path` below the field of `info`, aliased after `prefix`. */
+function joinedAt(ctx: GraphQLContext, customerId: string, info: GraphQLResolveInfo, path: readonly string[], prefix: string): Joined[] {
   const selection = selectionAt(info, path);
-  if (!selection) return undefined;
-  const customerId = principalOf(ctx).customerId;
+  if (!selection) return [];
   const joined: Joined[] = [];
   for (const [key, nodes] of selectedFields(info, selection.type, selection.fieldNodes, 'alias')) {
     const how = selection.type.getFields()[nodes[0]!.name.value]?.extensions.related as Related | undefined;
     const own = how && fieldInfo(info, selection.type, key, nodes);
     const columns = own && selectedColumns(ctx.em, how.entity, own);
-    if (!how || !columns) continue;
-    joined.push({ how, alias: `r${joined.length}`, columns, loader: loaderOf(how.loader, customerId, columns) });
+    if (!how || !own || !columns) continue;
+    const alias = `${prefix}r${joined.length}`;
+    joined.push({ how, alias, columns, loader: loaderOf(how.loader, customerId, columns), below: joinedAt(ctx, customerId, own, [], alias) });
   }
+  return joined;
+}
+
+/** The lateral join reading `joined`'s row (and those below it) for the row aliased `parent`. */
+function joinSql({ how, alias, columns, below }: Joined, parent: string): string {
+  const row = `x_${alias}`;
+  const selected = [...columns.map((column) => `${row}.${column} AS ${alias}_${column}`), ...below.map((nested) => `${nested.alias}.*`)];
+  const nested = below.map((join) => joinSql(join, row)).join(' ');
+  return `LEFT JOIN LATERAL (SELECT ${selected.join(', ')} FROM ${how.table} ${row} ${nested} WHERE ${how.on(row, parent)}) ${alias} ON true`;
+}
+
+/**
+ * The rows of the {@link related} fields the operation selects on the nodes at `path` below the
+ * page field (`['edges', 'node']` for a connection, `[]` for the field's own objects), and those
+ * of the related fields below them, to be read with the page; undefined when there are none. A
+ * field whose selection needs every column of its row is loaded as before.
+ */
+export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, path: readonly string[]): RelatedRows | undefined {
+  // A subscription's loaders forget between events: nothing read ahead would be found.
+  if (!ctx.cache.remembers) return undefined;
+  const joined = joinedAt(ctx, principalOf(ctx).customerId, info, path, '');
   if (joined.length === 0) return undefined;
   return {
-    sql: (parent) =>
-      joined
-        .map(
-          ({ how, alias, columns }) =>
-            `LEFT JOIN LATERAL (SELECT ${columns.map((column) => `x.${column} AS ${alias}_${column}`).join(', ')} FROM ${how.table} x WHERE ${how.on('x', parent)}) ${alias} ON true`,
-        )
-        .join(' '),
+    sql: (parent) => joined.map((join) => joinSql(join, parent)).join(' '),
     columns: joined.map(({ alias }) => `${alias}.*`).join(', '),
-    read: (rows) => {
-      for (const { how, alias, loader } of joined) primeRelated(ctx, how, alias, loader, rows);
-    },
+    read: (rows) => primeRelated(ctx, joined, '', rows),
   };
 }
 
-/** Hands the rows read under `alias` to the field's loader, keyed as its resolver asks; null where there is none. */
-function primeRelated(ctx: GraphQLContext, how: Related, alias: string, loader: string, rows: readonly Row[]): void {
-  const meta = ctx.em.getMetadata().get(how.entity.name);
-  const prefix = `${alias}_`;
-  const primary = `${prefix}${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
-  const found = rows.filter((row) => row[primary] != null);
-  const objects = leanRows(ctx.em, how.entity, found, prefix);
-  let next = 0;
-  for (const row of rows) {
-    const key = row[how.parentKey] as string | null;
-    const object = row[primary] == null ? null : objects[next++];
-    if (key != null) ctx.cache.prime(loader, key, object);
+/**
+ * Hands the rows read for `joined` to their fields' loaders, keyed as their resolvers ask (the
+ * parent's column, read under `parentPrefix`); null where there is none.
+ */
+function primeRelated(ctx: GraphQLContext, joined: readonly Joined[], parentPrefix: string, rows: readonly Row[]): void {
+  for (const { how, alias, loader, below } of joined) {
+    const meta = ctx.em.getMetadata().get(how.entity.name);
+    const prefix = `${alias}_`;
+    const primary = `${prefix}${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
+    const found = rows.filter((row) => row[primary] != null);
+    const objects = leanRows(ctx.em, how.entity, found, prefix);
+    const parentKey = `${parentPrefix}${how.parentKey}`;
+    let next = 0;
+    for (const row of rows) {
+      const key = row[parentKey] as string | null | undefined;
+      const object = row[primary] == null ? null : objects[next++];
+      if (key != null) ctx.cache.prime(loader, key, object);
+    }
+    if (below.length > 0) primeRelated(ctx, below, prefix, found);
   }
 }

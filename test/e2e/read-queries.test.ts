@@ -115,6 +115,24 @@ describe('read paths load related rows in batches, never a query per row (issue 
       assert.equal(large.length, small.length, `${name}: ${small.length} statements for 3 rows, ${large.length} for 15:\n${large.join('\n')}`);
       assert.ok(large.length <= 7, `${name}: at most 7 statements, got ${large.length}`);
     }
+    // Related rows come with their page: a task list with each task's trip and that trip's device
+    // is authentication and the page; the fleet's latest trips come with their tasks.
+    let listed: { tasks: { edges: { node: { id: string; trip: { id: string; startTimeUtc: string; device: { id: string; name: string } } } }[] } } | undefined;
+    const taskList = await statementsOf(async () => {
+      listed = (await gql<NonNullable<typeof listed>>(t.baseUrl, dashboardOperation('trips.graphql', 'TaskList'), { first: 15 }, acme.apiToken)).data ?? undefined;
+    });
+    assert.equal(taskList.length, 2, taskList.join('\n'));
+    const { rows: truth } = await t.db.pool.query<{ id: string; trip_id: string; device_id: string; name: string }>(
+      `SELECT k.id::text, k.trip_id, k.device_id, d.name FROM tasks k JOIN trips r ON r.id = k.trip_id JOIN devices d ON d.id = r.device_id WHERE k.customer_id = $1`,
+      [acme.customerId],
+    );
+    assert.equal(listed!.tasks.edges.length, 15);
+    for (const { node } of listed!.tasks.edges) {
+      const row = truth.find((task) => task.id === node.id)!;
+      assert.deepEqual([node.trip.id, node.trip.device.id, node.trip.device.name], [row.trip_id, row.device_id, row.name]);
+    }
+    const fleet = await statementsOf(() => gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Fleet'), {}, acme.apiToken));
+    assert.ok(!fleet.some((sql) => /FROM tasks k WHERE k\.trip_id = ANY/.test(sql)), fleet.join('\n'));
     // The fleet page grows with the devices only in rows, not in statements.
     const before = await statementsOf(() => gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Fleet'), {}, acme.apiToken));
     const more = await createDevice(t.db.orm, acme);

@@ -101,7 +101,9 @@ export class DeviceTripsResolver {
   latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Trip | null> {
     const customerId = device.customer.id;
     const columns = selectedColumns(ctx.em, Trip, info);
-    return ctx.cache.load(loaderOf('latestTrip', customerId, columns), device.id, (ids: readonly string[]) => this.tripService.latestOfDevices(ctx.em, customerId, ids, columns));
+    return ctx.cache.load(loaderOf('latestTrip', customerId, columns), device.id, (ids: readonly string[]) =>
+      this.tripService.latestOfDevices(ctx.em, customerId, ids, columns, relatedRowsAt(ctx, info, [])),
+    );
   }
 }
 

@@ -138,19 +138,19 @@ export class TripService {
   }
 
   /** Each device's trip that started last (none for a device without trips), in one statement. */
-  async latestOfDevices(em: EntityManager, customerId: string, deviceIds: readonly string[], columns?: readonly string[]): Promise<Map<string, Trip>> {
+  async latestOfDevices(em: EntityManager, customerId: string, deviceIds: readonly string[], columns?: readonly string[], related?: RelatedRows): Promise<Map<string, Trip>> {
     const ids = deviceIds.filter(isUuid);
     if (!ids.length) return new Map();
-    const trips = await leanQuery(
+    const rows = await readRows(
       em,
-      Trip,
-      `SELECT ${columnList('t', columns)} FROM unnest(?::uuid[]) AS d(id)
+      `SELECT ${columnList('t', columns)}${related ? `, ${related.columns}` : ''} FROM unnest(?::uuid[]) AS d(id)
          CROSS JOIN LATERAL (
            SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY t.start_time_utc DESC, t.id DESC LIMIT 1
-         ) t`,
+         ) t ${related?.sql('t') ?? ''}`,
       [ids, customerId],
     );
-    return new Map(trips.map((trip) => [trip.device.id, trip]));
+    related?.read(rows);
+    return new Map(leanRows(em, Trip, rows).map((trip) => [trip.device.id, trip]));
   }
 
   /** Newest first, by limit and offset (the legacy REST list), each trip with its device's ids. */
