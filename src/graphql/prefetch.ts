@@ -25,6 +25,10 @@ import { fieldInfo, selectedFields, selectionAt } from './selection.js';
  */
 export const PREFETCH = { prefetch: true } as const;
 
+function addObject(objects: object[], value: unknown): void {
+  if (typeof value === 'object' && value !== null) objects.push(value);
+}
+
 /** A selected {@link PREFETCH} field: its response key, its nodes, its definition. */
 type Prefetchable = readonly [key: string, nodes: readonly FieldNode[], field: GraphQLField<unknown, unknown>];
 
@@ -71,7 +75,12 @@ function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: Gra
     });
     const childType = getNamedType(field.type);
     const below = (values: readonly unknown[]): MaybePromise<void> => {
-      const children = values.flat().filter((value): value is object => typeof value === 'object' && value !== null);
+      const children: object[] = [];
+      for (const value of values) {
+        // A list field's value is a list of objects.
+        if (Array.isArray(value)) for (const item of value as unknown[]) addObject(children, item);
+        else addObject(children, value);
+      }
       return children.length > 0 && isObjectType(childType) ? prefetchFields(ctx, own, childType, children, nodes) : undefined;
     };
     const done = waiting ? Promise.all(found).then(below) : below(found);

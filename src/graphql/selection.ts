@@ -18,14 +18,14 @@ import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResol
  */
 class BelowNodes<V> {
   /** By the one node of a field, or by the array of its nodes. */
-  private readonly answers = new WeakMap<object, Map<object, Map<string, V>>>();
+  private readonly answers = new WeakMap<object, Map<object, Map<unknown, V>>>();
 
-  get(fieldNodes: readonly FieldNode[], type: object, key: string, compute: () => V): V {
+  get(fieldNodes: readonly FieldNode[], type: object, key: unknown, compute: () => V): V {
     const at = fieldNodes.length === 1 ? fieldNodes[0]! : fieldNodes;
     let byType = this.answers.get(at);
-    if (!byType) this.answers.set(at, (byType = new Map<object, Map<string, V>>()));
+    if (!byType) this.answers.set(at, (byType = new Map<object, Map<unknown, V>>()));
     let byKey = byType.get(type);
-    if (!byKey) byType.set(type, (byKey = new Map<string, V>()));
+    if (!byKey) byType.set(type, (byKey = new Map<unknown, V>()));
     if (byKey.has(key)) return byKey.get(key)!;
     const value = compute();
     byKey.set(key, value);
@@ -117,23 +117,34 @@ function isColumn(meta: EntityMetadata, name: string): boolean {
 /** The key of {@link loaderOf}'s names for rows of every column (a list of columns always holds the primary key). */
 const EVERY_COLUMN: readonly string[] = [];
 
-/** Loader names by kind, by scope, by list of columns (lists are remembered, see {@link selectedColumns}). */
-const loaderNames = new Map<string, Map<string, WeakMap<readonly string[], string>>>();
+/**
+ * Loader names of a kind by scope, by list of columns (lists are remembered, see
+ * {@link selectedColumns}), and the last one answered: a field resolver asks once per row, and
+ * each row holds its own copy of the customer's id, which a Map would hash again each time.
+ */
+interface NamesOfKind {
+  readonly byScope: Map<string, WeakMap<readonly string[], string>>;
+  last?: { readonly scope: string; readonly columns: readonly string[]; readonly name: string };
+}
+const loaderNames = new Map<string, NamesOfKind>();
 
 /**
  * The name of a loader of `kind` (`Trip`, `taskOfTrip`) for `scope` (a customer) of rows read
- * with `columns` (every column when undefined): each selection's rows are its own. Field
- * resolvers ask for it once per row: the same string is answered each time, so neither is it
- * built again nor is its hash computed again where a Map looks it up.
+ * with `columns` (every column when undefined): each selection's rows are its own. The same
+ * string is answered each time, so neither is it built again nor is its hash computed again
+ * where a Map looks it up.
  */
 export function loaderOf(kind: string, scope: string, columns: readonly string[] | undefined): string {
   const key = columns ?? EVERY_COLUMN;
-  let byScope = loaderNames.get(kind);
-  if (!byScope) loaderNames.set(kind, (byScope = new Map<string, WeakMap<readonly string[], string>>()));
-  let byColumns = byScope.get(scope);
-  if (!byColumns) byScope.set(scope, (byColumns = new WeakMap<readonly string[], string>()));
+  let names = loaderNames.get(kind);
+  if (!names) loaderNames.set(kind, (names = { byScope: new Map<string, WeakMap<readonly string[], string>>() }));
+  const last = names.last;
+  if (last && last.columns === key && last.scope === scope) return last.name;
+  let byColumns = names.byScope.get(scope);
+  if (!byColumns) names.byScope.set(scope, (byColumns = new WeakMap<readonly string[], string>()));
   let name = byColumns.get(key);
   if (name === undefined) byColumns.set(key, (name = `${kind}:${scope}:${columns?.join(',') ?? '*'}`));
+  names.last = { scope, columns: key, name };
   return name;
 }
 
@@ -153,7 +164,8 @@ export function selectedColumns(
   always: readonly string[] = [],
 ): readonly string[] | undefined {
   // The same node (in a fragment) may be a field of several parent types, with other return types.
-  const key = path.length === 0 && always.length === 0 ? entity.name : `${entity.name}:${path.join('.')}:${always.join(',')}`;
+  // Asked once per row with neither: the entity itself is the key (its name is a getter).
+  const key = path.length === 0 && always.length === 0 ? entity : `${entity.name}:${path.join('.')}:${always.join(',')}`;
   return columnsBelow.get(info.fieldNodes, info.parentType, key, () => columnsOf(em.getMetadata().get(entity.name), info, path, always));
 }
 
