@@ -13,6 +13,9 @@ let parsedSecondMs = 0;
 const DIGIT_0 = 48;
 const Z = 90;
 const DOT = 46;
+const T = 84;
+const DASH = 45;
+const COLON = 58;
 
 /**
  * Microseconds since the epoch, or `undefined` when `value` is not an ISO-8601 time.
@@ -126,21 +129,36 @@ function digits(value: string, from: number, to: number): number {
 
 /**
  * Milliseconds since the epoch of the whole second of a canonical time (`YYYY-MM-DDTHH:MM:SS`
- * first), from its digits with `Date.UTC`: a quarter of the time of `Date.parse` of the text.
- * NaN for anything that is not a real calendar second.
+ * first), from its digits: the day by `Date.UTC` (a quarter of the time of `Date.parse` of the
+ * text), remembered for the next time of the same day. NaN for anything that is not a real
+ * calendar second.
  */
 function canonicalSecondMs(value: string): number {
-  if (value[4] !== '-' || value[7] !== '-' || value[10] !== 'T' || value[13] !== ':' || value[16] !== ':') return NaN;
-  const year = digits(value, 0, 4);
-  const month = digits(value, 5, 7);
-  const day = digits(value, 8, 10);
+  if (value.charCodeAt(10) !== T || value.charCodeAt(13) !== COLON || value.charCodeAt(16) !== COLON) return NaN;
+  const dayMs = value.startsWith(cachedDay) ? cachedDayMs : canonicalDayMs(value);
   const hour = digits(value, 11, 13);
   const minute = digits(value, 14, 16);
   const second = digits(value, 17, 19);
+  if (!(hour <= 23 && minute <= 59 && second <= 59)) return NaN;
+  return dayMs + ((hour * 60 + minute) * 60 + second) * 1000;
+}
+
+/** The last day read by {@link canonicalDayMs} (`YYYY-MM-DD`) and its first millisecond: a page's times share few days. */
+let cachedDay = '\0';
+let cachedDayMs = 0;
+
+/** Milliseconds since the epoch of the day a canonical time starts with; NaN for no real calendar day. */
+function canonicalDayMs(value: string): number {
+  if (value.charCodeAt(4) !== DASH || value.charCodeAt(7) !== DASH) return NaN;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 7);
+  const day = digits(value, 8, 10);
   // Date.UTC reads a year below 100 as 19xx: such times go the long way.
-  if (!(year >= 100 && month >= 1 && month <= 12 && hour <= 23 && minute <= 59 && second <= 59 && day >= 1)) return NaN;
+  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1)) return NaN;
   if (day > (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!)) return NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+  cachedDay = value.slice(0, 10);
+  cachedDayMs = Date.UTC(year, month - 1, day);
+  return cachedDayMs;
 }
 
 /**
