@@ -7,6 +7,12 @@ const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
+/** A day of the calendar, in a year from 100: Date.UTC reads years 0-99 as 1900-1999, so those are refused. */
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  const days = DAYS_IN_MONTH[month - 1];
+  return year >= 100 && days !== undefined && day >= 1 && day <= (month === 2 && isLeap(year) ? 29 : days);
+}
+
 /** The last UTC second parsed ("2020-01-01T08:16:52") and its milliseconds since the epoch. */
 let parsedSecond = '\0';
 let parsedSecondMs = 0;
@@ -56,9 +62,7 @@ function parseIso(value: string): bigint | undefined {
   const h = Number(hs);
   const mi = Number(mis);
   const s = Number(ss);
-  const days = mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo - 1];
-  // Date.UTC reads years 0-99 as 1900-1999: such times are refused, as before.
-  if (y < 100 || days === undefined || d < 1 || d > days || h > 23 || mi > 59 || s > 59) return undefined;
+  if (!isCalendarDay(y, mo, d) || h > 23 || mi > 59 || s > 59) return undefined;
   let offsetMinutes = 0;
   if (zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
@@ -153,9 +157,7 @@ function canonicalDayMs(value: string): number {
   const year = digits(value, 0, 4);
   const month = digits(value, 5, 7);
   const day = digits(value, 8, 10);
-  // Date.UTC reads a year below 100 as 19xx: such times go the long way.
-  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1)) return NaN;
-  if (day > (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!)) return NaN;
+  if (!isCalendarDay(year, month, day)) return NaN;
   cachedDay = value.slice(0, 10);
   cachedDayMs = Date.UTC(year, month - 1, day);
   return cachedDayMs;
