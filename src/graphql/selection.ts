@@ -96,8 +96,8 @@ export function selectionAt(info: GraphQLResolveInfo, path: readonly string[]): 
 export function fieldInfo(info: GraphQLResolveInfo, type: GraphQLObjectType, key: string, nodes: readonly FieldNode[]): GraphQLResolveInfo | undefined {
   const name = nodes[0]?.name.value;
   const field = name === undefined ? undefined : type.getFields()[name];
-  if (!field || name === undefined) return undefined;
-  return { ...info, fieldName: name, fieldNodes: nodes, returnType: field.type, parentType: type, path: { prev: info.path, key, typename: type.name } };
+  if (!field) return undefined;
+  return { ...info, fieldName: field.name, fieldNodes: nodes, returnType: field.type, parentType: type, path: { prev: info.path, key, typename: type.name } };
 }
 
 /**
