@@ -17,13 +17,19 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * with the `api` role, so no job runner or dispatcher queries meanwhile.
  */
 async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
+  return (await sentWhile(run)).map((statement) => statement.text);
+}
+
+/** As {@link statementsOf}, with the values each statement was sent with. */
+async function sentWhile(run: () => Promise<unknown>): Promise<{ text: string; values: readonly unknown[] }[]> {
+  const sent: { text: string; values: readonly unknown[] }[] = [];
   // Kept to be called with the client as `this`, below.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text?: string };
-    sent.push(typeof config === 'string' ? config : (config.text ?? ''));
+    const config = args[0] as string | { text?: string; values?: unknown[] };
+    const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : typeof config === 'string' ? [] : (config.values ?? []);
+    sent.push({ text: typeof config === 'string' ? config : (config.text ?? ''), values });
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof query;
   try {
@@ -32,6 +38,42 @@ async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
     pg.Client.prototype.query = query;
   }
   return sent;
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+/**
+ * The scans of `table` in the plan PostgreSQL runs for `statement` with its values, as the
+ * service's prepared statements run it after their first executions (a generic plan) and as a
+ * plan for the values at hand (a custom plan).
+ */
+async function scansOf(pool: pg.Pool, table: string, statement: { text: string; values: readonly unknown[] }): Promise<PlanNode[]> {
+  const client = await pool.connect();
+  try {
+    await client.query(`PREPARE probe AS ${statement.text}`);
+    const values = statement.values.map((value) => (typeof value === 'number' ? String(value) : client.escapeLiteral(String(value))));
+    const scans: PlanNode[] = [];
+    for (const mode of ['force_generic_plan', 'force_custom_plan']) {
+      await client.query(`SET plan_cache_mode = ${mode}`);
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probe(${values.join(', ')})`);
+      const visit = (node: PlanNode): void => {
+        if (node['Relation Name'] === table) scans.push(node);
+        for (const child of node.Plans ?? []) visit(child);
+      };
+      visit(rows[0]!['QUERY PLAN'][0].Plan);
+    }
+    return scans;
+  } finally {
+    await client.query('DEALLOCATE probe; RESET plan_cache_mode').catch(() => undefined);
+    client.release();
+  }
 }
 
 const TRIPS_PAGE = `query ($first: Int, $after: String) {
@@ -303,6 +345,31 @@ describe('read paths load related rows in batches, never a query per row (issue 
     assert.deepEqual(new Set(seen), acmeTrips, 'every trip of the caller that existed when paging began, and no other');
     const other = await gql<TripsPage>(t.baseUrl, TRIPS_PAGE, { first: 50 }, globex.apiToken);
     for (const { node } of other.data!.trips.edges) assert.ok(!acmeTrips.has(node.id));
+  });
+
+  it("a customer's task pages read its own tasks, not past another customer's newer ones", async () => {
+    // A customer with many tasks newer than all of Acme's: a plan walking the task ids backwards
+    // would read all of them before Acme's first.
+    const initech = await createCustomer(t.db.orm, t.config, 'Initech');
+    await exportedTrips(initech, await createDevice(t.db.orm, initech), '2027-06-01T06:00:00Z', 400);
+    await t.db.pool.query('ANALYZE tasks');
+    const { rows: own } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks WHERE customer_id = $1', [acme.customerId]);
+    const pages: [string, () => Promise<unknown>][] = [
+      ['TaskList', () => gql(t.baseUrl, dashboardOperation('trips.graphql', 'TaskList'), { first: 20 }, acme.apiToken)],
+      ['GET /tasks/?limit=20', () => request(t.baseUrl, 'GET', '/tasks/?limit=20', { auth: `APIToken ${acme.apiToken}` })],
+      ['GET /tasks/', () => request(t.baseUrl, 'GET', '/tasks/', { auth: `APIToken ${acme.apiToken}` })],
+    ];
+    for (const [name, run] of pages) {
+      const reads = (await sentWhile(run)).filter((statement) => /\bFROM tasks\b/.test(statement.text));
+      assert.ok(reads.length > 0, `${name}: no read of tasks seen`);
+      for (const statement of reads) {
+        for (const scan of await scansOf(t.db.pool, 'tasks', statement)) {
+          assert.equal(scan['Rows Removed by Filter'] ?? 0, 0, `${name}: ${scan['Node Type']} on ${scan['Index Name'] ?? 'tasks'} read past other rows:\n${statement.text}`);
+          // The count reads each of Acme's tasks once; nothing reads more.
+          assert.ok((scan['Actual Rows'] ?? 0) <= own[0]!.n, `${name}: ${scan['Node Type']} on ${scan['Index Name'] ?? 'tasks'} read ${scan['Actual Rows']} rows`);
+        }
+      }
+    }
   });
 
   it("a device filter answers another customer's device NOT_FOUND and the caller's device without trips an empty page", async () => {
