@@ -176,6 +176,12 @@ export interface PageQuery {
   readonly from: string;
   /** Everything the count counts (conditions on `from` only). */
   readonly where: Conditions;
+  /**
+   * The same rows as {@link where}, written for the page's order where that differs (so that
+   * PostgreSQL reads them through the index of that order, see `ownTasks` in
+   * src/modules/exports/task.service.ts); by default `where`.
+   */
+  readonly pageWhere?: Conditions;
   /** The keyset condition of the page after a cursor (not counted), e.g. `AND (t.a, t.id) < (?, ?)`. */
   readonly after?: { readonly sql: string; readonly values: readonly unknown[] };
   /** Tables joined for the page's extra columns (not for the count). */
@@ -200,15 +206,15 @@ export async function leanPage<T extends object>(
   entity: abstract new (...args: never[]) => T,
   query: PageQuery,
 ): Promise<{ rows: T[]; raw: Row[]; total: number }> {
-  const { from, where, after, join, orderBy, limit, offset, related } = query;
+  const { from, where, pageWhere = where, after, join, orderBy, limit, offset, related } = query;
   const alias = from.trim().split(/\s+/).pop()!;
   const columns = `${query.columns ?? `${alias}.*`}${related ? `, ${related.columns}` : ''}`;
   const rows = await readRows<Row & { __total: string }>(
     em,
     `SELECT c.__total, p.* FROM (SELECT count(*) AS __total FROM ${from} WHERE ${where.sql}) c
-       LEFT JOIN LATERAL (SELECT ${columns} FROM ${from} ${join ?? ''} ${related?.sql(alias) ?? ''} WHERE ${where.sql} ${after?.sql ?? ''}
+       LEFT JOIN LATERAL (SELECT ${columns} FROM ${from} ${join ?? ''} ${related?.sql(alias) ?? ''} WHERE ${pageWhere.sql} ${after?.sql ?? ''}
                            ORDER BY ${orderBy} LIMIT ? OFFSET ?) p ON true`,
-    [...where.values, ...where.values, ...(after?.values ?? []), limit, offset ?? 0],
+    [...where.values, ...pageWhere.values, ...(after?.values ?? []), limit, offset ?? 0],
   );
   const total = Number(rows[0]?.__total ?? 0);
   // The one row of an empty page is the count alone.
