@@ -20,8 +20,16 @@ import { fieldInfo, loaderOf, selectedColumns, selectedFields, selectionAt } fro
 
 type Row = Record<string, unknown>;
 
+/** What every {@link related} field says: which loader its resolver loads through, by which key. */
+interface RelatedField {
+  /** The column of the parent's row holding the key the field's loader is asked for. */
+  readonly parentKey: string;
+  /** The kind of the field's loader (see `loaderOf`; its scope is the customer). */
+  readonly loader: string;
+}
+
 /** How the row of a to-one field is found from its parent's row. */
-export interface Related {
+export interface Related extends RelatedField {
   /** The entity of the field's row, read lean. */
   readonly entity: abstract new (...args: never[]) => object;
   /** Its table, as SQL. */
@@ -29,13 +37,22 @@ export interface Related {
   /**
    * The condition joining a row `alias` of the table to the parent row `parent`, tenant scope
    * included (`${alias}.trip_id = ${parent}.id AND ${alias}.customer_id = ${parent}.customer_id`):
-   * at most one row may match.
+   * at most one row may match, unless {@link orderBy} picks one.
    */
   on(alias: string, parent: string): string;
-  /** The column of the parent's row holding the key the field's loader is asked for. */
-  readonly parentKey: string;
-  /** The kind of the field's loader (see `loaderOf`; its scope is the customer). */
-  readonly loader: string;
+  /** The order of the rows matching {@link on}, of which the first is the field's (a device's newest trip). */
+  orderBy?(alias: string): string;
+}
+
+/**
+ * How the value of a scalar field is computed from its parent's row, when it is not a column
+ * of it (a device's last upload, an aggregate over another table).
+ */
+export interface RelatedValue extends RelatedField {
+  /** The value for the parent row `parent`, as SQL (a scalar subquery, tenant-scoped through the parent). */
+  value(parent: string): string;
+  /** The value as the field's loader answers it, from what PostgreSQL sent (null: none). */
+  read(value: unknown): unknown;
 }
 
 /**
@@ -53,23 +70,21 @@ export function ownedRow(entity: Related['entity'], table: string, parentKey: st
   };
 }
 
-/** The extensions (type-graphql's `@Extensions`) of a field whose row may be read with its parent's page. */
-export function related(how: Related): { readonly related: Related } {
+/** The extensions (type-graphql's `@Extensions`) of a field whose row or value may be read with its parent's page. */
+export function related(how: Related | RelatedValue): { readonly related: Related | RelatedValue } {
   return { related: how };
 }
 
 /**
  * One related field of a page: the alias its columns are read under (its row's columns are
- * `<alias>_<column>`), the loader they fill, and the related fields of its own selection, read
- * with it (a task's trip, and that trip's device).
+ * `<alias>_<column>`, a value's `<alias>_value`), the loader they fill, and the related fields of
+ * its own selection, read with it (a task's trip, and that trip's device).
  */
-interface Joined {
-  readonly how: Related;
-  readonly alias: string;
-  readonly columns: readonly string[];
-  readonly loader: string;
-  readonly below: readonly Joined[];
-}
+type Joined =
+  | { readonly kind: 'row'; readonly how: Related; readonly alias: string; readonly columns: readonly string[]; readonly loader: string; readonly below: readonly Joined[] }
+  | { readonly kind: 'value'; readonly how: RelatedValue; readonly alias: string; readonly loader: string };
+
+const isValue = (how: Related | RelatedValue): how is RelatedValue => 'value' in how;
 
 /** The related fields selected at `path` below the field of `info`, aliased after `prefix`. */
 function joinedAt(ctx: GraphQLContext, customerId: string, info: GraphQLResolveInfo, path: readonly string[], prefix: string): Joined[] {
@@ -77,22 +92,30 @@ function joinedAt(ctx: GraphQLContext, customerId: string, info: GraphQLResolveI
   if (!selection) return [];
   const joined: Joined[] = [];
   for (const [key, nodes] of selectedFields(info, selection.type, selection.fieldNodes, 'alias')) {
-    const how = selection.type.getFields()[nodes[0]!.name.value]?.extensions.related as Related | undefined;
-    const own = how && fieldInfo(info, selection.type, key, nodes);
-    const columns = own && selectedColumns(ctx.em, how.entity, own);
-    if (!how || !own || !columns) continue;
+    const how = selection.type.getFields()[nodes[0]!.name.value]?.extensions.related as Related | RelatedValue | undefined;
+    if (!how) continue;
     const alias = `${prefix}r${joined.length}`;
-    joined.push({ how, alias, columns, loader: loaderOf(how.loader, customerId, columns), below: joinedAt(ctx, customerId, own, [], alias) });
+    if (isValue(how)) {
+      joined.push({ kind: 'value', how, alias, loader: loaderOf(how.loader, customerId, undefined) });
+      continue;
+    }
+    const own = fieldInfo(info, selection.type, key, nodes);
+    const columns = own && selectedColumns(ctx.em, how.entity, own);
+    if (!own || !columns) continue;
+    joined.push({ kind: 'row', how, alias, columns, loader: loaderOf(how.loader, customerId, columns), below: joinedAt(ctx, customerId, own, [], alias) });
   }
   return joined;
 }
 
-/** The lateral join reading `joined`'s row (and those below it) for the row aliased `parent`. */
-function joinSql({ how, alias, columns, below }: Joined, parent: string): string {
+/** The lateral join reading `joined`'s row (and those below it), or its value, for the row aliased `parent`. */
+function joinSql(joined: Joined, parent: string): string {
+  if (joined.kind === 'value') return `LEFT JOIN LATERAL (SELECT ${joined.how.value(parent)} AS ${joined.alias}_value) ${joined.alias} ON true`;
+  const { how, alias, columns, below } = joined;
   const row = `x_${alias}`;
   const selected = [...columns.map((column) => `${row}.${column} AS ${alias}_${column}`), ...below.map((nested) => `${nested.alias}.*`)];
   const nested = below.map((join) => joinSql(join, row)).join(' ');
-  return `LEFT JOIN LATERAL (SELECT ${selected.join(', ')} FROM ${how.table} ${row} ${nested} WHERE ${how.on(row, parent)}) ${alias} ON true`;
+  const first = how.orderBy ? ` ORDER BY ${how.orderBy(row)} LIMIT 1` : '';
+  return `LEFT JOIN LATERAL (SELECT ${selected.join(', ')} FROM ${how.table} ${row} ${nested} WHERE ${how.on(row, parent)}${first}) ${alias} ON true`;
 }
 
 /**
@@ -118,13 +141,22 @@ export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, pat
  * parent's column, read under `parentPrefix`); null where there is none.
  */
 function primeRelated(ctx: GraphQLContext, joined: readonly Joined[], parentPrefix: string, rows: readonly Row[]): void {
-  for (const { how, alias, loader, below } of joined) {
+  for (const join of joined) {
+    const parentKey = `${parentPrefix}${join.how.parentKey}`;
+    if (join.kind === 'value') {
+      const column = `${join.alias}_value`;
+      for (const row of rows) {
+        const key = row[parentKey] as string | null | undefined;
+        if (key != null) ctx.cache.prime(join.loader, key, join.how.read(row[column]));
+      }
+      continue;
+    }
+    const { how, alias, loader, below } = join;
     const meta = ctx.em.getMetadata().get(how.entity.name);
     const prefix = `${alias}_`;
     const primary = `${prefix}${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
     const found = rows.filter((row) => row[primary] != null);
     const objects = leanRows(ctx.em, how.entity, found, prefix);
-    const parentKey = `${parentPrefix}${how.parentKey}`;
     let next = 0;
     for (const row of rows) {
       const key = row[parentKey] as string | null | undefined;

@@ -3,11 +3,13 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Mutatio
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection, prefetchList } from '../../graphql/prefetch.js';
+import { related, relatedRowsAt, type RelatedValue } from '../../graphql/related.js';
 import { mapMaybe, type MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
+import { notFound } from '../../lib/errors.js';
 import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
-import type { DeviceService } from './device.service.js';
+import { type DeviceService, lastSeenOf, lastSeenValue } from './device.service.js';
 import {
   ApplyTemplatePayload,
   CreateDeviceInput,
@@ -25,6 +27,9 @@ import type { DeviceDeletion } from './device-deletion.js';
 import { Template } from './template.entity.js';
 import { effectiveSettings } from './trip-settings.js';
 
+/** A device's last accepted upload, read with the device's row. */
+const LAST_SEEN: RelatedValue = { value: lastSeenOf, read: lastSeenValue, parentKey: 'id', loader: 'lastSeen' };
+
 @Resolver(() => Device)
 export class DeviceResolver {
   constructor(
@@ -35,7 +40,7 @@ export class DeviceResolver {
   @Authorized()
   @Query(() => [Device], { description: "The caller's devices; use deviceConnection.", deprecationReason: LIST_DEPRECATION })
   async devices(@Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Device[]> {
-    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx), selectedColumns(ctx.em, Device, info)));
+    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx), selectedColumns(ctx.em, Device, info), relatedRowsAt(ctx, info, [])));
   }
 
   @Authorized()
@@ -51,9 +56,15 @@ export class DeviceResolver {
 
   @Authorized()
   @Query(() => Device, { description: 'One device; NOT_FOUND for an unknown id or one of another customer.' })
-  device(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): MaybePromise<Device> {
+  async device(@Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo, @Arg('id', () => ID) id: string): Promise<Device> {
+    const columns = selectedColumns(ctx.em, Device, info);
+    const related = relatedRowsAt(ctx, info, []);
     // The request's loader: the same device asked for again (a trip's device, an alias) is not read again.
-    return loadOwned(ctx, Device, principalOf(ctx).customerId, id);
+    if (!related) return loadOwned(ctx, Device, principalOf(ctx).customerId, id, columns);
+    // What the selection reads of other tables (its last upload, its latest trip) comes with the row.
+    const device = await this.deviceService.findLean(ctx.em, principalOf(ctx), id, columns, related);
+    if (!device) throw notFound('Device');
+    return device;
   }
 
   @Authorized()
@@ -93,11 +104,11 @@ export class DeviceResolver {
     return this.deviceService.rotateUploadToken(ctx.em, principalOf(ctx), id);
   }
 
-  @Extensions({ ...PREFETCH, ...reads() })
+  @Extensions({ ...PREFETCH, ...reads(), ...related(LAST_SEEN) })
   @FieldResolver(() => String, { nullable: true, description: 'When its newest upload was accepted; null when none was (or retention removed the record of it).' })
   lastSeenAt(@Root() device: Device, @Ctx() ctx: GraphQLContext): MaybePromise<string | null> {
     const customerId = device.customer.id;
-    return ctx.cache.load(loaderOf('lastSeen', customerId, undefined), device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
+    return ctx.cache.load(loaderOf(LAST_SEEN.loader, customerId, undefined), device.id, (ids: readonly string[]) => this.deviceService.lastSeen(ctx.em, customerId, ids));
   }
 
   @Extensions({ ...PREFETCH, ...reads('settings') })

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { columnList, leanQuery } from '../../lib/lean.js';
+import { columnList, Conditions, leanRows, type RelatedRows } from '../../lib/lean.js';
 import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
 import type { Principal } from '../../lib/principal.js';
@@ -49,6 +49,20 @@ function nonEmptyName(name: string): string {
   return name.trim();
 }
 
+/**
+ * When the device row aliased `device` last had an upload accepted, as SQL text (null when
+ * never, or when retention removed its batches): the newest entry of the device's range of
+ * `(device_id, received_at)`.
+ */
+export function lastSeenOf(device: string): string {
+  return `(SELECT max(b.received_at)::text FROM ingest_batches b WHERE b.device_id = ${device}.id)`;
+}
+
+/** {@link lastSeenOf}'s text in the service's canonical form. */
+export function lastSeenValue(text: unknown): string | null {
+  return typeof text === 'string' ? (canonicalIso(text) ?? text) : null;
+}
+
 export class DeviceService {
   async createDevice(em: EntityManager, principal: Principal, input: { unitId: string; name: string; vehicleId: number }): Promise<{ device: Device; uploadToken: string }> {
     const unitId = input.unitId.trim().toLowerCase();
@@ -68,9 +82,26 @@ export class DeviceService {
     return { device, uploadToken };
   }
 
-  /** Oldest first; lean objects (lib/lean.ts), for reading. */
-  listDevices(em: EntityManager, principal: Principal, columns?: readonly string[]): Promise<Device[]> {
-    return leanQuery(em, Device, `SELECT ${columnList('d', columns)} FROM devices d WHERE d.customer_id = ? ORDER BY d.created_at, d.id`, [principal.customerId]);
+  /** Oldest first; lean objects (lib/lean.ts), for reading, with the rows `related` reads. */
+  listDevices(em: EntityManager, principal: Principal, columns?: readonly string[], related?: RelatedRows): Promise<Device[]> {
+    return this.readLean(em, new Conditions().and('d.customer_id = ?', principal.customerId), 'ORDER BY d.created_at, d.id', columns, related);
+  }
+
+  /** The caller's device as a lean object, with the rows `related` reads; null when it has none of that id. */
+  async findLean(em: EntityManager, principal: Principal, id: string, columns?: readonly string[], related?: RelatedRows): Promise<Device | null> {
+    if (!isUuid(id)) return null;
+    const [device] = await this.readLean(em, new Conditions().and('d.id = ? AND d.customer_id = ?', id, principal.customerId), '', columns, related);
+    return device ?? null;
+  }
+
+  private async readLean(em: EntityManager, where: Conditions, order: string, columns?: readonly string[], related?: RelatedRows): Promise<Device[]> {
+    const rows = await readRows(
+      em,
+      `SELECT ${columnList('d', columns)}${related ? `, ${related.columns}` : ''} FROM devices d ${related?.sql('d') ?? ''} WHERE ${where.sql} ${order}`,
+      where.values,
+    );
+    related?.read(rows);
+    return leanRows(em, Device, rows);
   }
 
   /** The caller's device; another customer's id answers NOT_FOUND like an unknown one. */
@@ -119,15 +150,11 @@ export class DeviceService {
   async lastSeen(em: EntityManager, customerId: string, deviceIds: readonly string[]): Promise<Map<string, string>> {
     const ids = deviceIds.filter(isUuid);
     if (!ids.length) return new Map();
-    const rows = await readRows<{ device_id: string; at: string }>(
-      em,
-      `SELECT b.device_id, max(b.received_at)::text AS at
-         FROM ingest_batches b JOIN devices d ON d.id = b.device_id
-        WHERE d.customer_id = ? AND b.device_id = ANY(?)
-        GROUP BY b.device_id`,
-      [customerId, ids],
-    );
-    return new Map(rows.map((row) => [row.device_id, canonicalIso(row.at) ?? row.at]));
+    const rows = await readRows<{ id: string; at: string | null }>(em, `SELECT d.id, ${lastSeenOf('d')} AS at FROM devices d WHERE d.customer_id = ? AND d.id = ANY(?)`, [
+      customerId,
+      ids,
+    ]);
+    return new Map(rows.flatMap((row) => (row.at === null ? [] : [[row.id, lastSeenValue(row.at)!]])));
   }
 
   async createTemplate(em: EntityManager, principal: Principal, name: string, settings: TripSettingsChange): Promise<Template> {

@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, Extensions, FieldResolver, ID, Info, Int, Query, 
 
 import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/context.js';
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
-import { ownedRow, related, relatedRowsAt } from '../../graphql/related.js';
+import { ownedRow, type Related, related, relatedRowsAt } from '../../graphql/related.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
@@ -22,6 +22,16 @@ const TO = { nullable: true, description: 'Only trips started at or before this 
 
 /** A trip's device, read with a page of trips. */
 const DEVICE_OF_TRIP = ownedRow(Device, 'devices', 'device_id');
+
+/** A device's trip that started last, read with its device's row. */
+const LATEST_TRIP: Related = {
+  entity: Trip,
+  table: 'trips',
+  on: (trip, device) => `${trip}.device_id = ${device}.id AND ${trip}.customer_id = ${device}.customer_id`,
+  orderBy: (trip) => `${trip}.start_time_utc DESC, ${trip}.id DESC`,
+  parentKey: 'id',
+  loader: 'latestTrip',
+};
 
 @Resolver(() => Trip)
 export class TripResolver {
@@ -96,12 +106,12 @@ export class DeviceTripsResolver {
     ) as MaybePromise<ConnectionShape<Trip>>;
   }
 
-  @Extensions({ ...PREFETCH, ...reads() })
+  @Extensions({ ...PREFETCH, ...reads(), ...related(LATEST_TRIP) })
   @FieldResolver(() => Trip, { nullable: true, description: 'The trip that started last; null before the first.' })
   latestTrip(@Root() device: Device, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): MaybePromise<Trip | null> {
     const customerId = device.customer.id;
     const columns = selectedColumns(ctx.em, Trip, info);
-    return ctx.cache.load(loaderOf('latestTrip', customerId, columns), device.id, (ids: readonly string[]) =>
+    return ctx.cache.load(loaderOf(LATEST_TRIP.loader, customerId, columns), device.id, (ids: readonly string[]) =>
       this.tripService.latestOfDevices(ctx.em, customerId, ids, columns, relatedRowsAt(ctx, info, [])),
     );
   }
