@@ -40,6 +40,13 @@ export function ormOptions(databaseUrl: string, entities: NonNullable<Options['e
     // knex prints each dropped connection to the console; the query on it fails and its caller
     // reports that (once per outage, see lib/database-outage.ts).
     driverOptions: {
+      // The only statements with parameters on the ORM's connections are the service's own
+      // prepared reads (src/lib/prepared-reads.ts; the ORM writes its values into the SQL text).
+      // Each is written for one index path, and PostgreSQL is told to keep one plan for it: left
+      // to choose, it kept planning the trip and task pages anew at every request (0.5 ms of its
+      // CPU a page) whenever a customer's share of the rows differed from the average, which
+      // with a few customers of different sizes is always.
+      connection: { options: '-c plan_cache_mode=force_generic_plan' },
       log: {
         warn: (message: string) => {
           if (!message.startsWith('Connection Error:')) console.warn(message);

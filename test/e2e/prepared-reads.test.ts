@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { readRows } from '../../src/lib/prepared-reads.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { insertExportedTrips } from '../factories/trips.js';
 import { gql, request } from '../support/http.js';
@@ -60,5 +61,17 @@ describe('prepared reads survive a table changing under them', () => {
     await t.db.pool.query('ALTER TABLE tasks DROP COLUMN prepared_read_probe');
     await t.db.pool.query('ALTER TABLE trips DROP COLUMN prepared_read_probe');
     await readEverywhere();
+  });
+
+  it('keeps one plan per read on a connection: a page is not planned anew at every request', async () => {
+    await readEverywhere();
+    // On the connection a read runs on, the reads it prepared so far, as PostgreSQL counts their plans.
+    const plans = await readRows<{ name: string; generic_plans: string; custom_plans: string }>(
+      t.db.orm.em.fork(),
+      "SELECT name, generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name LIKE 'read\\_%'",
+      [],
+    );
+    assert.ok(plans.length > 0, 'the connection holds prepared reads');
+    for (const plan of plans) assert.equal(plan.custom_plans, '0', `${plan.name}: planned for its values ${plan.custom_plans} times`);
   });
 });
