@@ -12,11 +12,12 @@
  * through the same loader (`Related.loader`), so it finds them at once; without a join (a
  * subscription, another page, a selection of every column) it loads them as before.
  */
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLResolveInfo } from 'graphql';
 
 import { leanRows, type RelatedRows } from '../lib/lean.js';
 import { type GraphQLContext, principalOf } from './context.js';
-import { fieldInfo, loaderOf, selectedColumns, selectedFields, selectionAt } from './selection.js';
+import { BelowNodes, fieldInfo, loaderOf, selectedColumns, selectedFields, selectionAt } from './selection.js';
 
 type Row = Record<string, unknown>;
 
@@ -77,17 +78,39 @@ export function related(how: Related | RelatedValue): { readonly related: Relate
 
 /**
  * One related field of a page: the alias its columns are read under (its row's columns are
- * `<alias>_<column>`, a value's `<alias>_value`), the loader they fill, and the related fields of
- * its own selection, read with it (a task's trip, and that trip's device).
+ * `<alias>_<column>`, a value's `<alias>_value`), and the related fields of its own selection,
+ * read with it (a task's trip, and that trip's device). It depends on the query alone, not on
+ * the customer, and is worked out once per query.
  */
 type Joined =
-  | { readonly kind: 'row'; readonly how: Related; readonly alias: string; readonly columns: readonly string[]; readonly loader: string; readonly below: readonly Joined[] }
-  | { readonly kind: 'value'; readonly how: RelatedValue; readonly alias: string; readonly loader: string };
+  | {
+      readonly kind: 'row';
+      readonly how: Related;
+      readonly alias: string;
+      readonly columns: readonly string[];
+      /** The row's primary key as read (`<alias>_id`): null where the parent has no such row. */
+      readonly primary: string;
+      readonly below: readonly Joined[];
+    }
+  | { readonly kind: 'value'; readonly how: RelatedValue; readonly alias: string };
+
+/** What a page reads with its rows for the related fields its query selects. */
+interface JoinPlan {
+  readonly joined: readonly Joined[];
+  /** `RelatedRows.columns`. */
+  readonly columns: string;
+  /** `RelatedRows.sql` by the page's alias: one string each time, whose hash is kept. */
+  readonly sql: Map<string, string>;
+}
 
 const isValue = (how: Related | RelatedValue): how is RelatedValue => 'value' in how;
 
+/** By the nodes and type of a page's rows (see `BelowNodes`): its join plan, undefined for none. */
+const plans = new BelowNodes<JoinPlan | undefined>();
+const PLAN = Symbol('related rows');
+
 /** The related fields selected at `path` below the field of `info`, aliased after `prefix`. */
-function joinedAt(ctx: GraphQLContext, customerId: string, info: GraphQLResolveInfo, path: readonly string[], prefix: string): Joined[] {
+function joinedAt(em: EntityManager, info: GraphQLResolveInfo, path: readonly string[], prefix: string): Joined[] {
   const selection = selectionAt(info, path);
   if (!selection) return [];
   const joined: Joined[] = [];
@@ -96,13 +119,15 @@ function joinedAt(ctx: GraphQLContext, customerId: string, info: GraphQLResolveI
     if (!how) continue;
     const alias = `${prefix}r${joined.length}`;
     if (isValue(how)) {
-      joined.push({ kind: 'value', how, alias, loader: loaderOf(how.loader, customerId, undefined) });
+      joined.push({ kind: 'value', how, alias });
       continue;
     }
     const own = fieldInfo(info, selection.type, key, nodes);
-    const columns = own && selectedColumns(ctx.em, how.entity, own);
+    const columns = own && selectedColumns(em, how.entity, own);
     if (!own || !columns) continue;
-    joined.push({ kind: 'row', how, alias, columns, loader: loaderOf(how.loader, customerId, columns), below: joinedAt(ctx, customerId, own, [], alias) });
+    const meta = em.getMetadata().get(how.entity.name);
+    const primary = `${alias}_${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
+    joined.push({ kind: 'row', how, alias, columns, primary, below: joinedAt(em, own, [], alias) });
   }
   return joined;
 }
@@ -127,12 +152,22 @@ function joinSql(joined: Joined, parent: string): string {
 export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, path: readonly string[]): RelatedRows | undefined {
   // A subscription's loaders forget between events: nothing read ahead would be found.
   if (!ctx.cache.remembers) return undefined;
-  const joined = joinedAt(ctx, principalOf(ctx).customerId, info, path, '');
-  if (joined.length === 0) return undefined;
+  const selection = selectionAt(info, path);
+  if (!selection) return undefined;
+  const plan = plans.get(selection.fieldNodes, selection.type, PLAN, () => {
+    const joined = joinedAt(ctx.em, info, path, '');
+    return joined.length === 0 ? undefined : { joined, columns: joined.map(({ alias }) => `${alias}.*`).join(', '), sql: new Map<string, string>() };
+  });
+  if (!plan) return undefined;
+  const customerId = principalOf(ctx).customerId;
   return {
-    sql: (parent) => joined.map((join) => joinSql(join, parent)).join(' '),
-    columns: joined.map(({ alias }) => `${alias}.*`).join(', '),
-    read: (rows) => primeRelated(ctx, joined, '', rows),
+    sql: (parent) => {
+      let sql = plan.sql.get(parent);
+      if (sql === undefined) plan.sql.set(parent, (sql = plan.joined.map((join) => joinSql(join, parent)).join(' ')));
+      return sql;
+    },
+    columns: plan.columns,
+    read: (rows) => primeRelated(ctx, customerId, plan.joined, '', rows),
   };
 }
 
@@ -140,29 +175,28 @@ export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, pat
  * Hands the rows read for `joined` to their fields' loaders, keyed as their resolvers ask (the
  * parent's column, read under `parentPrefix`); null where there is none.
  */
-function primeRelated(ctx: GraphQLContext, joined: readonly Joined[], parentPrefix: string, rows: readonly Row[]): void {
+function primeRelated(ctx: GraphQLContext, customerId: string, joined: readonly Joined[], parentPrefix: string, rows: readonly Row[]): void {
   for (const join of joined) {
     const parentKey = `${parentPrefix}${join.how.parentKey}`;
     if (join.kind === 'value') {
+      const loader = loaderOf(join.how.loader, customerId, undefined);
       const column = `${join.alias}_value`;
       for (const row of rows) {
         const key = row[parentKey] as string | null | undefined;
-        if (key != null) ctx.cache.prime(join.loader, key, join.how.read(row[column]));
+        if (key != null) ctx.cache.prime(loader, key, join.how.read(row[column]));
       }
       continue;
     }
-    const { how, alias, loader, below } = join;
-    const meta = ctx.em.getMetadata().get(how.entity.name);
-    const prefix = `${alias}_`;
-    const primary = `${prefix}${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
+    const { how, alias, columns, primary, below } = join;
+    const loader = loaderOf(how.loader, customerId, columns);
     const found = rows.filter((row) => row[primary] != null);
-    const objects = leanRows(ctx.em, how.entity, found, prefix);
+    const objects = leanRows(ctx.em, how.entity, found, `${alias}_`);
     let next = 0;
     for (const row of rows) {
       const key = row[parentKey] as string | null | undefined;
       const object = row[primary] == null ? null : objects[next++];
       if (key != null) ctx.cache.prime(loader, key, object);
     }
-    if (below.length > 0) primeRelated(ctx, below, prefix, found);
+    if (below.length > 0) primeRelated(ctx, customerId, below, `${alias}_`, found);
   }
 }

@@ -16,7 +16,7 @@ import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResol
  * graphql-js collected: one operation. Keys are constants where it is asked per row: a string
  * built per call would be hashed per call.
  */
-class BelowNodes<V> {
+export class BelowNodes<V> {
   /** By the one node of a field, or by the array of its nodes. */
   private readonly answers = new WeakMap<object, Map<object, Map<unknown, V>>>();
 
