@@ -10,7 +10,7 @@ import { type ConnectionShape, connectionType } from '../../lib/pagination.js';
 import { Device } from '../devices/device.entity.js';
 import { Trip, TripState } from './trip.entity.js';
 import { tripDuration } from './trip.serializer.js';
-import type { TripService } from './trip.service.js';
+import { newestTripsFirst, type TripService } from './trip.service.js';
 import type { TripUpdatedMessage } from './trip-topics.js';
 import { trackCost, TripTrack, tripTrack } from './trip-track.js';
 import { type TripChange, TripUpdatedEvent } from './trip-updated.types.js';
@@ -28,7 +28,7 @@ const LATEST_TRIP: Related = {
   entity: Trip,
   table: 'trips',
   on: (trip, device) => `${trip}.device_id = ${device}.id AND ${trip}.customer_id = ${device}.customer_id`,
-  orderBy: (trip) => `${trip}.start_time_utc DESC, ${trip}.id DESC`,
+  orderBy: newestTripsFirst,
   parentKey: 'id',
   loader: 'latestTrip',
 };

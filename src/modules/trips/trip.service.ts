@@ -43,6 +43,9 @@ function timeRange(filter: Pick<TripFilter, 'from' | 'to'>): { from?: string; to
   return { from: read(filter.from, 'from'), to: read(filter.to, 'to') };
 }
 
+/** Trips newest first (by start, then id): the order of every list of trips, and what picks a device's latest trip. */
+export const newestTripsFirst = (trip: string): string => `${trip}.start_time_utc DESC, ${trip}.id DESC`;
+
 /** Read side of trips; every query is scoped to the caller's customer. */
 export class TripService {
   constructor(private readonly live?: TripPubSub) {}
@@ -88,7 +91,7 @@ export class TripService {
       where,
       after: cursor && { sql: 'AND (t.start_time_utc, t.id) < (?, ?)', values: cursor },
       columns: columnList('t', columns),
-      orderBy: 't.start_time_utc DESC, t.id DESC',
+      orderBy: newestTripsFirst('t'),
       limit: size + 1,
       related,
     });
@@ -121,7 +124,7 @@ export class TripService {
          CROSS JOIN LATERAL (SELECT count(*) AS total FROM trips t WHERE t.device_id = d.id AND ${where.sql}) c
          LEFT JOIN LATERAL (
            SELECT * FROM trips t WHERE t.device_id = d.id AND ${where.sql} ${cursor ? 'AND (t.start_time_utc, t.id) < (?, ?)' : ''}
-            ORDER BY t.start_time_utc DESC, t.id DESC LIMIT ?
+            ORDER BY ${newestTripsFirst('t')} LIMIT ?
          ) t ON true`,
       [ids, ...where.values, ...where.values, ...(cursor ?? []), size + 1],
     );
@@ -145,7 +148,7 @@ export class TripService {
       em,
       `SELECT ${columnList('t', columns)}${related ? `, ${related.columns}` : ''} FROM unnest(?::uuid[]) AS d(id)
          CROSS JOIN LATERAL (
-           SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY t.start_time_utc DESC, t.id DESC LIMIT 1
+           SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY ${newestTripsFirst('t')} LIMIT 1
          ) t ${related?.sql('t') ?? ''}`,
       [ids, customerId],
     );
@@ -161,7 +164,7 @@ export class TripService {
       where,
       join: 'JOIN devices d ON d.id = t.device_id',
       columns: 't.*, d.vehicle_id, d.unit_id',
-      orderBy: 't.start_time_utc DESC, t.id DESC',
+      orderBy: newestTripsFirst('t'),
       limit,
       offset,
     });
