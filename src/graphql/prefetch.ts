@@ -10,11 +10,18 @@
  * and so on down the selection (a device's latest trip, then that trip's task). The loaders
  * remember what the batches answered ({@link RequestCache.load}), so when graphql-js resolves
  * the same fields afterwards each answers its value at once.
+ *
+ * A field whose rows the page's own statement read (src/graphql/related.ts) is answered at once
+ * already: its resolver finds them in its loader. Calling it ahead for every row would only do
+ * the same work twice (on a page of 20 tasks with each task's trip and that trip's device, a
+ * fiftieth of the page's CPU), so such a field is left to graphql-js, unless a field below it
+ * still has rows to load.
  */
 import { type FieldNode, getNamedType, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType } from 'graphql';
 
 import type { ConnectionShape } from '../lib/pagination.js';
 import type { GraphQLContext } from './context.js';
+import type { FieldsReadWithPage } from './related.js';
 import { mapMaybe, type MaybePromise } from './request-cache.js';
 import { fieldInfo, selectedFields, selectionAt } from './selection.js';
 
@@ -49,15 +56,48 @@ function prefetchableOf(info: GraphQLResolveInfo, type: GraphQLObjectType, field
   return found;
 }
 
+/** By the fields read with a page below one of its fields: whether nothing below is left to prefetch. */
+const covered = new WeakMap<FieldsReadWithPage, boolean>();
+
+/**
+ * Whether the field `key` of an object of `type`, read with the page (`read`: what was read with
+ * it), needs no prefetch: nor does any {@link PREFETCH} field below it, all read with it too.
+ */
+function readWhole(info: GraphQLResolveInfo, type: GraphQLObjectType, [key, nodes, field]: Prefetchable, read: FieldsReadWithPage): boolean {
+  let whole = covered.get(read);
+  if (whole === undefined) {
+    const childType = getNamedType(field.type);
+    const own = fieldInfo(info, type, key, nodes)!;
+    whole = !isObjectType(childType) || prefetchableOf(own, childType, nodes).every((below) => readBelow(own, childType, below, read));
+    covered.set(read, whole);
+  }
+  return whole;
+}
+
+function readBelow(info: GraphQLResolveInfo, type: GraphQLObjectType, field: Prefetchable, read: FieldsReadWithPage | undefined): boolean {
+  const own = read?.get(field[0]);
+  return own !== undefined && readWhole(info, type, field, own);
+}
+
 /**
  * Resolves every selected {@link PREFETCH} field of `parents` (all of type `type`, selected by
  * `fieldNodes`), then the same below. Each resolver gets the info graphql-js would hand it (its
  * own field's nodes), so what it reads for the selection is what graphql-js's call will ask for.
  * Nothing to wait for (every row at hand already, as rows read with their page are) is no promise.
+ * `read`: the fields read with the page's rows (see {@link FieldsReadWithPage}).
  */
-function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: GraphQLObjectType, parents: readonly object[], fieldNodes: readonly FieldNode[]): MaybePromise<void> {
+function prefetchFields(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  type: GraphQLObjectType,
+  parents: readonly object[],
+  fieldNodes: readonly FieldNode[],
+  read: FieldsReadWithPage | undefined,
+): MaybePromise<void> {
   const pending: Promise<void>[] = [];
-  for (const [key, nodes, field] of prefetchableOf(info, type, fieldNodes)) {
+  for (const prefetchable of prefetchableOf(info, type, fieldNodes)) {
+    if (readBelow(info, type, prefetchable, read)) continue;
+    const [key, nodes, field] = prefetchable;
     const own = fieldInfo(info, type, key, nodes)!;
     const resolve = field.resolve!;
     // A row whose field fails (a reference to a row that is gone) fails again, with its path,
@@ -81,7 +121,7 @@ function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: Gra
         if (Array.isArray(value)) for (const item of value as unknown[]) addObject(children, item);
         else addObject(children, value);
       }
-      return children.length > 0 && isObjectType(childType) ? prefetchFields(ctx, own, childType, children, nodes) : undefined;
+      return children.length > 0 && isObjectType(childType) ? prefetchFields(ctx, own, childType, children, nodes, read?.get(key)) : undefined;
     };
     const done = waiting ? Promise.all(found).then(below) : below(found);
     if (done instanceof Promise) pending.push(done);
@@ -89,25 +129,36 @@ function prefetchFields(ctx: GraphQLContext, info: GraphQLResolveInfo, type: Gra
   return pending.length === 0 ? undefined : pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
 }
 
+/** What a page's statement read with its rows (`relatedRowsAt`, src/graphql/related.ts); nothing when undefined. */
+export interface ReadWithPage {
+  readonly fields: FieldsReadWithPage;
+}
+
 /**
- * Loads, for all `nodes` at once, the {@link PREFETCH} fields the operation selects on them.
+ * Loads, for all `nodes` at once, the {@link PREFETCH} fields the operation selects on them,
+ * but those the page's statement read with them (`read`, the related rows it was given).
  * `path` leads from the resolved field to the nodes: `[]` for a list field, `['edges', 'node']`
  * for a connection.
  */
-export function prefetchNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, nodes: readonly object[], path: readonly string[]): MaybePromise<void> {
+export function prefetchNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, nodes: readonly object[], path: readonly string[], read?: ReadWithPage): MaybePromise<void> {
   // A subscription's loaders forget between events: loading ahead would load twice.
   if (nodes.length === 0 || !ctx.cache.remembers) return undefined;
   const selection = selectionAt(info, path);
-  return selection && prefetchFields(ctx, info, selection.type, nodes, selection.fieldNodes);
+  return selection && prefetchFields(ctx, info, selection.type, nodes, selection.fieldNodes, read?.fields);
 }
 
 /** {@link prefetchNodes} for the nodes of a connection; answers the connection. */
-export function prefetchConnection<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, connection: ConnectionShape<T>): MaybePromise<ConnectionShape<T>> {
+export function prefetchConnection<T extends object>(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  connection: ConnectionShape<T>,
+  read?: ReadWithPage,
+): MaybePromise<ConnectionShape<T>> {
   const nodes = connection.edges.map((edge) => edge.node);
-  return mapMaybe(prefetchNodes(ctx, info, nodes, ['edges', 'node']), () => connection);
+  return mapMaybe(prefetchNodes(ctx, info, nodes, ['edges', 'node'], read), () => connection);
 }
 
 /** {@link prefetchNodes} for a list field's items; answers the list. */
-export function prefetchList<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[]): MaybePromise<T[]> {
-  return mapMaybe(prefetchNodes(ctx, info, items, []), () => items);
+export function prefetchList<T extends object>(ctx: GraphQLContext, info: GraphQLResolveInfo, items: T[], read?: ReadWithPage): MaybePromise<T[]> {
+  return mapMaybe(prefetchNodes(ctx, info, items, [], read), () => items);
 }

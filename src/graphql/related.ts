@@ -85,6 +85,8 @@ export function related(how: Related | RelatedValue): { readonly related: Relate
 type Joined =
   | {
       readonly kind: 'row';
+      /** The field's response key (its alias, or its name). */
+      readonly key: string;
       readonly how: Related;
       readonly alias: string;
       readonly columns: readonly string[];
@@ -92,11 +94,27 @@ type Joined =
       readonly primary: string;
       readonly below: readonly Joined[];
     }
-  | { readonly kind: 'value'; readonly how: RelatedValue; readonly alias: string };
+  | { readonly kind: 'value'; readonly key: string; readonly how: RelatedValue; readonly alias: string };
+
+/**
+ * The fields of a page's rows that are read with the page, by response key, each with those
+ * of its own row read with it in turn: what prefetch (src/graphql/prefetch.ts) need not load.
+ */
+export type FieldsReadWithPage = ReadonlyMap<string, FieldsReadWithPage>;
+
+/** What a page's read joins for the related fields its query selects, and hands to their loaders. */
+export interface PageRelatedRows extends RelatedRows {
+  readonly fields: FieldsReadWithPage;
+}
+
+function fieldsOf(joined: readonly Joined[]): FieldsReadWithPage {
+  return new Map(joined.map((join) => [join.key, join.kind === 'row' ? fieldsOf(join.below) : new Map()]));
+}
 
 /** What a page reads with its rows for the related fields its query selects. */
 interface JoinPlan {
   readonly joined: readonly Joined[];
+  readonly fields: FieldsReadWithPage;
   /** `RelatedRows.columns`. */
   readonly columns: string;
   /** `RelatedRows.sql` by the page's alias: one string each time, whose hash is kept. */
@@ -119,7 +137,7 @@ function joinedAt(em: EntityManager, info: GraphQLResolveInfo, path: readonly st
     if (!how) continue;
     const alias = `${prefix}r${joined.length}`;
     if (isValue(how)) {
-      joined.push({ kind: 'value', how, alias });
+      joined.push({ kind: 'value', key, how, alias });
       continue;
     }
     const own = fieldInfo(info, selection.type, key, nodes);
@@ -127,7 +145,7 @@ function joinedAt(em: EntityManager, info: GraphQLResolveInfo, path: readonly st
     if (!own || !columns) continue;
     const meta = em.getMetadata().get(how.entity.name);
     const primary = `${alias}_${meta.props.find((prop) => prop.primary)!.fieldNames[0]!}`;
-    joined.push({ kind: 'row', how, alias, columns, primary, below: joinedAt(em, own, [], alias) });
+    joined.push({ kind: 'row', key, how, alias, columns, primary, below: joinedAt(em, own, [], alias) });
   }
   return joined;
 }
@@ -149,14 +167,14 @@ function joinSql(joined: Joined, parent: string): string {
  * of the related fields below them, to be read with the page; undefined when there are none. A
  * field whose selection needs every column of its row is loaded as before.
  */
-export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, path: readonly string[]): RelatedRows | undefined {
+export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, path: readonly string[]): PageRelatedRows | undefined {
   // A subscription's loaders forget between events: nothing read ahead would be found.
   if (!ctx.cache.remembers) return undefined;
   const selection = selectionAt(info, path);
   if (!selection) return undefined;
   const plan = plans.get(selection.fieldNodes, selection.type, PLAN, () => {
     const joined = joinedAt(ctx.em, info, path, '');
-    return joined.length === 0 ? undefined : { joined, columns: joined.map(({ alias }) => `${alias}.*`).join(', '), sql: new Map<string, string>() };
+    return joined.length === 0 ? undefined : { joined, fields: fieldsOf(joined), columns: joined.map(({ alias }) => `${alias}.*`).join(', '), sql: new Map<string, string>() };
   });
   if (!plan) return undefined;
   const customerId = principalOf(ctx).customerId;
@@ -167,6 +185,7 @@ export function relatedRowsAt(ctx: GraphQLContext, info: GraphQLResolveInfo, pat
       return sql;
     },
     columns: plan.columns,
+    fields: plan.fields,
     read: (rows) => primeRelated(ctx, customerId, plan.joined, '', rows),
   };
 }

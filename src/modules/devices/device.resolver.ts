@@ -40,7 +40,8 @@ export class DeviceResolver {
   @Authorized()
   @Query(() => [Device], { description: "The caller's devices; use deviceConnection.", deprecationReason: LIST_DEPRECATION })
   async devices(@Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Device[]> {
-    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx), selectedColumns(ctx.em, Device, info), relatedRowsAt(ctx, info, [])));
+    const related = relatedRowsAt(ctx, info, []);
+    return prefetchList(ctx, info, await this.deviceService.listDevices(ctx.em, principalOf(ctx), selectedColumns(ctx.em, Device, info), related), related);
   }
 
   @Authorized()

@@ -42,8 +42,9 @@ export class TaskResolver {
     @Arg('to', () => String, { nullable: true, description: 'Only tasks created at or before this ISO time.' }) to?: string,
   ): Promise<ConnectionShape<Task>> {
     const columns = selectedColumns(ctx.em, Task, info, ['edges', 'node']);
-    const page = await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after, columns, relatedRowsAt(ctx, info, ['edges', 'node']));
-    return prefetchConnection(ctx, info, page);
+    const related = relatedRowsAt(ctx, info, ['edges', 'node']);
+    const page = await this.taskService.connection(ctx.em, principalOf(ctx), { state, deviceId, from, to }, first, after, columns, related);
+    return prefetchConnection(ctx, info, page, related);
   }
 
   @Authorized()

@@ -51,8 +51,9 @@ export class TripResolver {
   ): Promise<ConnectionShape<Trip>> {
     // The page reads the columns its selection shows, and its sort key for the cursors.
     const columns = selectedColumns(ctx.em, Trip, info, ['edges', 'node'], ['startTimeUtc']);
-    const page = await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after, columns, relatedRowsAt(ctx, info, ['edges', 'node']));
-    return prefetchConnection(ctx, info, page);
+    const related = relatedRowsAt(ctx, info, ['edges', 'node']);
+    const page = await this.tripService.connection(ctx.em, principalOf(ctx), { deviceId, from, to, state }, first, after, columns, related);
+    return prefetchConnection(ctx, info, page, related);
   }
 
   @Authorized()
