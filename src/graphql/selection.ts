@@ -109,6 +109,35 @@ export function reads(...properties: string[]): { readonly reads: readonly strin
   return { reads: properties };
 }
 
+/**
+ * The extensions of a field resolver that builds its object from its parent's row: the
+ * properties it reads whatever is selected (`always`), and those each field of its object
+ * reads when selected (`below`, by field name). A selected field missing from `below` reads
+ * the whole row.
+ */
+export function readsBelow(
+  always: readonly string[],
+  below: Readonly<Record<string, readonly string[]>>,
+): { readonly reads: readonly string[]; readonly readsBelow: typeof below } {
+  return { reads: always, readsBelow: below };
+}
+
+/** What the selection of the field `name` of `type` reads of its parent's row, by {@link readsBelow}; undefined: the whole row. */
+function propertiesReadBelow(info: GraphQLResolveInfo, type: GraphQLObjectType, fieldNodes: readonly FieldNode[], name: string): readonly string[] | undefined {
+  const field = type.getFields()[name]!;
+  const below = field.extensions.readsBelow as Readonly<Record<string, readonly string[]>>;
+  const objectType = getNamedType(field.type);
+  if (!isObjectType(objectType)) return undefined;
+  const wanted: string[] = [];
+  for (const [sub] of selectedFields(info, objectType, selectedFields(info, type, fieldNodes).get(name) ?? [])) {
+    if (sub === '__typename') continue;
+    const properties = below[sub];
+    if (!properties) return undefined;
+    wanted.push(...properties);
+  }
+  return wanted;
+}
+
 function isColumn(meta: EntityMetadata, name: string): boolean {
   const prop = meta.properties[name] as EntityMetadata['props'][number] | undefined;
   return prop !== undefined && prop.persist !== false && prop.fieldNames?.length === 1 && prop.kind === ReferenceKind.SCALAR;
@@ -175,9 +204,12 @@ function columnsOf(meta: EntityMetadata, info: GraphQLResolveInfo, path: readonl
   const wanted = new Set<string>(always);
   for (const [name] of selectedFields(info, selection.type, selection.fieldNodes)) {
     if (name === '__typename') continue;
-    const declared = selection.type.getFields()[name]?.extensions.reads as readonly string[] | undefined;
+    const extensions = selection.type.getFields()[name]?.extensions;
+    const declared = extensions?.reads as readonly string[] | undefined;
     if (declared) {
-      for (const property of declared) {
+      const below = extensions?.readsBelow ? propertiesReadBelow(info, selection.type, selection.fieldNodes, name) : [];
+      if (!below) return undefined;
+      for (const property of [...declared, ...below]) {
         if (!(property in meta.properties)) throw new Error(`${selection.type.name}.${name} declares it reads ${property}, which ${meta.className} does not have`);
         wanted.add(property);
       }

@@ -5,7 +5,7 @@ import { type GraphQLContext, loadOwned, principalOf } from '../../graphql/conte
 import { PREFETCH, prefetchConnection } from '../../graphql/prefetch.js';
 import { ownedRow, type Related, related, relatedRowsAt } from '../../graphql/related.js';
 import type { MaybePromise } from '../../graphql/request-cache.js';
-import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
+import { loaderOf, reads, readsBelow, selectedColumns } from '../../graphql/selection.js';
 import type { ConnectionShape } from '../../lib/pagination.js';
 import { Trip } from '../trips/trip.entity.js';
 import { Task, TaskState, TRIP_EXPORT_TASK } from './task.entity.js';
@@ -89,7 +89,17 @@ export class TaskResolver {
     return loadOwned(ctx, Trip, task.customer.id, task.trip.id, selectedColumns(ctx.em, Trip, info));
   }
 
-  @Extensions(reads('resultPath', 'resultBytes', 'resultSha256', 'resultRecords', 'resultFirstTs', 'resultLastTs'))
+  // Whether there is a result at all takes the file, its size and its hash.
+  @Extensions(
+    readsBelow(['resultPath', 'resultBytes', 'resultSha256'], {
+      bytes: [],
+      sha256: [],
+      records: ['resultRecords'],
+      firstTs: ['resultFirstTs'],
+      lastTs: ['resultLastTs'],
+      downloadPath: [],
+    }),
+  )
   @FieldResolver(() => TaskResult, { nullable: true, description: 'Null until an export succeeded, and after the result was cleared.' })
   result(@Root() task: Task): TaskResult | null {
     return taskResultOf(task);
