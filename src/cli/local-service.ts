@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+import { SERVICE_NODE_OPTIONS } from '../node-options.js';
 import { isServing } from '../sim/api-client.js';
 
 /** A trip-export service that this process started and must stop. */
@@ -24,7 +25,7 @@ const STOP_GRACE_MS = 15_000;
  */
 export async function startLocalService(baseUrl: string, env: Record<string, string>, timeoutMs = 90_000): Promise<LocalService> {
   const url = new URL(baseUrl);
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, MAIN], {
     // Quiet unless the caller chose a log level: the demo's own output is what a user reads.
     env: { LOG_LEVEL: 'warn', ...process.env, ...env, HOST: url.hostname.replace(/^\[|\]$/g, ''), PORT: url.port || '80' },
     stdio: ['ignore', 'pipe', 'pipe'],

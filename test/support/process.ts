@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+import { SERVICE_NODE_OPTIONS } from '../../src/node-options.js';
+
 export const DIST_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -29,7 +31,7 @@ async function spawnService(env: Record<string, string | undefined>, args: strin
   const port = env.PORT ?? String(await freePort());
   const childEnv: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...env, PORT: port, HOST: '127.0.0.1' };
   for (const [key, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[key];
-  const child = spawn(process.execPath, [main, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, main, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   const out = { stdout: '', stderr: '', all: '' };
   child.stdout?.on('data', (d: Buffer) => ((out.stdout += d.toString()), (out.all += d.toString())));
   child.stderr?.on('data', (d: Buffer) => ((out.stderr += d.toString()), (out.all += d.toString())));
