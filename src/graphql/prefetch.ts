@@ -63,20 +63,21 @@ const covered = new WeakMap<FieldsReadWithPage, boolean>();
  * Whether the field `key` of an object of `type`, read with the page (`read`: what was read with
  * it), needs no prefetch: nor does any {@link PREFETCH} field below it, all read with it too.
  */
-function readWhole(info: GraphQLResolveInfo, type: GraphQLObjectType, [key, nodes, field]: Prefetchable, read: FieldsReadWithPage): boolean {
+function readWholeWithPage(info: GraphQLResolveInfo, type: GraphQLObjectType, [key, nodes, field]: Prefetchable, read: FieldsReadWithPage): boolean {
   let whole = covered.get(read);
   if (whole === undefined) {
     const childType = getNamedType(field.type);
     const own = fieldInfo(info, type, key, nodes)!;
-    whole = !isObjectType(childType) || prefetchableOf(own, childType, nodes).every((below) => readBelow(own, childType, below, read));
+    whole = !isObjectType(childType) || prefetchableOf(own, childType, nodes).every((below) => readWithPage(own, childType, below, read));
     covered.set(read, whole);
   }
   return whole;
 }
 
-function readBelow(info: GraphQLResolveInfo, type: GraphQLObjectType, field: Prefetchable, read: FieldsReadWithPage | undefined): boolean {
+/** Whether the page's statement read `field` of an object of `type`, and everything below it prefetch would load. */
+function readWithPage(info: GraphQLResolveInfo, type: GraphQLObjectType, field: Prefetchable, read: FieldsReadWithPage | undefined): boolean {
   const own = read?.get(field[0]);
-  return own !== undefined && readWhole(info, type, field, own);
+  return own !== undefined && readWholeWithPage(info, type, field, own);
 }
 
 /**
@@ -96,7 +97,7 @@ function prefetchFields(
 ): MaybePromise<void> {
   const pending: Promise<void>[] = [];
   for (const prefetchable of prefetchableOf(info, type, fieldNodes)) {
-    if (readBelow(info, type, prefetchable, read)) continue;
+    if (readWithPage(info, type, prefetchable, read)) continue;
     const [key, nodes, field] = prefetchable;
     const own = fieldInfo(info, type, key, nodes)!;
     const resolve = field.resolve!;
