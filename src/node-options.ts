@@ -8,7 +8,7 @@
  * request in flight. A page of 20 tasks with their trips and devices allocates about ten times
  * what authentication alone does, so at the default the service collected every few dozen pages,
  * copying the same in-flight requests each time: 91 µs of the main thread per TaskList page
- * against 49 µs with 64 MB (bench/results.md, "API reads"). The memory this may take is at most
- * 3 × 64 MB more, and only under load.
+ * against 49 µs with 64 MB (bench/results.md, "API reads"). The young generation may then grow to
+ * 192 MB instead of 48 MB, and does only under load.
  */
 export const SERVICE_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=64'];

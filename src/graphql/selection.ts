@@ -5,7 +5,7 @@
 import type { EntityMetadata } from '@mikro-orm/core';
 import { ReferenceKind } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type FieldNode, getNamedType, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType, Kind } from 'graphql';
+import { type FieldNode, getNamedType, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo, isObjectType, Kind } from 'graphql';
 
 /**
  * Answers worked out below a field's nodes, remembered by the nodes, a type and a key. Apollo
@@ -122,14 +122,13 @@ export function readsBelow(
   return { reads: always, readsBelow: below };
 }
 
-/** What the selection of the field `name` of `type` reads of its parent's row, by {@link readsBelow}; undefined: the whole row. */
-function propertiesReadBelow(info: GraphQLResolveInfo, type: GraphQLObjectType, fieldNodes: readonly FieldNode[], name: string): readonly string[] | undefined {
-  const field = type.getFields()[name]!;
+/** What `field`, selected by `nodes`, reads of its parent's row, by {@link readsBelow}; undefined: the whole row. */
+function propertiesReadBelow(info: GraphQLResolveInfo, field: GraphQLField<unknown, unknown>, nodes: readonly FieldNode[]): readonly string[] | undefined {
   const below = field.extensions.readsBelow as Readonly<Record<string, readonly string[]>>;
   const objectType = getNamedType(field.type);
   if (!isObjectType(objectType)) return undefined;
   const wanted: string[] = [];
-  for (const [sub] of selectedFields(info, objectType, selectedFields(info, type, fieldNodes).get(name) ?? [])) {
+  for (const [sub] of selectedFields(info, objectType, nodes)) {
     if (sub === '__typename') continue;
     const properties = below[sub];
     if (!properties) return undefined;
@@ -202,12 +201,12 @@ function columnsOf(meta: EntityMetadata, info: GraphQLResolveInfo, path: readonl
   const selection = selectionAt(info, path);
   if (!selection) return undefined;
   const wanted = new Set<string>(always);
-  for (const [name] of selectedFields(info, selection.type, selection.fieldNodes)) {
+  for (const [name, nodes] of selectedFields(info, selection.type, selection.fieldNodes)) {
     if (name === '__typename') continue;
-    const extensions = selection.type.getFields()[name]?.extensions;
-    const declared = extensions?.reads as readonly string[] | undefined;
-    if (declared) {
-      const below = extensions?.readsBelow ? propertiesReadBelow(info, selection.type, selection.fieldNodes, name) : [];
+    const field = selection.type.getFields()[name];
+    const declared = field?.extensions.reads as readonly string[] | undefined;
+    if (field && declared) {
+      const below = field.extensions.readsBelow ? propertiesReadBelow(info, field, nodes) : [];
       if (!below) return undefined;
       for (const property of [...declared, ...below]) {
         if (!(property in meta.properties)) throw new Error(`${selection.type.name}.${name} declares it reads ${property}, which ${meta.className} does not have`);
