@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { notFound } from './errors.js';
 import { isUuid } from './ids.js';
-import { columnList, leanQuery, tableOf } from './lean.js';
+import { columnList, leanRows, type RelatedRows, tableOf } from './lean.js';
 import { readRows } from './prepared-reads.js';
 
 type Owner = { readonly customerId: string };
@@ -44,7 +44,7 @@ export function filterId(id: string, what: string): string {
 
 /**
  * The customer's rows among `ids`, keyed by id, in one query (what a per-request loader
- * batches); lean objects (lib/lean.ts), for reading.
+ * batches); lean objects (lib/lean.ts), for reading, with the rows `related` reads.
  */
 export async function ownedByIds<T extends { id: string }>(
   em: EntityManager,
@@ -52,9 +52,15 @@ export async function ownedByIds<T extends { id: string }>(
   customerId: string,
   ids: readonly string[],
   columns?: readonly string[],
+  related?: RelatedRows,
 ): Promise<Map<string, T>> {
   const valid = ids.filter(isUuid);
   if (!valid.length) return new Map();
-  const rows = await leanQuery(em, entity, `SELECT ${columnList('r', columns)} FROM ${tableOf(em, entity)} r WHERE r.id = ANY(?) AND r.customer_id = ?`, [valid, customerId]);
-  return new Map(rows.map((row) => [row.id, row]));
+  const raw = await readRows(
+    em,
+    `SELECT ${columnList('r', columns)}${related ? `, ${related.columns}` : ''} FROM ${tableOf(em, entity)} r ${related?.sql('r') ?? ''} WHERE r.id = ANY(?) AND r.customer_id = ?`,
+    [valid, customerId],
+  );
+  related?.read(raw);
+  return new Map(leanRows(em, entity, raw).map((row) => [row.id, row]));
 }

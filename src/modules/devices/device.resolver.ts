@@ -7,6 +7,7 @@ import { related, relatedRowsAt, type RelatedValue } from '../../graphql/related
 import { mapMaybe, type MaybePromise } from '../../graphql/request-cache.js';
 import { loaderOf, reads, selectedColumns } from '../../graphql/selection.js';
 import { notFound } from '../../lib/errors.js';
+import { ownedByIds } from '../../lib/ownership.js';
 import { type ConnectionShape, LIST_DEPRECATION } from '../../lib/pagination.js';
 import { Device } from './device.entity.js';
 import { type DeviceService, lastSeenOf, lastSeenValue } from './device.service.js';
@@ -63,7 +64,7 @@ export class DeviceResolver {
     // The request's loader: the same device asked for again (a trip's device, an alias) is not read again.
     if (!related) return loadOwned(ctx, Device, principalOf(ctx).customerId, id, columns);
     // What the selection reads of other tables (its last upload, its latest trip) comes with the row.
-    const device = await this.deviceService.findLean(ctx.em, principalOf(ctx), id, columns, related);
+    const device = (await ownedByIds(ctx.em, Device, principalOf(ctx).customerId, [id], columns, related)).get(id);
     if (!device) throw notFound('Device');
     return device;
   }

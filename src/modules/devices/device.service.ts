@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { columnList, Conditions, leanRows, type RelatedRows } from '../../lib/lean.js';
+import { columnList, leanRows, type RelatedRows } from '../../lib/lean.js';
 import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
 import type { Principal } from '../../lib/principal.js';
@@ -83,22 +83,11 @@ export class DeviceService {
   }
 
   /** Oldest first; lean objects (lib/lean.ts), for reading, with the rows `related` reads. */
-  listDevices(em: EntityManager, principal: Principal, columns?: readonly string[], related?: RelatedRows): Promise<Device[]> {
-    return this.readLean(em, new Conditions().and('d.customer_id = ?', principal.customerId), 'ORDER BY d.created_at, d.id', columns, related);
-  }
-
-  /** The caller's device as a lean object, with the rows `related` reads; null when it has none of that id. */
-  async findLean(em: EntityManager, principal: Principal, id: string, columns?: readonly string[], related?: RelatedRows): Promise<Device | null> {
-    if (!isUuid(id)) return null;
-    const [device] = await this.readLean(em, new Conditions().and('d.id = ? AND d.customer_id = ?', id, principal.customerId), '', columns, related);
-    return device ?? null;
-  }
-
-  private async readLean(em: EntityManager, where: Conditions, order: string, columns?: readonly string[], related?: RelatedRows): Promise<Device[]> {
+  async listDevices(em: EntityManager, principal: Principal, columns?: readonly string[], related?: RelatedRows): Promise<Device[]> {
     const rows = await readRows(
       em,
-      `SELECT ${columnList('d', columns)}${related ? `, ${related.columns}` : ''} FROM devices d ${related?.sql('d') ?? ''} WHERE ${where.sql} ${order}`,
-      where.values,
+      `SELECT ${columnList('d', columns)}${related ? `, ${related.columns}` : ''} FROM devices d ${related?.sql('d') ?? ''} WHERE d.customer_id = ? ORDER BY d.created_at, d.id`,
+      [principal.customerId],
     );
     related?.read(rows);
     return leanRows(em, Device, rows);
