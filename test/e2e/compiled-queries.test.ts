@@ -36,8 +36,7 @@ describe('queries run compiled answer as graphql-js does', () => {
   /** The JSON text of each of `runs` answers to the same request, in key order as sent. */
   const answers = async (query: string, variables: Record<string, unknown>, runs: number, token: string | undefined): Promise<string[]> => {
     const texts: string[] = [];
-    // A signed download link expires a fixed time after it is made: runs a second apart differ there.
-    for (let i = 0; i < runs; i++) texts.push(JSON.stringify(await gql(t.baseUrl, query, variables, token)).replace(/expires=\d+&signature=[\w-]+/g, 'expires=E&signature=S'));
+    for (let i = 0; i < runs; i++) texts.push(JSON.stringify(await gql(t.baseUrl, query, variables, token)));
     return texts;
   };
 
