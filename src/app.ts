@@ -87,7 +87,7 @@ export async function buildApp(loaded: Config, db: Database, options: { role?: R
     const resolvers = resolverContainer(services);
     const schema = await buildAppSchema(resolvers, services.notify.pubSub.pubSub);
     const edge = { config, outage: services.outage, resolvers, authenticate: services.auth.authenticate.bind(services.auth) };
-    await mountGraphQLHttp(http, schema, edge, throttle, services.metrics);
+    await mountGraphQLHttp(http, schema, edge, throttle);
     ws = mountGraphQLWs(http, schema, { ...edge, metrics: services.metrics, forkEm: () => db.orm.em.fork() }, config.graphqlWsMaxSubscriptions);
   }
 

@@ -94,8 +94,6 @@ export interface Config {
   /** How often an open WebSocket's credentials are checked again (revoked, expired). */
   readonly graphqlWsRecheckSeconds: number;
   readonly graphqlIntrospection: boolean;
-  /** Runs of a query document through graphql-js before it runs as compiled code (src/graphql/compiled-queries.ts); 0: never compiled. */
-  readonly graphqlCompileAfter: number;
   /** Proxies whose X-Forwarded-For names the client (true: any); per-address limits count that client. */
   readonly trustProxy: boolean | readonly string[];
   /** Login attempts (failed or not) per e-mail and per client address within `authLimitWindowSeconds`. */
@@ -248,7 +246,6 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlWsMaxSubscriptions: int('GRAPHQL_WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     graphqlWsRecheckSeconds: int('GRAPHQL_WS_RECHECK_SECONDS', 60, 1, 3600),
     graphqlIntrospection: bool('GRAPHQL_INTROSPECTION', true),
-    graphqlCompileAfter: int('GRAPHQL_COMPILE_AFTER', 2, 0, 1_000_000),
     trustProxy: trustProxy(read('TRUST_PROXY'), problems),
     loginLimitPerAccount: int('LOGIN_LIMIT_PER_ACCOUNT', 10, 1, 1_000_000),
     loginLimitPerAddress: int('LOGIN_LIMIT_PER_ADDRESS', 30, 1, 1_000_000),

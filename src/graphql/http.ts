@@ -9,10 +9,8 @@ import type { Config } from '../config/config.js';
 import type { AuthThrottle } from '../lib/auth-throttle.js';
 import type { DatabaseOutage } from '../lib/database-outage.js';
 import { AppError } from '../lib/errors.js';
-import type { Metrics } from '../lib/metrics.js';
 import type { Principal } from '../lib/principal.js';
 import { graphqlLandingPageHeaders } from '../lib/security-headers.js';
-import { CompiledQueries, compiledQueriesPlugin } from './compiled-queries.js';
 import type { GraphQLContext, ResolverContainer } from './context.js';
 import { formatGraphQLError, requestGraphQLError, withoutSuggestions } from './errors.js';
 import { checkQueryCost, limitRules, parseOptionsOf, queryLimitsOf } from './limits.js';
@@ -31,13 +29,7 @@ export interface GraphQLEdge {
   readonly resolvers: ResolverContainer;
 }
 
-export async function mountGraphQLHttp(
-  app: FastifyInstance,
-  schema: GraphQLSchema,
-  edge: GraphQLEdge,
-  throttle: AuthThrottle,
-  metrics: Pick<Metrics, 'compiledQueries'>,
-): Promise<ApolloServer<GraphQLContext>> {
+export async function mountGraphQLHttp(app: FastifyInstance, schema: GraphQLSchema, edge: GraphQLEdge, throttle: AuthThrottle): Promise<ApolloServer<GraphQLContext>> {
   const { config, outage, resolvers } = edge;
   const limits = queryLimitsOf(config);
   const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
@@ -53,7 +45,6 @@ export async function mountGraphQLHttp(
       };
     },
   };
-  const compiled = new CompiledQueries(schema, config.graphqlCompileAfter);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: config.graphqlIntrospection,
@@ -67,7 +58,7 @@ export async function mountGraphQLHttp(
     validationRules: limitRules(limits),
     // Apollo's cache-control plugin is on unless disabled, and it wraps every field of every
     // response to compute cache hints nobody here sets (a tenth of a 20-trip page's CPU).
-    plugins: [fastifyApolloDrainPlugin(app), limitsPlugin, ApolloServerPluginCacheControlDisabled(), compiledQueriesPlugin<GraphQLContext>(compiled, metrics)],
+    plugins: [fastifyApolloDrainPlugin(app), limitsPlugin, ApolloServerPluginCacheControlDisabled()],
     formatError: (formatted, error) => formatGraphQLError(formatted, error, outage, (err) => app.log.error({ err }, 'graphql resolver failed')),
   });
   await apollo.start();

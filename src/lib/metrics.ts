@@ -46,12 +46,6 @@ export class Metrics {
     labelNames: ['channel', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly compiledQueries = new Counter({
-    name: 'trip_export_graphql_compiled_queries_total',
-    help: 'GraphQL queries run as compiled code, by outcome (answered; errors: dropped, graphql-js answered)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
   readonly wsConnections = new Gauge({ name: 'trip_export_websocket_connections', help: 'Open graphql-ws connections', registers: [this.registry] });
   readonly subscriptions = new Gauge({ name: 'trip_export_subscriptions', help: 'Active GraphQL subscriptions', registers: [this.registry] });
 
