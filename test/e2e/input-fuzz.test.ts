@@ -160,6 +160,22 @@ describe('fuzz: malformed input is always the client’s fault', () => {
     );
   });
 
+  it('treats a string literal in a query as data, however often the query is asked', async () => {
+    // What made graphql-jit 0.8.9 run code: its Date marker, then an expression, in a literal
+    // argument (it rebuilds `new Date(...)` from the marked string in the function it generates).
+    const marker = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d';
+    const probe = globalThis as { tripExportInjected?: unknown };
+    for (const literal of [`${marker}(globalThis.tripExportInjected=1,0)`, `${marker}1)+(globalThis.tripExportInjected=2`, '"); globalThis.tripExportInjected = 3; ("']) {
+      const query = `{ trips(deviceId: ${JSON.stringify(literal)}, first: 1) { totalCount } task(id: ${JSON.stringify(literal)}) { id } }`;
+      for (let run = 0; run < 4; run++) {
+        const res = await request<GraphQLResponse<unknown>>(t.baseUrl, 'POST', '/graphql', { token: acme.apiToken, body: { query } });
+        assertClientFault(literal, res.status, res.body);
+        assert.ok((res.body.errors ?? []).length > 0, `${literal}: ${JSON.stringify(res.body)}`);
+      }
+    }
+    assert.equal(probe.tripExportInjected, undefined, 'a literal of a query ran as code in the service');
+  });
+
   it('answers any REST path segment and query parameter with a 4xx or a 2xx', async () => {
     const segment = fc.oneof(fc.string(), fc.uuid(), fc.integer().map(String), fc.constantFrom('0', '-1', '1e3', '99999999999999999999', '%00', '%ZZ', '..', '%2F'));
     const value = fc.oneof(
