@@ -204,13 +204,25 @@ describe('read paths load related rows in batches, never a query per row (issue 
       assert.deepEqual([device.latestTrip?.id, device.latestTrip?.task?.id], [truth.id, truth.task_id]);
       assert.equal(device.lastSeenAt, device.id === vans[0]!.id ? '2026-03-04T05:06:07.123400Z' : null);
     }
-    let deviceAnswer: { device: { id: string; lastSeenAt: string | null } } | undefined;
+    type DeviceAnswer = {
+      device: { id: string; lastSeenAt: string | null };
+      trips: { totalCount: number; edges: { node: { id: string; task: { id: string; state: string } | null } }[] };
+    };
+    let deviceAnswer: DeviceAnswer | undefined;
     const devicePage = await statementsOf(async () => {
-      deviceAnswer =
-        (await gql<NonNullable<typeof deviceAnswer>>(t.baseUrl, dashboardOperation('fleet.graphql', 'Device'), { id: vans[0]!.id, first: 20 }, acme.apiToken)).data ?? undefined;
+      deviceAnswer = (await gql<DeviceAnswer>(t.baseUrl, dashboardOperation('fleet.graphql', 'Device'), { id: vans[0]!.id, first: 20 }, acme.apiToken)).data ?? undefined;
     });
     assert.equal(devicePage.length, 3, devicePage.join('\n'));
     assert.deepEqual(deviceAnswer?.device, { ...deviceAnswer?.device, id: vans[0]!.id, lastSeenAt: '2026-03-04T05:06:07.123400Z' });
+    const { rows: ownTrips } = await t.db.pool.query<{ id: string; task_id: string }>(
+      `SELECT r.id, k.id::text AS task_id FROM trips r JOIN tasks k ON k.trip_id = r.id WHERE r.device_id = $1 ORDER BY r.start_time_utc DESC, r.id DESC`,
+      [vans[0]!.id],
+    );
+    assert.equal(deviceAnswer?.trips.totalCount, ownTrips.length);
+    assert.deepEqual(
+      deviceAnswer?.trips.edges.map(({ node }) => [node.id, node.task?.id]),
+      ownTrips.slice(0, 20).map((trip) => [trip.id, trip.task_id]),
+    );
     const refused = await gql(t.baseUrl, dashboardOperation('fleet.graphql', 'Device'), { id: globexVan.id, first: 20 }, acme.apiToken);
     assert.equal(refused.errors?.[0]?.extensions?.code, 'NOT_FOUND', "another customer's device, with its last upload asked for");
     // The fleet page grows with the devices only in rows, not in statements.
