@@ -170,6 +170,20 @@ export interface RelatedRows {
   read(rows: readonly Row[]): void;
 }
 
+/**
+ * A read's select list, `columns` (of the row aliased `alias`, as {@link columnList} writes them),
+ * followed by the columns `related` reads, and the joins that read them.
+ */
+export function withRelated(alias: string, columns: string, related: RelatedRows | undefined): { readonly columns: string; readonly join: string } {
+  return related ? { columns: `${columns}, ${related.columns}`, join: related.sql(alias) } : { columns, join: '' };
+}
+
+/** `rows`, read with {@link withRelated}, as lean objects of `entity`, once `related` has been handed them. */
+export function leanWithRelated<T extends object>(em: EntityManager, entity: abstract new (...args: never[]) => T, rows: readonly Row[], related: RelatedRows | undefined): T[] {
+  related?.read(rows);
+  return leanRows(em, entity, rows);
+}
+
 /** What {@link leanPage} reads: `select <columns> from <from> <join> where <where> <after> order by <orderBy> limit <limit> offset <offset>`. */
 export interface PageQuery {
   /** The table and its alias, e.g. `trips t`. */
@@ -208,17 +222,16 @@ export async function leanPage<T extends object>(
 ): Promise<{ rows: T[]; raw: Row[]; total: number }> {
   const { from, where, pageWhere = where, after, join, orderBy, limit, offset, related } = query;
   const alias = from.trim().split(/\s+/).pop()!;
-  const columns = `${query.columns ?? `${alias}.*`}${related ? `, ${related.columns}` : ''}`;
+  const select = withRelated(alias, query.columns ?? `${alias}.*`, related);
   const rows = await readRows<Row & { __total: string }>(
     em,
     `SELECT c.__total, p.* FROM (SELECT count(*) AS __total FROM ${from} WHERE ${where.sql}) c
-       LEFT JOIN LATERAL (SELECT ${columns} FROM ${from} ${join ?? ''} ${related?.sql(alias) ?? ''} WHERE ${pageWhere.sql} ${after?.sql ?? ''}
+       LEFT JOIN LATERAL (SELECT ${select.columns} FROM ${from} ${join ?? ''} ${select.join} WHERE ${pageWhere.sql} ${after?.sql ?? ''}
                            ORDER BY ${orderBy} LIMIT ? OFFSET ?) p ON true`,
     [...where.values, ...pageWhere.values, ...(after?.values ?? []), limit, offset ?? 0],
   );
   const total = Number(rows[0]?.__total ?? 0);
   // The one row of an empty page is the count alone.
   const raw = rows[0]?.id == null ? [] : rows;
-  related?.read(raw);
-  return { rows: leanRows(em, entity, raw), raw, total };
+  return { rows: leanWithRelated(em, entity, raw, related), raw, total };
 }

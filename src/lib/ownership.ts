@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { notFound } from './errors.js';
 import { isUuid } from './ids.js';
-import { columnList, leanRows, type RelatedRows, tableOf } from './lean.js';
+import { columnList, leanWithRelated, type RelatedRows, tableOf, withRelated } from './lean.js';
 import { readRows } from './prepared-reads.js';
 
 type Owner = { readonly customerId: string };
@@ -56,11 +56,7 @@ export async function ownedByIds<T extends { id: string }>(
 ): Promise<Map<string, T>> {
   const valid = ids.filter(isUuid);
   if (!valid.length) return new Map();
-  const raw = await readRows(
-    em,
-    `SELECT ${columnList('r', columns)}${related ? `, ${related.columns}` : ''} FROM ${tableOf(em, entity)} r ${related?.sql('r') ?? ''} WHERE r.id = ANY(?) AND r.customer_id = ?`,
-    [valid, customerId],
-  );
-  related?.read(raw);
-  return new Map(leanRows(em, entity, raw).map((row) => [row.id, row]));
+  const select = withRelated('r', columnList('r', columns), related);
+  const raw = await readRows(em, `SELECT ${select.columns} FROM ${tableOf(em, entity)} r ${select.join} WHERE r.id = ANY(?) AND r.customer_id = ?`, [valid, customerId]);
+  return new Map(leanWithRelated(em, entity, raw, related).map((row) => [row.id, row]));
 }

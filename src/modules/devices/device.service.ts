@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queryable } from '../../lib/domain-events.js';
 import { AppError, invalidInput, notFound, unauthenticated } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { columnList, leanRows, type RelatedRows } from '../../lib/lean.js';
+import { columnList, leanWithRelated, type RelatedRows, withRelated } from '../../lib/lean.js';
 import { type ConnectionShape, keysetConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
 import type { Principal } from '../../lib/principal.js';
@@ -84,13 +84,9 @@ export class DeviceService {
 
   /** Oldest first; lean objects (lib/lean.ts), for reading, with the rows `related` reads. */
   async listDevices(em: EntityManager, principal: Principal, columns?: readonly string[], related?: RelatedRows): Promise<Device[]> {
-    const rows = await readRows(
-      em,
-      `SELECT ${columnList('d', columns)}${related ? `, ${related.columns}` : ''} FROM devices d ${related?.sql('d') ?? ''} WHERE d.customer_id = ? ORDER BY d.created_at, d.id`,
-      [principal.customerId],
-    );
-    related?.read(rows);
-    return leanRows(em, Device, rows);
+    const select = withRelated('d', columnList('d', columns), related);
+    const rows = await readRows(em, `SELECT ${select.columns} FROM devices d ${select.join} WHERE d.customer_id = ? ORDER BY d.created_at, d.id`, [principal.customerId]);
+    return leanWithRelated(em, Device, rows, related);
   }
 
   /** The caller's device; another customer's id answers NOT_FOUND like an unknown one. */

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 
 import { invalidInput, notFound } from '../../lib/errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { columnList, Conditions, leanPage, leanQuery, leanRows, type RelatedRows } from '../../lib/lean.js';
+import { columnList, Conditions, leanPage, leanQuery, leanRows, leanWithRelated, type RelatedRows, withRelated } from '../../lib/lean.js';
 import { filterId, requireOwnedWhenNoneMatched } from '../../lib/ownership.js';
 import { type ConnectionShape, decodeCursor, encodeCursor, pageSize, toConnection } from '../../lib/pagination.js';
 import { readRows } from '../../lib/prepared-reads.js';
@@ -144,16 +144,16 @@ export class TripService {
   async latestOfDevices(em: EntityManager, customerId: string, deviceIds: readonly string[], columns?: readonly string[], related?: RelatedRows): Promise<Map<string, Trip>> {
     const ids = deviceIds.filter(isUuid);
     if (!ids.length) return new Map();
+    const select = withRelated('t', columnList('t', columns), related);
     const rows = await readRows(
       em,
-      `SELECT ${columnList('t', columns)}${related ? `, ${related.columns}` : ''} FROM unnest(?::uuid[]) AS d(id)
+      `SELECT ${select.columns} FROM unnest(?::uuid[]) AS d(id)
          CROSS JOIN LATERAL (
            SELECT * FROM trips t WHERE t.device_id = d.id AND t.customer_id = ? ORDER BY ${newestTripsFirst('t')} LIMIT 1
-         ) t ${related?.sql('t') ?? ''}`,
+         ) t ${select.join}`,
       [ids, customerId],
     );
-    related?.read(rows);
-    return new Map(leanRows(em, Trip, rows).map((trip) => [trip.device.id, trip]));
+    return new Map(leanWithRelated(em, Trip, rows, related).map((trip) => [trip.device.id, trip]));
   }
 
   /** Newest first, by limit and offset (the legacy REST list), each trip with its device's ids. */
