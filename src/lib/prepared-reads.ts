@@ -18,6 +18,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 
 import { isDatabaseUnavailable } from './database-outage.js';
+import { runPipelined } from './read-pipeline.js';
 
 type Row = Record<string, unknown>;
 
@@ -57,23 +58,90 @@ function isStalePlan(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '0A000';
 }
 
+/** A read waiting for the end of its tick, and who waits for its rows. */
+interface PendingRead {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly resolve: (rows: Row[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** By EntityManager (one per request): the reads asked for in this tick, not sent yet. */
+const pending = new WeakMap<EntityManager, PendingRead[]>();
+const resolved = Promise.resolve();
+
 /**
  * Runs the read `sql` (`?` placeholders, `params` in order, an array as one parameter) on a
  * connection of `em`'s pool, outside any transaction of `em`, and answers its rows.
+ *
+ * Reads asked for on the same `em` in the same tick (the root fields of one GraphQL operation,
+ * a page's loaders) are sent together, as one pipeline on one connection (see
+ * `read-pipeline.ts`); if that fails, each runs alone, so each gets its own answer or error. The
+ * tick ends as DataLoader's does: after every promise job queued so far.
  *
  * A read whose connection was lost under it (PostgreSQL ended it while it sat idle in the pool,
  * or during the statement) is sent once more on another: reading twice changes nothing. When
  * no connection can be had at all, the error stands (the caller answers 503).
  */
-export async function readRows<R = Row>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<R[]> {
-  const pool = em.getConnection().getKnex().client as PooledConnections;
+export function readRows<R = Row>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<R[]> {
+  return new Promise<Row[]>((resolve, reject) => {
+    let reads = pending.get(em);
+    if (!reads) {
+      const batch: PendingRead[] = (reads = []);
+      pending.set(em, batch);
+      void resolved.then(() =>
+        process.nextTick(() => {
+          pending.delete(em);
+          void send(em, batch);
+        }),
+      );
+    }
+    reads.push({ sql, params, resolve, reject });
+  }) as Promise<R[]>;
+}
+
+/** Sends one tick's reads: alone, or together with every read run alone again if the batch failed. Never rejects. */
+async function send(em: EntityManager, reads: readonly PendingRead[]): Promise<void> {
+  let pool: PooledConnections;
+  try {
+    pool = em.getConnection().getKnex().client as PooledConnections;
+  } catch (error) {
+    for (const read of reads) read.reject(error);
+    return;
+  }
+  const alone = (read: PendingRead): Promise<void> => runAlone(pool, read.sql, read.params).then(read.resolve, read.reject);
+  const statements = reads.map((read) => statementOf(read.sql));
+  if (reads.length === 1 || statements.some((statement) => statement.name === undefined)) {
+    await Promise.all(reads.map(alone));
+    return;
+  }
+  let answers: Row[][];
+  try {
+    const connection = await pool.acquireConnection();
+    try {
+      answers = await runPipelined(
+        connection,
+        reads.map((read, i) => ({ text: statements[i]!.text, name: statements[i]!.name!, values: read.params })),
+      );
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  } catch {
+    await Promise.all(reads.map(alone));
+    return;
+  }
+  reads.forEach((read, i) => read.resolve(answers[i]!));
+}
+
+/** One read on a connection of its own (see {@link readRows} for the retry). */
+async function runAlone(pool: PooledConnections, sql: string, params: readonly unknown[]): Promise<Row[]> {
   let sent = false;
-  const run = async (): Promise<R[]> => {
+  const run = async (): Promise<Row[]> => {
     const { text, name } = statementOf(sql);
     const connection = await pool.acquireConnection();
     sent = true;
     try {
-      const result = await connection.query<R & pg.QueryResultRow>({ text, name, values: params as unknown[] });
+      const result = await connection.query<Row>({ text, name, values: params as unknown[] });
       return result.rows;
     } finally {
       await pool.releaseConnection(connection);

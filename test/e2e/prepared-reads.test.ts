@@ -75,3 +75,79 @@ describe('prepared reads survive a table changing under them', () => {
     for (const plan of plans) assert.equal(plan.custom_plans, '0', `${plan.name}: planned for its values ${plan.custom_plans} times`);
   });
 });
+
+/**
+ * Reads asked for on one EntityManager in the same tick go to PostgreSQL together, on one
+ * connection and in one round trip (src/lib/read-pipeline.ts); each still answers, or fails, as
+ * if it had been sent alone.
+ */
+describe('reads of the same tick share one round trip', () => {
+  let t: TestApp;
+  const em = () => t.db.orm.em.fork();
+  /** A statement text no other test sends: prepared for the first time here, on whichever connection runs it. */
+  const fresh = (label: string) => `SELECT pg_backend_pid() AS pid, ${JSON.stringify(label).replace(/"/g, "'")}::text AS label, ?::int AS n`;
+
+  before(async () => {
+    t = await startTestApp({}, { role: 'api' });
+  });
+  after(() => t.close());
+
+  it('answers each read its own rows, in one connection', async () => {
+    const reads = em();
+    const [a, b, c] = await Promise.all([
+      readRows<{ pid: number; label: string; n: number }>(reads, fresh('a'), [1]),
+      readRows<{ pid: number; label: string; n: number }>(reads, fresh('b'), [2]),
+      readRows<{ n: string }>(reads, 'SELECT n::text FROM generate_series(1, ?::int) AS n', [3]),
+    ]);
+    assert.deepEqual([a[0]?.label, a[0]?.n, b[0]?.label, b[0]?.n], ['a', 1, 'b', 2]);
+    assert.deepEqual(
+      c.map((row) => row.n),
+      ['1', '2', '3'],
+    );
+    assert.equal(a[0]?.pid, b[0]?.pid, 'both reads ran on one connection');
+  });
+
+  it('fails only the read that failed: the others of its batch answer', async () => {
+    const reads = em();
+    const [before, failed, after] = await Promise.allSettled([
+      readRows<{ n: number }>(reads, 'SELECT ?::int AS n', [1]),
+      readRows(reads, 'SELECT 1 / (?::int - 2) AS n', [2]),
+      readRows<{ n: number }>(reads, 'SELECT ?::int AS n', [3]),
+    ]);
+    assert.deepEqual(before.status === 'fulfilled' && before.value, [{ n: 1 }]);
+    assert.equal(failed.status === 'rejected' && (failed.reason as { code?: string }).code, '22012', 'division by zero, as PostgreSQL said it');
+    assert.deepEqual(after.status === 'fulfilled' && after.value, [{ n: 3 }]);
+  });
+
+  it('keeps what a batch prepared: the same statements run alone afterwards on every connection', async () => {
+    const first = fresh('prepared in a batch');
+    const second = fresh('prepared in a batch too');
+    const reads = em();
+    await Promise.all([readRows(reads, first, [1]), readRows(reads, second, [2])]);
+    // Alone, on as many connections at once as the pool has: the one that ran the batch must not prepare them again.
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => readRows<{ n: number }>(em(), i % 2 ? first : second, [i])));
+    assert.deepEqual(
+      answers.map((rows) => rows[0]?.n),
+      answers.map((_, i) => i),
+    );
+  });
+
+  it('answers every read of a batch whose connection PostgreSQL ended under it', async () => {
+    const reads = em();
+    const slow = readRows<{ pid: number; n: number }>(reads, 'SELECT pg_backend_pid() AS pid, ?::int AS n FROM pg_sleep(0.5)', [1]);
+    const quick = readRows<{ n: number }>(reads, 'SELECT ?::int AS n', [2]);
+    // The batch's connection is the one running pg_sleep: end it.
+    const deadline = Date.now() + 5_000;
+    let ended = 0;
+    while (!ended && Date.now() < deadline) {
+      const { rows } = await t.db.pool.query<{ ended: boolean }>(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE query LIKE '%FROM pg_sleep(0.5)' AND pid <> pg_backend_pid()",
+      );
+      ended = rows.filter((row) => row.ended).length;
+    }
+    assert.equal(ended, 1, 'the batch was found running and ended');
+    const [slowRows, quickRows] = await Promise.all([slow, quick]);
+    assert.equal(slowRows[0]?.n, 1);
+    assert.deepEqual(quickRows, [{ n: 2 }]);
+  });
+});

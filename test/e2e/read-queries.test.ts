@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { GraphQLObjectType } from 'graphql';
 import pg from 'pg';
 
+import { ReadPipeline } from '../../src/lib/read-pipeline.js';
 import { buildAppSchema } from '../../src/schema.js';
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { insertExportedTrips } from '../factories/trips.js';
@@ -13,23 +14,29 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
  * Every statement the service sends PostgreSQL while `run` is in flight, counted where both the
- * ORM (knex) and the service's own pool send them: the driver's `Client#query`. The app runs
+ * ORM (knex) and the service's own pool send them: the driver's `Client#query`. A batch of reads
+ * sent together (src/lib/read-pipeline.ts) counts as the statements it holds. The app runs
  * with the `api` role, so no job runner or dispatcher queries meanwhile.
  */
 async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
   return (await sentWhile(run)).map((statement) => statement.text);
 }
 
-/** As {@link statementsOf}, with the values each statement was sent with. */
-async function sentWhile(run: () => Promise<unknown>): Promise<{ text: string; values: readonly unknown[] }[]> {
-  const sent: { text: string; values: readonly unknown[] }[] = [];
+/** As {@link statementsOf}, with the values each statement was sent with and the round trip (`Client#query` call) it went in. */
+async function sentWhile(run: () => Promise<unknown>): Promise<{ text: string; values: readonly unknown[]; trip: number }[]> {
+  const sent: { text: string; values: readonly unknown[]; trip: number }[] = [];
+  let trips = 0;
   // Kept to be called with the client as `this`, below.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const query = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const trip = trips++;
     const config = args[0] as string | { text?: string; values?: unknown[] };
-    const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : typeof config === 'string' ? [] : (config.values ?? []);
-    sent.push({ text: typeof config === 'string' ? config : (config.text ?? ''), values });
+    if (config instanceof ReadPipeline) for (const read of config.reads) sent.push({ text: read.text, values: read.values, trip });
+    else {
+      const values = Array.isArray(args[1]) ? (args[1] as unknown[]) : typeof config === 'string' ? [] : (config.values ?? []);
+      sent.push({ text: typeof config === 'string' ? config : (config.text ?? ''), values, trip });
+    }
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof query;
   try {
@@ -209,10 +216,12 @@ describe('read paths load related rows in batches, never a query per row (issue 
       trips: { totalCount: number; edges: { node: { id: string; task: { id: string; state: string } | null } }[] };
     };
     let deviceAnswer: DeviceAnswer | undefined;
-    const devicePage = await statementsOf(async () => {
+    const devicePage = await sentWhile(async () => {
       deviceAnswer = (await gql<DeviceAnswer>(t.baseUrl, dashboardOperation('fleet.graphql', 'Device'), { id: vans[0]!.id, first: 20 }, acme.apiToken)).data ?? undefined;
     });
-    assert.equal(devicePage.length, 3, devicePage.join('\n'));
+    assert.equal(devicePage.length, 3, devicePage.map((statement) => statement.text).join('\n'));
+    // Authentication, then the device and its trips page (two root fields) in one round trip.
+    assert.equal(new Set(devicePage.map((statement) => statement.trip)).size, 2);
     assert.deepEqual(deviceAnswer?.device, { ...deviceAnswer?.device, id: vans[0]!.id, lastSeenAt: '2026-03-04T05:06:07.123400Z' });
     const { rows: ownTrips } = await t.db.pool.query<{ id: string; task_id: string }>(
       `SELECT r.id, k.id::text AS task_id FROM trips r JOIN tasks k ON k.trip_id = r.id WHERE r.device_id = $1 ORDER BY r.start_time_utc DESC, r.id DESC`,
