@@ -92,7 +92,9 @@ export function readRows<R = Row>(em: EntityManager, sql: string, params: readon
       void resolved.then(() =>
         process.nextTick(() => {
           pending.delete(em);
-          void send(em, batch);
+          send(em, batch).catch((error: unknown) => {
+            for (const read of batch) read.reject(error);
+          });
         }),
       );
     }
@@ -100,37 +102,31 @@ export function readRows<R = Row>(em: EntityManager, sql: string, params: readon
   }) as Promise<R[]>;
 }
 
-/** Sends one tick's reads: alone, or together with every read run alone again if the batch failed. Never rejects. */
+/**
+ * Sends one tick's reads: alone, or together, with every read run alone again if the batch
+ * failed. An error it throws (no connection to be had, as for a read alone) is every read's.
+ */
 async function send(em: EntityManager, reads: readonly PendingRead[]): Promise<void> {
-  let pool: PooledConnections;
-  try {
-    pool = em.getConnection().getKnex().client as PooledConnections;
-  } catch (error) {
-    for (const read of reads) read.reject(error);
-    return;
-  }
+  const pool = em.getConnection().getKnex().client as PooledConnections;
   const alone = (read: PendingRead): Promise<void> => runAlone(pool, read.sql, read.params).then(read.resolve, read.reject);
   const statements = reads.map((read) => statementOf(read.sql));
   if (reads.length === 1 || statements.some((statement) => statement.name === undefined)) {
     await Promise.all(reads.map(alone));
     return;
   }
-  let answers: Row[][];
+  const connection = await pool.acquireConnection();
+  let answers: Row[][] | undefined;
   try {
-    const connection = await pool.acquireConnection();
-    try {
-      answers = await runPipelined(
-        connection,
-        reads.map((read, i) => ({ text: statements[i]!.text, name: statements[i]!.name!, values: read.params })),
-      );
-    } finally {
-      await pool.releaseConnection(connection);
-    }
-  } catch {
-    await Promise.all(reads.map(alone));
-    return;
+    // A failed batch answers nothing: its reads run alone below.
+    answers = await runPipelined(
+      connection,
+      reads.map((read, i) => ({ text: statements[i]!.text, name: statements[i]!.name!, values: read.params })),
+    ).catch(() => undefined);
+  } finally {
+    await pool.releaseConnection(connection);
   }
-  reads.forEach((read, i) => read.resolve(answers[i]!));
+  if (answers) reads.forEach((read, i) => read.resolve(answers[i]!));
+  else await Promise.all(reads.map(alone));
 }
 
 /** One read on a connection of its own (see {@link readRows} for the retry). */
