@@ -109,8 +109,10 @@ export function readRows<R = Row>(em: EntityManager, sql: string, params: readon
 async function send(em: EntityManager, reads: readonly PendingRead[]): Promise<void> {
   const pool = em.getConnection().getKnex().client as PooledConnections;
   const alone = (read: PendingRead): Promise<void> => runAlone(pool, read.sql, read.params).then(read.resolve, read.reject);
+  // The common case, one read: nothing to batch (runAlone looks its statement up itself).
+  if (reads.length === 1) return alone(reads[0]!);
   const statements = reads.map((read) => statementOf(read.sql));
-  if (reads.length === 1 || statements.some((statement) => statement.name === undefined)) {
+  if (statements.some((statement) => statement.name === undefined)) {
     await Promise.all(reads.map(alone));
     return;
   }
