@@ -124,6 +124,15 @@ describe('GraphQL limits and malformed input', () => {
     assert.equal(await queriesOf(page, initech.apiToken), oneTrip);
   });
 
+  it('answers an alias named __proto__ as an ordinary key, as every other alias', async () => {
+    const res = await post('{ __proto__: me { email } me { __proto__: email } }');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const data = res.body.data as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(data), ['__proto__', 'me']);
+    assert.deepEqual(Object.entries(data['__proto__']!), [['email', acme.email]]);
+    assert.deepEqual(Object.entries(data.me!), [['__proto__', acme.email]]);
+  });
+
   it('hides "Did you mean" from callers without credentials, not from customers', async () => {
     const anonymous = await post('{ mee { email } }', {}, null);
     assert.equal(anonymous.status, 400);
