@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 
 import { createCustomer, createDevice, type TestCustomer, type TestDevice } from '../factories/accounts.js';
 import { at, drive, position, upload } from '../factories/records.js';
-import { createTrip, endTrip, insertRecords, type TestTrip } from '../factories/trips.js';
+import { createTrip, endTrip, insertExportedTrips, insertRecords, type TestTrip } from '../factories/trips.js';
 import { browserMissing, launchChromium, type WatchedPage, watchedPage } from '../support/browser.js';
 import { waitForTask } from '../support/exports.js';
 import { gql } from '../support/http.js';
@@ -158,6 +158,40 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
       .waitFor();
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
     await shot(page, 'tasks');
+    assertClean();
+  });
+
+  it('pages through more tasks than one screen holds, newest first, back to the first page when the filter changes', async () => {
+    const fleet = await createCustomer(t.db.orm, t.config, 'Many tasks');
+    const truck = await createDevice(t.db.orm, fleet);
+    await insertExportedTrips(t.db.pool, fleet, truck, '2026-03-01T00:00:00.000000Z', 105);
+    const { rows: oldest } = await t.db.pool.query<{ trip_id: string }>('SELECT trip_id FROM tasks WHERE customer_id = $1 ORDER BY id LIMIT 5', [fleet.customerId]);
+    const { page } = await open();
+    await signInWithToken(page, fleet);
+    await page.getByRole('link', { name: 'Tasks' }).click();
+    const tasks = page.getByRole('region', { name: 'Tasks' });
+    const older = tasks.getByRole('button', { name: 'Older' });
+    const newer = tasks.getByRole('button', { name: 'Newer' });
+    const tripLinks = tasks.getByRole('row').getByRole('link', { name: /^[0-9a-f]{8}$/ });
+    const shown = async () => new Set(await tripLinks.allInnerTexts());
+
+    await tasks.getByText('1–100 of 105').waitFor();
+    assert.equal(await newer.isDisabled(), true);
+    assert.equal((await shown()).size, 100);
+    for (const { trip_id } of oldest) assert.equal((await shown()).has(trip_id.slice(0, 8)), false);
+
+    await older.click();
+    await tasks.getByText('101–105 of 105').waitFor();
+    assert.deepEqual([...(await shown())].sort(), oldest.map((row) => row.trip_id.slice(0, 8)).sort());
+    assert.equal(await older.isDisabled(), true);
+
+    await newer.click();
+    await tasks.getByText('1–100 of 105').waitFor();
+    await older.click();
+    await tasks.getByText('101–105 of 105').waitFor();
+    await tasks.getByLabel('State').selectOption('SUCCESS');
+    await tasks.getByText('1–100 of 105').waitFor();
+    assert.equal(await newer.isDisabled(), true);
     assertClean();
   });
 

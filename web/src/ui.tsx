@@ -1,5 +1,6 @@
 import type { CombinedError } from '@urql/core';
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 
 export const shortId = (id: string): string => id.slice(0, 8);
 
@@ -64,4 +65,42 @@ export function Section({ title, children }: { title: string; children: Componen
 export function field(form: FormData, name: string): string {
   const value = form.get(name);
   return typeof value === 'string' ? value.trim() : '';
+}
+
+/** Where a connection's page is: the cursors of the pages before it, newest first (none on the first page). */
+export interface Pages {
+  /** The `after` cursor of this page (undefined on the first). */
+  readonly after: string | undefined;
+  /** How many pages come before this one. */
+  readonly index: number;
+  readonly older: (endCursor: string) => void;
+  readonly newer: () => void;
+  /** Back to the first page (the filter changed). */
+  readonly reset: () => void;
+}
+
+export function usePages(): Pages {
+  const [cursors, setCursors] = useState<string[]>([]);
+  return {
+    after: cursors.at(-1),
+    index: cursors.length,
+    older: (endCursor) => setCursors([...cursors, endCursor]),
+    newer: () => setCursors(cursors.slice(0, -1)),
+    reset: () => setCursors([]),
+  };
+}
+
+/** Newer and Older buttons over a connection's pages. */
+export function Pager({ pages, pageInfo }: { pages: Pages; pageInfo: { hasNextPage: boolean; endCursor?: string | null } | undefined }) {
+  const endCursor = pageInfo?.hasNextPage ? pageInfo.endCursor : undefined;
+  return (
+    <div class="pager">
+      <button type="button" disabled={pages.index === 0} onClick={pages.newer}>
+        Newer
+      </button>
+      <button type="button" disabled={!endCursor} onClick={() => endCursor && pages.older(endCursor)}>
+        Older
+      </button>
+    </div>
+  );
 }

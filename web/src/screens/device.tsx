@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 
 import { DeviceDocument, type DeviceQuery, RenameDeviceDocument, RotateDeviceTokenDocument, type TripSettingsInput, UpdateDeviceSettingsDocument } from '../generated/graphql.js';
 import { useLiveRefetch } from '../live.js';
-import { ErrorNote, field, Section, shortId, ShownOnce, StateBadge, when } from '../ui.js';
+import { ErrorNote, field, Pager, Section, shortId, ShownOnce, StateBadge, usePages, when } from '../ui.js';
 
 type SettingKey = keyof TripSettingsInput;
 const SETTINGS: { key: SettingKey; label: string; kind: 'bool' | 'int' | 'tags' }[] = [
@@ -19,10 +19,10 @@ const PAGE = 20;
 
 export function DeviceScreen({ id }: { id: string }) {
   const [range, setRange] = useState<{ from?: string; to?: string }>({});
-  const [after, setAfter] = useState<string[]>([]);
+  const pages = usePages();
   const [result, refetch] = useQuery({
     query: DeviceDocument,
-    variables: { id, first: PAGE, after: after.at(-1), from: range.from, to: range.to },
+    variables: { id, first: PAGE, after: pages.after, from: range.from, to: range.to },
     requestPolicy: 'network-only',
   });
   useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), { fetching: result.fetching, concerns: (event) => event.deviceId === id });
@@ -32,7 +32,7 @@ export function DeviceScreen({ id }: { id: string }) {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
     const iso = (v: string) => (v ? new Date(`${v}Z`).toISOString() : undefined);
-    setAfter([]);
+    pages.reset();
     setRange({ from: iso(field(form, 'from')), to: iso(field(form, 'to')) });
   };
   return (
@@ -100,14 +100,7 @@ export function DeviceScreen({ id }: { id: string }) {
             </tbody>
           </table>
         </div>
-        <div class="pager">
-          <button type="button" disabled={after.length === 0} onClick={() => setAfter(after.slice(0, -1))}>
-            Newer
-          </button>
-          <button type="button" disabled={!trips?.pageInfo.hasNextPage} onClick={() => trips?.pageInfo.endCursor && setAfter([...after, trips.pageInfo.endCursor])}>
-            Older
-          </button>
-        </div>
+        <Pager pages={pages} pageInfo={trips?.pageInfo} />
       </Section>
     </>
   );

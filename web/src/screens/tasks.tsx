@@ -3,16 +3,18 @@ import { useState } from 'preact/hooks';
 
 import { FleetDocument, TaskListDocument, type TaskState } from '../generated/graphql.js';
 import { useLiveRefetch } from '../live.js';
-import { bytes, ErrorNote, Section, shortId, StateBadge, when } from '../ui.js';
+import { bytes, ErrorNote, Pager, Section, shortId, StateBadge, usePages, when } from '../ui.js';
 
 const STATES: TaskState[] = ['PENDING', 'STARTED', 'SUCCESS', 'FAILURE'];
+const PAGE = 100;
 
-/** Export tasks, newest first, filtered by state and device on the server (so totalCount counts the filter). */
+/** Export tasks, newest first, a page at a time, filtered by state and device on the server (so totalCount counts the filter). */
 export function TasksScreen() {
   const [state, setState] = useState<TaskState | ''>('');
   const [deviceId, setDeviceId] = useState('');
   const [devices] = useQuery({ query: FleetDocument });
-  const variables = { state: state || undefined, deviceId: deviceId || undefined, first: 100 };
+  const pages = usePages();
+  const variables = { state: state || undefined, deviceId: deviceId || undefined, first: PAGE, after: pages.after };
   const [result, refetch] = useQuery({ query: TaskListDocument, variables, requestPolicy: 'network-only' });
   // Trips starting do not change the task list; their exports' tasks do.
   useLiveRefetch(() => refetch({ requestPolicy: 'network-only' }), {
@@ -20,12 +22,17 @@ export function TasksScreen() {
     concerns: (event) => event.kind !== 'trip' && (!deviceId || event.deviceId === deviceId),
   });
   const tasks = result.data?.tasks.edges.map((e) => e.node) ?? [];
+  const first = pages.index * PAGE;
+  const filter = (set: () => void) => {
+    pages.reset();
+    set();
+  };
   return (
     <Section title="Tasks">
       <form class="inline" aria-label="Filter tasks" onSubmit={(e) => e.preventDefault()}>
         <label>
           State
-          <select value={state} onChange={(e) => setState(e.currentTarget.value as TaskState | '')}>
+          <select value={state} onChange={(e) => filter(() => setState(e.currentTarget.value as TaskState | ''))}>
             <option value="">any</option>
             {STATES.map((s) => (
               <option key={s} value={s}>
@@ -36,7 +43,7 @@ export function TasksScreen() {
         </label>
         <label>
           Device
-          <select value={deviceId} onChange={(e) => setDeviceId(e.currentTarget.value)}>
+          <select value={deviceId} onChange={(e) => filter(() => setDeviceId(e.currentTarget.value))}>
             <option value="">any</option>
             {devices.data?.devices.map((d) => (
               <option key={d.id} value={d.id}>
@@ -47,7 +54,7 @@ export function TasksScreen() {
         </label>
       </form>
       <ErrorNote error={result.error} />
-      <p>{result.data ? `${tasks.length} shown of ${result.data.tasks.totalCount}` : 'Loading…'}</p>
+      <p>{result.data ? (tasks.length ? `${first + 1}–${first + tasks.length} of ${result.data.tasks.totalCount}` : `none of ${result.data.tasks.totalCount}`) : 'Loading…'}</p>
       <div class="table-wrap">
         <table>
           <thead>
@@ -84,6 +91,7 @@ export function TasksScreen() {
           </tbody>
         </table>
       </div>
+      <Pager pages={pages} pageInfo={result.data?.tasks.pageInfo} />
     </Section>
   );
 }
