@@ -67,7 +67,7 @@ export function field(form: FormData, name: string): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
-/** Where a connection's page is: the cursors of the pages before it, newest first (none on the first page). */
+/** Which page of a connection a screen shows: kept as the end cursors of the pages before it (none on the first). */
 export interface Pages {
   /** The `after` cursor of this page (undefined on the first). */
   readonly after: string | undefined;

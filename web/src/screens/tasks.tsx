@@ -22,7 +22,7 @@ export function TasksScreen() {
     concerns: (event) => event.kind !== 'trip' && (!deviceId || event.deviceId === deviceId),
   });
   const tasks = result.data?.tasks.edges.map((e) => e.node) ?? [];
-  const first = pages.index * PAGE;
+  const offset = pages.index * PAGE;
   const filter = (set: () => void) => {
     pages.reset();
     set();
@@ -54,7 +54,7 @@ export function TasksScreen() {
         </label>
       </form>
       <ErrorNote error={result.error} />
-      <p>{result.data ? (tasks.length ? `${first + 1}–${first + tasks.length} of ${result.data.tasks.totalCount}` : `none of ${result.data.tasks.totalCount}`) : 'Loading…'}</p>
+      <p>{result.data ? (tasks.length ? `${offset + 1}–${offset + tasks.length} of ${result.data.tasks.totalCount}` : `none of ${result.data.tasks.totalCount}`) : 'Loading…'}</p>
       <div class="table-wrap">
         <table>
           <thead>
