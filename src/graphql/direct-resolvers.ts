@@ -10,7 +10,12 @@
  * page's CPU (bench/results.md, "API reads"). Here, after the schema is built, such fields get a
  * resolver that does the same work directly:
  *
- * - a plain field with no middleware and no `@Authorized`: it reads the property, as the wrapper did;
+ * - a plain field with no middleware and no `@Authorized`: it reads the property, as the wrapper did.
+ *   Where the property has the field's name, the field gets no resolver at all: graphql-js's
+ *   default resolver reads the same property, and graphql-js as patched at install
+ *   (patches/README.md) completes such a scalar or enum field without a call, resolve info or
+ *   path. (The default resolver would call a property holding a function; no plain field of an
+ *   entity holds one.)
  * - a query, mutation or `@FieldResolver` method of a resolver class with no middleware and only
  *   `@Root()`, `@Ctx()`, `@Info()` and `@Arg()` parameters: it calls the method on the
  *   container's instance with them. `@Authorized` is checked first, by the same auth checker,
@@ -143,7 +148,7 @@ export function installDirectResolvers(schema: GraphQLSchema, instanceOf: (resol
       const field = fieldOf(objectType(type.target), plain.schemaName);
       if (!field?.resolve || handled.has(field) || plain.roles !== undefined || (plain.middlewares ?? []).length > 0) continue;
       const property = plain.name;
-      field.resolve = (root) => (root as Record<string, unknown>)[property];
+      field.resolve = property === field.name ? undefined : (root) => (root as Record<string, unknown>)[property];
       installed++;
     }
   }

@@ -1,12 +1,16 @@
 /**
  * The patch `npm ci` applies to graphql-js (patches/README.md): answers are built as fast
- * objects whose prototype chain ends without Object.prototype, and fields without arguments
- * skip the argument dictionary. What a resolver receives and what a client reads are unchanged.
+ * objects whose prototype chain ends without Object.prototype, fields without arguments skip
+ * the argument dictionary, a scalar read from a property skips the resolver call, and the
+ * subfields of an operation without @skip/@include are collected once for all its executions.
+ * What a resolver receives and what a client reads are unchanged.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 
-import { buildSchema, execute, parse } from 'graphql';
+import { buildSchema, type DocumentNode, execute, type ExecutionResult, GraphQLError, type GraphQLScalarType, parse } from 'graphql';
 
 const schema = buildSchema(`
   type Query { me: User, greeting(name: String = "world", loud: Boolean): String, plain: String }
@@ -46,5 +50,147 @@ describe('graphql-js as patched by npm ci', () => {
   it('hands resolvers the same arguments: an empty plain object, defaults, given values', async () => {
     const data = await run('{ plain a: greeting b: greeting(name: "fleet", loud: true) }');
     assert.deepEqual({ ...data }, { plain: 'true 0', a: '{"name":"world"}', b: '{"name":"fleet","loud":true}' });
+  });
+
+  it('is patched in both builds of execute (CommonJS and ES module)', () => {
+    const execution = createRequire(import.meta.url).resolve('graphql/execution/execute.js');
+    for (const file of [execution, execution.replace(/\.js$/, '.mjs')]) {
+      const source = readFileSync(file, 'utf8');
+      assert.match(source, /function plainLeafValue\(/, `${file} has no scalar fast path: run \`npm ci\``);
+      assert.match(source, /function subfieldsOfOperation\(/, `${file} collects subfields per execution: run \`npm ci\``);
+    }
+  });
+});
+
+/** Scalars read from properties, each way the fast path must hand back to graphql-js. */
+describe('graphql-js as patched: scalar fields read from properties', () => {
+  let reads = 0;
+  const fieldSchema = buildSchema(`
+    scalar Stamp
+    enum Mood { CALM LOUD }
+    type Row { id: ID!, name: String, count: Int, mood: Mood, must: String!, at: Stamp, later: String, fn(x: Int = 2): Int, getter: String, counted: String }
+    type Query { rows: [Row!]! }
+  `);
+  (fieldSchema.getType('Stamp') as GraphQLScalarType).serialize = (value) => {
+    if (value instanceof Date) return value.toISOString();
+    if (value === 'nullish') return null;
+    throw new GraphQLError(`not a stamp: ${String(value)}`);
+  };
+  // Getters of `extra` stay getters.
+  const row = (id: number, extra: Record<string, unknown> = {}) =>
+    Object.defineProperties(
+      {
+        id,
+        name: `row ${id}`,
+        count: id * 10,
+        mood: 'CALM',
+        must: 'here',
+        at: new Date(Date.UTC(2026, 0, id)),
+        later: Promise.resolve(`later ${id}`),
+        fn: (args: { x: number }) => args.x * id,
+        get getter() {
+          return `got ${id}`;
+        },
+        get counted() {
+          reads++;
+          return 'once';
+        },
+      },
+      Object.getOwnPropertyDescriptors(extra),
+    );
+
+  const run = async (rows: unknown[], query: string): Promise<ExecutionResult> => execute({ schema: fieldSchema, document: parse(query), rootValue: { rows } });
+
+  it('answers plain values, promises, functions with their arguments and getters as before', async () => {
+    reads = 0;
+    const result = await run([row(1), row(2)], '{ rows { id name count mood at later fn f3: fn(x: 3) getter counted } }');
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    assert.equal(
+      JSON.stringify(result.data),
+      JSON.stringify({
+        rows: [
+          { id: '1', name: 'row 1', count: 10, mood: 'CALM', at: '2026-01-01T00:00:00.000Z', later: 'later 1', fn: 2, f3: 3, getter: 'got 1', counted: 'once' },
+          { id: '2', name: 'row 2', count: 20, mood: 'CALM', at: '2026-01-02T00:00:00.000Z', later: 'later 2', fn: 4, f3: 6, getter: 'got 2', counted: 'once' },
+        ],
+      }),
+    );
+    assert.equal(reads, 2, 'a getter that succeeds is read once per row');
+  });
+
+  it('reports each failing scalar where it failed, as graphql-js does', async () => {
+    const result = await run(
+      [
+        row(1, { name: undefined, mood: 'SLEEPY' }),
+        row(2, {
+          at: 'yesterday',
+          get getter() {
+            throw new Error('getter broke');
+          },
+        }),
+        row(3, { at: 'nullish' }),
+      ],
+      '{ rows { id name mood at getter } }',
+    );
+    const rows = (result.data as { rows: Record<string, unknown>[] }).rows.map((r) => ({ ...r }));
+    assert.deepEqual(rows, [
+      { id: '1', name: null, mood: null, at: '2026-01-01T00:00:00.000Z', getter: 'got 1' },
+      { id: '2', name: 'row 2', mood: 'CALM', at: null, getter: null },
+      { id: '3', name: 'row 3', mood: 'CALM', at: null, getter: 'got 3' },
+    ]);
+    const errors = (result.errors ?? []).map((e) => `${e.path?.join('.')}: ${e.message}`).sort();
+    assert.equal(errors.length, 4, errors.join('\n'));
+    assert.match(errors[0]!, /^rows\.0\.mood: Enum "Mood" cannot represent value: "SLEEPY"/);
+    assert.equal(errors[1], 'rows.1.at: not a stamp: yesterday');
+    assert.equal(errors[2], 'rows.1.getter: getter broke');
+    assert.match(errors[3]!, /^rows\.2\.at: Expected `Stamp\.serialize\("nullish"\)` to return non-nullable value/);
+  });
+
+  it('fails a non-null scalar that is missing with the path of the row', async () => {
+    const result = await run([row(1), row(2, { must: null })], '{ rows { id must } }');
+    assert.equal(result.data, null);
+    assert.deepEqual(
+      result.errors?.map((e) => [e.message, e.path]),
+      [['Cannot return null for non-nullable field Row.must.', ['rows', 1, 'must']]],
+    );
+  });
+});
+
+/** One parsed document executed many times, as Apollo executes every request of the same text. */
+describe('graphql-js as patched: subfields collected once per operation', () => {
+  const shapes = buildSchema(`
+    interface Shape { id: ID! }
+    type Circle implements Shape { id: ID!, radius: Int }
+    type Square implements Shape { id: ID!, side: Int }
+    type Query { shapes: [Shape!]!, circle: Circle }
+  `);
+  const rootValue = {
+    shapes: [
+      { __typename: 'Circle', id: 'c', radius: 2 },
+      { __typename: 'Square', id: 's', side: 3 },
+    ],
+    circle: { id: 'only', radius: 1 },
+  };
+  const resolveType = (value: { __typename: string }) => value.__typename;
+  const run = async (document: DocumentNode, variableValues?: Record<string, unknown>) => {
+    const result = await execute({ schema: shapes, document, rootValue, variableValues, typeResolver: resolveType });
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    return JSON.stringify(result.data);
+  };
+
+  it('collects per runtime type: each object of an interface list gets its own fields, every time', async () => {
+    const document = parse('{ shapes { id ... on Circle { radius } ...square } } fragment square on Square { side }');
+    for (let i = 0; i < 3; i++) assert.equal(await run(document), '{"shapes":[{"id":"c","radius":2},{"id":"s","side":3}]}');
+  });
+
+  it('follows the variables of @include and @skip in each execution of the same document', async () => {
+    const document = parse('query ($r: Boolean!, $s: Boolean!) { circle { id radius @include(if: $r) } shapes { ...f } } fragment f on Shape { id @skip(if: $s) }');
+    assert.equal(await run(document, { r: true, s: false }), '{"circle":{"id":"only","radius":1},"shapes":[{"id":"c"},{"id":"s"}]}');
+    assert.equal(await run(document, { r: false, s: true }), '{"circle":{"id":"only"},"shapes":[{},{}]}');
+    assert.equal(await run(document, { r: true, s: false }), '{"circle":{"id":"only","radius":1},"shapes":[{"id":"c"},{"id":"s"}]}');
+  });
+
+  it('merges a field selected twice, in each execution', async () => {
+    const document = parse('{ circle { id } circle { radius } c2: circle { id } }');
+    for (let i = 0; i < 2; i++) assert.equal(await run(document), '{"circle":{"id":"only","radius":1},"c2":{"id":"only"}}');
   });
 });
