@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 
-import { buildSchema, type DocumentNode, execute, type ExecutionResult, GraphQLError, type GraphQLScalarType, parse } from 'graphql';
+import { buildSchema, type DocumentNode, execute, type ExecutionResult, GraphQLError, type GraphQLObjectType, type GraphQLScalarType, parse } from 'graphql';
 
 const schema = buildSchema(`
   type Query { me: User, greeting(name: String = "world", loud: Boolean): String, plain: String }
@@ -68,9 +68,11 @@ describe('graphql-js as patched: scalar fields read from properties', () => {
   const fieldSchema = buildSchema(`
     scalar Stamp
     enum Mood { CALM LOUD }
-    type Row { id: ID!, name: String, count: Int, mood: Mood, must: String!, at: Stamp, later: String, fn(x: Int = 2): Int, getter: String, counted: String }
+    type Row { id: ID!, name: String, count: Int, mood: Mood, must: String!, at: Stamp, later: String, fn(x: Int = 2): Int, getter: String, counted: String, own: String }
     type Query { rows: [Row!]! }
   `);
+  // A scalar with a resolver of its own is resolved by it, never read from the property.
+  (fieldSchema.getType('Row') as GraphQLObjectType).getFields().own!.resolve = (source: { name: string }) => `own ${source.name}`;
   (fieldSchema.getType('Stamp') as GraphQLScalarType).serialize = (value) => {
     if (value instanceof Date) return value.toISOString();
     if (value === 'nullish') return null;
@@ -88,6 +90,7 @@ describe('graphql-js as patched: scalar fields read from properties', () => {
         at: new Date(Date.UTC(2026, 0, id)),
         later: Promise.resolve(`later ${id}`),
         fn: (args: { x: number }) => args.x * id,
+        own: 'the property, not the resolver',
         get getter() {
           return `got ${id}`;
         },
@@ -103,14 +106,14 @@ describe('graphql-js as patched: scalar fields read from properties', () => {
 
   it('answers plain values, promises, functions with their arguments and getters as before', async () => {
     reads = 0;
-    const result = await run([row(1), row(2)], '{ rows { id name count mood at later fn f3: fn(x: 3) getter counted } }');
+    const result = await run([row(1), row(2)], '{ rows { id name count mood at later fn f3: fn(x: 3) getter counted own } }');
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     assert.equal(
       JSON.stringify(result.data),
       JSON.stringify({
         rows: [
-          { id: '1', name: 'row 1', count: 10, mood: 'CALM', at: '2026-01-01T00:00:00.000Z', later: 'later 1', fn: 2, f3: 3, getter: 'got 1', counted: 'once' },
-          { id: '2', name: 'row 2', count: 20, mood: 'CALM', at: '2026-01-02T00:00:00.000Z', later: 'later 2', fn: 4, f3: 6, getter: 'got 2', counted: 'once' },
+          { id: '1', name: 'row 1', count: 10, mood: 'CALM', at: '2026-01-01T00:00:00.000Z', later: 'later 1', fn: 2, f3: 3, getter: 'got 1', counted: 'once', own: 'own row 1' },
+          { id: '2', name: 'row 2', count: 20, mood: 'CALM', at: '2026-01-02T00:00:00.000Z', later: 'later 2', fn: 4, f3: 6, getter: 'got 2', counted: 'once', own: 'own row 2' },
         ],
       }),
     );
