@@ -196,6 +196,48 @@ describe('dashboard in a real browser (GET /)', { skip: missing }, () => {
     assertClean();
   });
 
+  it('asks for its screens as persisted queries: the hash alone once the service knows the text', async () => {
+    const { page } = await open();
+    type Body = { query?: string; operationName?: string; extensions?: { persistedQuery?: { sha256Hash?: string } } };
+    type Answer = { data?: unknown; errors?: { message: string }[] };
+    const exchanges: { body: Body; answer: Answer }[] = [];
+    page.on('requestfinished', (request) => {
+      if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
+      void request.response().then(async (response) => exchanges.push({ body: request.postDataJSON() as Body, answer: (await response!.json()) as Answer }));
+    });
+    await signInWithToken(page, acme);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    const fleetRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'Van' }) });
+    await fleetRow.getByText('SUCCESS').waitFor();
+    await nav.getByRole('link', { name: 'Tasks' }).click();
+    await page
+      .getByRole('region', { name: 'Tasks' })
+      .getByRole('row')
+      .getByRole('link', { name: trip.id.slice(0, 8) })
+      .waitFor();
+    await nav.getByRole('link', { name: 'Fleet' }).click();
+    await fleetRow.getByText('SUCCESS').waitFor();
+    await waitFor(() => exchanges.filter((e) => e.body.operationName === 'Fleet').length >= 2, 'two fleet queries answered');
+
+    const queries = exchanges.filter((e) => e.body.operationName === 'Fleet' || e.body.operationName === 'TaskList');
+    for (const { body } of queries) assert.match(body.extensions?.persistedQuery?.sha256Hash ?? '', /^[0-9a-f]{64}$/, JSON.stringify(body));
+    // The service did not know a text: it said so, and the text followed with the same hash.
+    for (const [i, { body, answer }] of queries.entries()) {
+      if (!answer.errors?.some((e) => e.message === 'PersistedQueryNotFound')) continue;
+      assert.equal(body.query, undefined);
+      const retry = queries.slice(i + 1).find((e) => e.body.extensions?.persistedQuery?.sha256Hash === body.extensions?.persistedQuery?.sha256Hash);
+      assert.ok(retry, 'the text follows a miss');
+      assert.ok(retry.body.query?.includes(`query ${body.operationName}`));
+      assert.equal(retry.answer.errors, undefined);
+    }
+    // The second visit of the fleet screen is answered from the hash alone.
+    const fleet = queries.filter((e) => e.body.operationName === 'Fleet').at(-1)!;
+    assert.equal(fleet.body.query, undefined, 'the fleet query is sent without its text');
+    assert.equal(fleet.answer.errors, undefined);
+    assert.ok(JSON.stringify(fleet.answer.data).includes(van.unitId));
+    assertClean();
+  });
+
   it('resumes live updates after the socket drops, and catches up on what it missed', async () => {
     // The browser reaches the service through a proxy the test can cut, as a flaky network would.
     const proxy = await startTcpProxy(Number(new URL(t.baseUrl).port));
