@@ -217,6 +217,7 @@ describe('the GraphQL API a dashboard needs (issue 14, point 4)', () => {
 
     assert.equal(codeOf(await gql(t.baseUrl, DeleteDeviceDocument, { id: van.id }, globex.apiToken)), 'NOT_FOUND', 'not by another customer');
     const deleted = await gql(t.baseUrl, DeleteDeviceDocument, { id: van.id }, acme.apiToken);
+    assert.equal(deleted.errors, undefined, JSON.stringify(deleted.errors));
     assert.equal(deleted.data!.deleteDevice, van.id);
     assert.deepEqual(await snapshot(van.id), [0, 0, 0]);
     assert.equal(await count('tasks WHERE device_id = $1', van.id), 0);
